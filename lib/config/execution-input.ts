@@ -1,4 +1,4 @@
-import { assertRunId } from '../contract/layout';
+import { assertRunId, READY_MARKER } from '../contract/layout';
 import { PipelineParameters, resolvePipelineParameters } from './pipeline-params';
 
 /**
@@ -71,7 +71,11 @@ export function resolveExecutionInput(raw: unknown, rawBucketName: string, execu
     }
     inputPrefix = s3Uri[2];
   }
+  // The `_READY` trigger passes the marker's key: the run reads the marker's folder.
   inputPrefix = inputPrefix.replace(/^\/+/, '');
+  if (inputPrefix === READY_MARKER || inputPrefix.endsWith(`/${READY_MARKER}`)) {
+    inputPrefix = inputPrefix.slice(0, -READY_MARKER.length);
+  }
 
   let runId: string;
   if (input.runId === undefined) {

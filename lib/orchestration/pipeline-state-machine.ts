@@ -1,0 +1,204 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { SparkProcessing } from '../processing/spark-processing';
+import { ANALYTICS_JOBS, PREPARE_JOB, SparkJobDef } from '../processing/spark-jobs';
+
+export interface PipelineStateMachineProps {
+  readonly processing: SparkProcessing;
+  readonly validateInputFunction: lambda.IFunction;
+  readonly dataQualityFunction: lambda.IFunction;
+  readonly loadServingFunction: lambda.IFunction;
+  readonly notificationTopic: sns.ITopic;
+  /** Curated and export locations passed to every job. */
+  readonly curatedUri: string;
+  readonly exportUri: string;
+  /** Each Spark job run is cancelled by EMR Serverless after this long. @default 120 */
+  readonly jobTimeoutMinutes?: number;
+  /** @default RetentionDays.TWO_WEEKS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Errors worth retrying with backoff: throttling and transient service faults, never a failed job. */
+const EMR_TRANSIENT_ERRORS = [
+  'EMRServerless.ThrottlingException',
+  'EMRServerless.InternalServerException',
+  'EmrServerless.ThrottlingException',
+  'EmrServerless.InternalServerException',
+];
+const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** State names the tests and the README refer to. */
+export const STATE_NAMES = {
+  validate: 'ValidateInput',
+  prepare: 'PrepareJob',
+  analytics: 'AnalyticsJobs',
+  quality: 'DataQualityGate',
+  load: 'LoadServingTables',
+  notifySuccess: 'NotifySuccess',
+  notifyFailure: 'NotifyFailure',
+  failed: 'PipelineFailed',
+  succeeded: 'PipelineSucceeded',
+} as const;
+
+export const sparkJobStateName = (job: SparkJobDef): string =>
+  job.id
+    .split('-')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('') + 'Job';
+
+/**
+ * validate input → prepare job → parallel analytics jobs → data-quality gate → load serving tables
+ * → success notice. Every stage catches into the failure notice and a Fail state, so no failure
+ * ever reaches the load step and Aurora keeps serving the previous complete run.
+ */
+export class PipelineStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+    const jobTimeoutMinutes = props.jobTimeoutMinutes ?? 120;
+
+    const notifyFailure = new tasks.SnsPublish(this, STATE_NAMES.notifyFailure, {
+      topic: props.notificationTopic,
+      subject: 'ShopSight pipeline failed',
+      message: sfn.TaskInput.fromObject({
+        status: 'FAILED',
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        error: sfn.JsonPath.stringAt('$.error.Error'),
+        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifyFailure.next(
+      new sfn.Fail(this, STATE_NAMES.failed, {
+        errorPath: sfn.JsonPath.stringAt('$.error.Error'),
+        causePath: sfn.JsonPath.stringAt('$.error.Cause'),
+      }),
+    );
+    const catchInto = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+
+    const invoke = (name: string, fn: lambda.IFunction, payload: sfn.TaskInput, resultPath: string): tasks.LambdaInvoke => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload,
+        payloadResponseOnly: true,
+        resultPath,
+        retryOnServiceExceptions: false,
+      });
+      task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      task.addCatch(notifyFailure, catchInto);
+      return task;
+    };
+
+    const validate = invoke(
+      STATE_NAMES.validate,
+      props.validateInputFunction,
+      sfn.TaskInput.fromObject({
+        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+        executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      }),
+      '$.run',
+    );
+
+    const prepare = this.sparkJobState(PREPARE_JOB, props, jobTimeoutMinutes).addCatch(notifyFailure, catchInto);
+
+    const analytics = new sfn.Parallel(this, STATE_NAMES.analytics, { resultPath: sfn.JsonPath.DISCARD });
+    for (const job of ANALYTICS_JOBS) analytics.branch(this.sparkJobState(job, props, jobTimeoutMinutes));
+    analytics.addCatch(notifyFailure, catchInto);
+
+    const runIdPayload = sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.run.runId') });
+    const quality = invoke(STATE_NAMES.quality, props.dataQualityFunction, runIdPayload, '$.quality');
+    const load = invoke(STATE_NAMES.load, props.loadServingFunction, runIdPayload, '$.load');
+
+    const notifySuccess = new tasks.SnsPublish(this, STATE_NAMES.notifySuccess, {
+      topic: props.notificationTopic,
+      subject: 'ShopSight pipeline succeeded',
+      message: sfn.TaskInput.fromObject({
+        status: 'SUCCEEDED',
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        runId: sfn.JsonPath.stringAt('$.run.runId'),
+        dataset: sfn.JsonPath.stringAt('$.run.dataset'),
+        quality: sfn.JsonPath.objectAt('$.quality'),
+        load: sfn.JsonPath.objectAt('$.load'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    notifySuccess.addCatch(notifyFailure, catchInto);
+
+    const definition = validate
+      .next(prepare)
+      .next(analytics)
+      .next(quality)
+      .next(load)
+      .next(notifySuccess)
+      .next(new sfn.Succeed(this, STATE_NAMES.succeeded));
+
+    this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // Whole-run bound: prepare and the slowest analytics job, plus slack for the gate and load.
+      timeout: Duration.minutes(jobTimeoutMinutes * 2 + 60),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: 'ShopSight: validate input, prepare, analytics jobs, data-quality gate, load Aurora.',
+    });
+    props.processing.grantStartJobRuns(this.stateMachine);
+  }
+
+  /**
+   * An EMR Serverless job run that the state machine waits for (.sync). aws-cdk-lib has no task for
+   * EMR Serverless, hence the CustomState. States.UUID() as ClientToken: a retried state never
+   * starts a second run of the same attempt.
+   */
+  private sparkJobState(job: SparkJobDef, props: PipelineStateMachineProps, timeoutMinutes: number): sfn.CustomState {
+    const p = props.processing;
+    const state = new sfn.CustomState(this, sparkJobStateName(job), {
+      stateJson: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::emr-serverless:startJobRun.sync',
+        Parameters: {
+          ApplicationId: p.application.attrApplicationId,
+          ExecutionRoleArn: p.jobRole.roleArn,
+          'Name.$': `States.Format('{}-${job.id}', $.run.runId)`,
+          'ClientToken.$': 'States.UUID()',
+          ExecutionTimeoutMinutes: timeoutMinutes,
+          JobDriver: {
+            SparkSubmit: {
+              EntryPoint: p.entryPointUri(job),
+              'EntryPointArguments.$':
+                `States.Array('--run-id', $.run.runId, '--dataset', $.run.dataset, '--input', $.run.inputUri, ` +
+                `'--curated', '${props.curatedUri}', '--exports', '${props.exportUri}', '--params', $.run.parametersJson)`,
+              SparkSubmitParameters: p.sparkSubmitParameters(job),
+            },
+          },
+          Tags: { 'shopsight:job': job.id, 'shopsight:run-id.$': '$.run.runId' },
+        },
+        ResultPath: null,
+      },
+    });
+    state.addRetry({
+      errors: EMR_TRANSIENT_ERRORS,
+      interval: Duration.seconds(10),
+      maxAttempts: 5,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(2),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return state;
+  }
+}

@@ -1,0 +1,220 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as emrs from 'aws-cdk-lib/aws-emrserverless';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { OUTPUT_TABLES } from '../contract';
+import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from '../contract/layout';
+import { PY_FILES_ARCHIVE, SparkJobDef } from './spark-jobs';
+
+export interface SparkProcessingProps {
+  readonly rawBucket: s3.IBucket;
+  readonly curatedBucket: s3.IBucket;
+  readonly exportBucket: s3.IBucket;
+  readonly artifactsBucket: s3.IBucket;
+  /** Glue database and table ARNs the jobs may read (the catalog's `catalogArns`). */
+  readonly glueArns: { readonly catalog: string; readonly database: string; readonly tables: string };
+  /** @default 'emr-7.12.0' */
+  readonly releaseLabel?: string;
+  /** @default 16 */
+  readonly maxVcpu?: number;
+  /** @default 64 */
+  readonly maxMemoryGb?: number;
+  /** @default 400 */
+  readonly maxDiskGb?: number;
+  /** @default 5 */
+  readonly idleTimeoutMinutes?: number;
+  /** Warm executors (plus one warm driver) kept while the application is started; 0 = none. @default 0 */
+  readonly preInitializedExecutors?: number;
+  /** @default RetentionDays.TWO_WEEKS */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.DESTROY (logs only) */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Folder holding the deployable Spark code (entry scripts, SQL, the --py-files archive).
+   * @default dist/spark-jobs (built by `npm run build:spark`, which `npm ci` runs)
+   */
+  readonly codeDirectory?: string;
+}
+
+const WORKER = { cpu: '4 vCPU', memory: '16 GB', disk: '20 GB' };
+
+/**
+ * The EMR Serverless Spark application (ARM64, auto-start, auto-stop, capped capacity), its job
+ * execution role scoped to the buckets and prefixes the jobs use, job logs in S3 and CloudWatch,
+ * and the Spark code deployed to the artifacts bucket. Outside any VPC: the jobs never talk to Aurora.
+ */
+export class SparkProcessing extends Construct {
+  readonly application: emrs.CfnApplication;
+  readonly jobRole: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly codeDeployment: s3deploy.BucketDeployment;
+  private readonly artifactsBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: SparkProcessingProps) {
+    super(scope, id);
+    this.artifactsBucket = props.artifactsBucket;
+    const stack = Stack.of(this);
+
+    this.logGroup = new logs.LogGroup(this, 'JobLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    const preInitialized = props.preInitializedExecutors ?? 0;
+    this.application = new emrs.CfnApplication(this, 'Application', {
+      name: `${stack.stackName}-spark`.slice(0, 64),
+      releaseLabel: props.releaseLabel ?? 'emr-7.12.0',
+      type: 'SPARK',
+      architecture: 'ARM64',
+      autoStartConfiguration: { enabled: true },
+      autoStopConfiguration: { enabled: true, idleTimeoutMinutes: props.idleTimeoutMinutes ?? 5 },
+      maximumCapacity: {
+        cpu: `${props.maxVcpu ?? 16} vCPU`,
+        memory: `${props.maxMemoryGb ?? 64} GB`,
+        disk: `${props.maxDiskGb ?? 400} GB`,
+      },
+      initialCapacity:
+        preInitialized > 0
+          ? [
+              { key: 'Driver', value: { workerCount: 1, workerConfiguration: WORKER } },
+              { key: 'Executor', value: { workerCount: preInitialized, workerConfiguration: WORKER } },
+            ]
+          : undefined,
+      monitoringConfiguration: {
+        s3MonitoringConfiguration: { logUri: props.artifactsBucket.s3UrlForObject(EMR_LOGS_PREFIX) },
+        cloudWatchLoggingConfiguration: {
+          enabled: true,
+          logGroupName: this.logGroup.logGroupName,
+          logStreamNamePrefix: 'shopsight',
+        },
+      },
+      runtimeConfiguration: [
+        {
+          classification: 'spark-defaults',
+          properties: {
+            // A retried job overwrites only the partitions (its own run) it writes.
+            'spark.sql.sources.partitionOverwriteMode': 'dynamic',
+            'spark.sql.session.timeZone': 'UTC',
+          },
+        },
+      ],
+    });
+
+    this.jobRole = new iam.Role(this, 'JobExecutionRole', {
+      description: 'EMR Serverless job runtime role for the ShopSight Spark jobs',
+      assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': this.application.attrArn },
+        },
+      }),
+    });
+
+    // Inputs: any raw folder the execution names; code; logs.
+    props.rawBucket.grantRead(this.jobRole);
+    props.artifactsBucket.grantRead(this.jobRole, `${SPARK_CODE_PREFIX}*`);
+    props.artifactsBucket.grantPut(this.jobRole, `${EMR_LOGS_PREFIX}*`);
+    // Outputs: each contract table's folder and the run summaries; the serving exports.
+    for (const table of OUTPUT_TABLES) props.curatedBucket.grantReadWrite(this.jobRole, `${curatedTablePrefix(table.name)}*`);
+    props.curatedBucket.grantReadWrite(this.jobRole, `${CURATED_RUNS_PREFIX}*`);
+    props.exportBucket.grantReadWrite(this.jobRole, `${EXPORT_RUNS_PREFIX}*`);
+
+    this.jobRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCatalog',
+        actions: ['glue:GetDatabase', 'glue:GetDatabases', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [
+          props.glueArns.catalog,
+          props.glueArns.database,
+          props.glueArns.tables,
+          // Spark's Glue metastore client looks up the "default" database at start-up.
+          `arn:${Aws.PARTITION}:glue:${stack.region}:${stack.account}:database/default`,
+        ],
+      }),
+    );
+    this.jobRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteJobLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:*`],
+      }),
+    );
+    this.jobRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindJobLogGroup',
+        // DescribeLogGroups has no resource-level permissions.
+        actions: ['logs:DescribeLogGroups'],
+        resources: ['*'],
+      }),
+    );
+
+    const codeDirectory = props.codeDirectory ?? path.join(__dirname, '..', '..', 'dist', 'spark-jobs');
+    if (!fs.existsSync(path.join(codeDirectory, PY_FILES_ARCHIVE))) {
+      throw new Error(`${codeDirectory}/${PY_FILES_ARCHIVE} is missing: run "npm run build:spark" (npm ci runs it too)`);
+    }
+    this.codeDeployment = new s3deploy.BucketDeployment(this, 'SparkCode', {
+      sources: [s3deploy.Source.asset(codeDirectory)],
+      destinationBucket: props.artifactsBucket,
+      destinationKeyPrefix: SPARK_CODE_PREFIX,
+      prune: true,
+      retainOnDelete: false,
+      memoryLimit: 512,
+      logGroup: new logs.LogGroup(this, 'SparkCodeDeploymentLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+  }
+
+  /** S3 URI of a job's entry script. */
+  entryPointUri(job: SparkJobDef): string {
+    return this.artifactsBucket.s3UrlForObject(`${SPARK_CODE_PREFIX}${job.entryPoint}`);
+  }
+
+  /** `spark-submit` parameters of a job: its Spark settings and the shared Python package. */
+  sparkSubmitParameters(job: SparkJobDef): string {
+    const conf: Record<string, string> = {
+      ...job.sparkConf,
+      'spark.submit.pyFiles': this.artifactsBucket.s3UrlForObject(`${SPARK_CODE_PREFIX}${PY_FILES_ARCHIVE}`),
+    };
+    return Object.entries(conf)
+      .map(([k, v]) => `--conf ${k}=${v}`)
+      .join(' ');
+  }
+
+  /** What a caller (the state machine) needs to start job runs and wait for them (.sync). */
+  grantStartJobRuns(grantee: iam.IGrantable): void {
+    const applicationArn = this.application.attrArn;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'StartSparkJobs', actions: ['emr-serverless:StartJobRun'], resources: [applicationArn] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WatchSparkJobs',
+        actions: ['emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'],
+        resources: [`${applicationArn}/jobruns/*`],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncJobRunEvents',
+        // Step Functions' managed rule that reports job-run completion for .sync.
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/StepFunctionsGetEventsForEMRServerlessJobRule`],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassSparkJobRole',
+        actions: ['iam:PassRole'],
+        resources: [this.jobRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'emr-serverless.amazonaws.com' } },
+      }),
+    );
+  }
+}
