@@ -75,8 +75,8 @@ export class PipelineStateMachine extends Construct {
       message: sfn.TaskInput.fromObject({
         status: 'FAILED',
         execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
-        error: sfn.JsonPath.stringAt('$.error.Error'),
-        cause: sfn.JsonPath.stringAt('$.error.Cause'),
+        // The whole caught error: a path to a Cause that some error lacks would fail this state.
+        error: sfn.JsonPath.objectAt('$.error'),
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
@@ -162,8 +162,13 @@ export class PipelineStateMachine extends Construct {
 
   /**
    * An EMR Serverless job run that the state machine waits for (.sync). aws-cdk-lib has no task for
-   * EMR Serverless, hence the CustomState. States.UUID() as ClientToken: a retried state never
-   * starts a second run of the same attempt.
+   * EMR Serverless, hence the CustomState.
+   *
+   * ClientToken: Step Functions evaluates Parameters again on every Retry, so States.UUID() would
+   * give a retried StartJobRun a new token, and a call that created the job before failing with a
+   * 5xx would start a second Spark run. A hash of (execution, redrive count, job) is the same for
+   * every retry of one execution, so EMR returns the run it already started; a redrive of a failed
+   * execution gets a new token and really runs the job again.
    */
   private sparkJobState(job: SparkJobDef, props: PipelineStateMachineProps, timeoutMinutes: number): sfn.CustomState {
     const p = props.processing;
@@ -175,7 +180,7 @@ export class PipelineStateMachine extends Construct {
           ApplicationId: p.application.attrApplicationId,
           ExecutionRoleArn: p.jobRole.roleArn,
           'Name.$': `States.Format('{}-${job.id}', $.run.runId)`,
-          'ClientToken.$': 'States.UUID()',
+          'ClientToken.$': `States.Hash(States.Format('${job.id}/{}/{}', $$.Execution.RedriveCount, $$.Execution.Id), 'MD5')`,
           ExecutionTimeoutMinutes: timeoutMinutes,
           JobDriver: {
             SparkSubmit: {
