@@ -128,12 +128,16 @@ const DEFAULTS: Record<Stage, StageConfig> = {
 
 type Parser = (raw: unknown, key: string) => unknown;
 
-class ConfigError extends Error {
-  constructor(key: string, raw: unknown, allowed: string) {
-    super(`Invalid CDK context "${key}": ${JSON.stringify(raw)}; allowed: ${allowed}`);
+/** A user's configuration mistake: bin/shopsight.ts prints its message alone, without a stack trace. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
     this.name = 'ConfigError';
   }
 }
+
+const invalid = (key: string, raw: unknown, allowed: string): ConfigError =>
+  new ConfigError(`Invalid CDK context "${key}": ${JSON.stringify(raw)}; allowed: ${allowed}`);
 
 const number =
   (min: number, max: number, opts: { integer?: boolean; step?: number } = {}): Parser =>
@@ -148,7 +152,7 @@ const number =
       (opts.integer && !Number.isInteger(value)) ||
       (opts.step !== undefined && Math.abs(value / opts.step - Math.round(value / opts.step)) > 1e-9)
     ) {
-      throw new ConfigError(key, raw, allowed);
+      throw invalid(key, raw, allowed);
     }
     return value;
   };
@@ -156,20 +160,20 @@ const number =
 const oneOf =
   (values: readonly string[]): Parser =>
   (raw, key) => {
-    if (typeof raw !== 'string' || !values.includes(raw)) throw new ConfigError(key, raw, values.join(', '));
+    if (typeof raw !== 'string' || !values.includes(raw)) throw invalid(key, raw, values.join(', '));
     return raw;
   };
 
 const bool: Parser = (raw, key) => {
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
-  throw new ConfigError(key, raw, 'true, false');
+  throw invalid(key, raw, 'true, false');
 };
 
 const pattern =
   (re: RegExp, allowed: string): Parser =>
   (raw, key) => {
-    if (typeof raw !== 'string' || !re.test(raw)) throw new ConfigError(key, raw, allowed);
+    if (typeof raw !== 'string' || !re.test(raw)) throw invalid(key, raw, allowed);
     return raw;
   };
 
@@ -220,7 +224,7 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 export function loadStageConfig(context: (key: string) => unknown, allKeys: readonly string[] = []): StageConfig {
   for (const key of allKeys) {
     if (!isForeignKey(key) && !CONTEXT_KEYS.includes(key)) {
-      throw new Error(`Unknown CDK context "${key}"; allowed keys: ${CONTEXT_KEYS.join(', ')}`);
+      throw new ConfigError(`Unknown CDK context "${key}"; allowed keys: ${CONTEXT_KEYS.join(', ')}`);
     }
   }
   const stage = oneOf(STAGES)(context('stage') ?? 'dev', 'stage') as Stage;
@@ -231,12 +235,12 @@ export function loadStageConfig(context: (key: string) => unknown, allKeys: read
   }
   const result = config as unknown as StageConfig;
   if (result.aurora.minAcu > result.aurora.maxAcu) {
-    throw new Error(
+    throw new ConfigError(
       `Invalid CDK context "auroraMinAcu": ${result.aurora.minAcu} is above auroraMaxAcu ${result.aurora.maxAcu}; allowed: a minimum at most the maximum`,
     );
   }
   if (result.emr.preInitializedExecutors > 0 && (result.emr.preInitializedExecutors + 1) * 4 > result.emr.maxVcpu) {
-    throw new Error(
+    throw new ConfigError(
       `Invalid CDK context "emrPreInitializedExecutors": ${result.emr.preInitializedExecutors} warm executors and a driver (4 vCPU each) exceed emrMaxVcpu ${result.emr.maxVcpu}; allowed: at most ${Math.floor(result.emr.maxVcpu / 4) - 1}`,
     );
   }

@@ -1,0 +1,56 @@
+import { CONTEXT_KEYS, loadStageConfig } from '../../lib/config/stage-config';
+
+const fromContext = (context: Record<string, unknown>) => loadStageConfig((k) => context[k], Object.keys(context));
+
+describe('stage configuration from CDK context', () => {
+  test('dev is the default stage: destroyable, Aurora scales to zero', () => {
+    const config = fromContext({});
+    expect(config.stage).toBe('dev');
+    expect(config.removalPolicy).toBe('destroy');
+    expect(config.aurora.minAcu).toBe(0);
+    expect(config.aurora.deletionProtection).toBe(false);
+  });
+
+  test('prod retains data and protects the database', () => {
+    const config = fromContext({ stage: 'prod' });
+    expect(config).toMatchObject({ stage: 'prod', removalPolicy: 'retain', aurora: { deletionProtection: true, backupRetentionDays: 14 } });
+    expect(config.aurora.minAcu).toBeGreaterThan(0);
+  });
+
+  test('overrides arrive as strings from -c and as JSON values from cdk.json', () => {
+    const config = fromContext({
+      stage: 'prod',
+      emrMaxVcpu: '32',
+      auroraMinAcu: 1.5,
+      auroraMaxAcu: '8',
+      alertEmail: 'ops@example.com',
+      triggerOnReadyMarker: 'false',
+      removalPolicy: 'destroy',
+    });
+    expect(config.emr.maxVcpu).toBe(32);
+    expect(config.aurora).toMatchObject({ minAcu: 1.5, maxAcu: 8 });
+    expect(config.alertEmail).toBe('ops@example.com');
+    expect(config.trigger.onReadyMarker).toBe(false);
+    expect(config.removalPolicy).toBe('destroy');
+  });
+
+  test.each([
+    [{ stage: 'staging' }, 'Invalid CDK context "stage": "staging"; allowed: dev, prod'],
+    [{ auroraMinAcu: '0.3' }, 'Invalid CDK context "auroraMinAcu": "0.3"; allowed: a number from 0 to 256 in steps of 0.5'],
+    [{ emrMaxVcpu: 'many' }, 'Invalid CDK context "emrMaxVcpu": "many"; allowed: an integer from 1 to 4000'],
+    [{ removalPolicy: 'keep' }, 'Invalid CDK context "removalPolicy": "keep"; allowed: destroy, retain'],
+    [{ triggerOnReadyMarker: 'yes' }, 'Invalid CDK context "triggerOnReadyMarker": "yes"; allowed: true, false'],
+    [{ alertEmail: 'ops' }, 'Invalid CDK context "alertEmail": "ops"; allowed: an e-mail address'],
+    [{ auroraEngineVersion: '3.05.2' }, 'allowed: an Aurora MySQL 3 version from 3.08.0 on'],
+    [{ emrReleaseLabel: 'emr-6.15.0' }, 'allowed: an EMR 7 release label'],
+    [{ auroraMinAcu: '8', auroraMaxAcu: '4' }, '"auroraMinAcu": 8 is above auroraMaxAcu 4'],
+    [{ emrPreInitializedExecutors: '4', emrMaxVcpu: '16' }, '"emrPreInitializedExecutors": 4 warm executors and a driver'],
+  ])('rejects %j naming the key and what is allowed', (context, message) => {
+    expect(() => fromContext(context)).toThrow(message);
+  });
+
+  test('a misspelt key fails instead of being ignored; the CDK\'s own keys pass', () => {
+    expect(() => fromContext({ auroraMaxAcus: '8' })).toThrow(`Unknown CDK context "auroraMaxAcus"; allowed keys: ${CONTEXT_KEYS.join(', ')}`);
+    expect(() => fromContext({ '@aws-cdk/aws-s3:createDefaultLoggingPolicy': true, 'aws:cdk:enable-path-metadata': true })).not.toThrow();
+  });
+});
