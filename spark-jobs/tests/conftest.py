@@ -1,6 +1,6 @@
 """Fixtures of the spark-jobs tests. Run them from the repository root with
 
-    /usr/bin/python3 -m pytest spark-jobs/tests -q -rs      (what .ci/python-tests.sh does)
+    /usr/bin/python3 -m pytest spark-jobs/tests -q -rs      (what scripts/test-python.sh does)
 
 They need only the standard library and pytest; the pyspark test is skipped where pyspark is absent.
 """

@@ -4,7 +4,7 @@
 # from these machines, apt is. The tests need only the standard library; the pyspark test is
 # reported SKIPPED where pyspark is not installed.
 #
-#   bash .ci/python-tests.sh        (from anywhere; runs from the repository root)
+#   bash scripts/test-python.sh     (from anywhere; runs from the repository root)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
