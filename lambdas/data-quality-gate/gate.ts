@@ -5,6 +5,7 @@
  * literals in the SQL tests.
  */
 import { exportManifestKey, runSummaryKey } from '../../lib/contract';
+import { mapLimit } from '../shared/map-limit';
 import { ATHENA_CONCURRENCY, QueryRunner } from './athena';
 import {
   CheckOutcome,
@@ -66,7 +67,7 @@ export async function runDataQualityGate(settings: GateSettings, io: GateIO): Pr
     read(settings.curatedBucket, runSummaryKey(runId)),
     read(settings.exportBucket, exportManifestKey(runId)),
   ]);
-  const queryResults = mapConcurrently(queries, io.concurrency ?? ATHENA_CONCURRENCY, (q) =>
+  const queryResults = mapLimit(queries, io.concurrency ?? ATHENA_CONCURRENCY, (q) =>
     io.runQuery({ label: `table "${q.table}" (checks: ${q.checks.join('; ')})`, sql: q.sql, parameters: [runId] }),
   );
   // Both settle before either error is thrown: the Lambda must not return while queries still run.
@@ -96,26 +97,3 @@ export function assertGatePassed(report: GateReport): void {
   );
 }
 
-/**
- * Like Promise.all over items.map(fn), with at most `limit` calls in flight. After a failure it
- * starts no new call and waits for those in flight before rethrowing the first error: a Lambda
- * must not return with queries still polling, or they would resume in its next invocation.
- */
-export async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let firstError: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!firstError && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index]);
-      } catch (error) {
-        firstError ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (firstError) throw firstError.error;
-  return results;
-}

@@ -7,7 +7,8 @@
  * Environment: ATHENA_WORKGROUP, GLUE_DATABASE, CURATED_BUCKET, EXPORT_BUCKET.
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { readObjectText } from '../shared/s3-json';
 import type { Context } from 'aws-lambda';
 import { assertRunId } from '../../lib/contract';
 import { athenaQueryRunner } from './athena';
@@ -41,18 +42,6 @@ function runIdOf(event: unknown): string {
   return runId;
 }
 
-/** The object's text, or undefined when S3 says it does not exist. */
-async function readObject(bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await response.Body?.transformToString('utf-8');
-  } catch (e) {
-    // Without s3:ListBucket S3 answers a missing key with 403 instead, which surfaces as an error here.
-    if (e instanceof NoSuchKey || (e as Error).name === 'NoSuchKey') return undefined;
-    throw new Error(`Reading s3://${bucket}/${key} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 export async function handler(event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<GateResult> {
   const settings: GateSettings = {
     runId: runIdOf(event),
@@ -66,7 +55,7 @@ export async function handler(event: unknown, context?: Pick<Context, 'getRemain
     timeoutMs: remainingMs === undefined ? undefined : Math.max(remainingMs - RESPONSE_MARGIN_MS, 1000),
   });
 
-  const report = await runDataQualityGate(settings, { runQuery, readObject });
+  const report = await runDataQualityGate(settings, { runQuery, readObject: (bucket, key) => readObjectText(s3, bucket, key) });
   const failed = report.checks.filter((c) => !c.passed).length;
   console.log(
     JSON.stringify({

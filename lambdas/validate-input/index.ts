@@ -13,7 +13,7 @@ import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/clie
 import { resolveExecutionInput, ResolvedExecutionInput } from '../../lib/config/execution-input';
 import { RawTableDef } from '../../lib/contract';
 import { InputValidationError, s3Uri } from './errors';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../shared/map-limit';
 import { buildValidatedRun, ValidatedFile, ValidatedRun } from './output';
 import { checkDatasetConsistency, decodeSample, isIgnoredKey, recogniseSample, SAMPLE_BYTES } from './recognise';
 

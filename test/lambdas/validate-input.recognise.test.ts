@@ -4,7 +4,7 @@ import { DATASET_KINDS } from '../../lib/config/execution-input';
 import { DEFAULT_PIPELINE_PARAMETERS } from '../../lib/config/pipeline-params';
 import { RAW_TABLES, RawTableDef } from '../../lib/contract';
 import { InputValidationError } from '../../lambdas/validate-input/errors';
-import { mapLimit } from '../../lambdas/validate-input/map-limit';
+import { mapLimit } from '../../lambdas/shared/map-limit';
 import { buildValidatedRun, capFileList, ValidatedFile } from '../../lambdas/validate-input/output';
 import {
   checkDatasetConsistency,
@@ -326,6 +326,19 @@ describe('mapLimit', () => {
     await expect(run).rejects.toBe(failure);
     await tick();
     expect(Math.max(...started)).toBeLessThan(5 + 3);
+  });
+
+  test('waits for the calls in flight before rejecting, so no work outlives the invocation', async () => {
+    let running = 0;
+    const run = mapLimit([0, 1, 2], 3, async (n) => {
+      running++;
+      await new Promise((resolve) => setTimeout(resolve, n === 0 ? 0 : 30));
+      running--;
+      if (n === 0) throw new Error('first');
+      return n;
+    });
+    await expect(run).rejects.toThrow('first');
+    expect(running).toBe(0);
   });
 
   test('an empty list and a bad limit', async () => {
