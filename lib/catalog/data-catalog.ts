@@ -125,7 +125,7 @@ export class DataCatalog extends Construct {
         workGroup: this.workGroup.ref,
         queryString: query.sql,
       });
-      named.addDependency(this.database);
+      named.addResourceDependency(this.database);
     }
   }
 
@@ -191,7 +191,7 @@ export class DataCatalog extends Construct {
       databaseName: this.databaseName,
       tableInput,
     });
-    table.addDependency(this.database);
+    table.addResourceDependency(this.database);
     return table;
   }
 }
