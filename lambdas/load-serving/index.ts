@@ -28,14 +28,16 @@ export interface LoadServingResult {
   readonly tables: Record<string, { rowCount: number; files: number }>;
 }
 
-const s3 = new S3Client({});
+let client: S3Client | undefined;
+/** Created on first use, not at import, so that tests can point the SDK at a local S3 first. */
+const s3 = (): S3Client => (client ??= new S3Client({}));
 
 export async function handler(event: LoadServingEvent): Promise<LoadServingResult> {
   const bucket = requireEnv('EXPORT_BUCKET');
   const { runId } = event;
   const manifestUri = `s3://${bucket}/${exportManifestKey(runId)}`;
-  const manifest = await readJsonObject<ServingManifest>(s3, bucket, exportManifestKey(runId)).catch((e: Error) => {
-    throw new ServingLoadError('manifest', 'read', `${manifestUri}: ${e.message}`);
+  const manifest = await readJsonObject<ServingManifest>(s3(), bucket, exportManifestKey(runId)).catch((e: Error) => {
+    throw new ServingLoadError('manifest', 'read', e.message);
   });
   if (manifest.runId !== runId) {
     throw new ServingLoadError('manifest', 'check run', `${manifestUri} is for run "${manifest.runId}", not "${runId}"`);
@@ -54,7 +56,7 @@ export async function handler(event: LoadServingEvent): Promise<LoadServingResul
       if (!key.startsWith(prefix)) {
         throw new ServingLoadError(table.name, 'check files', `s3://${bucket}/${key} is outside s3://${bucket}/${prefix}`);
       }
-      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((e: unknown) => {
+      await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((e: unknown) => {
         const why = e instanceof NotFound ? 'does not exist' : (e as Error).message;
         throw new ServingLoadError(table.name, 'check files', `s3://${bucket}/${key} ${why}`);
       });
