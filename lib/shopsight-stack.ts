@@ -110,8 +110,8 @@ export class ShopSightStack extends Stack {
       codeDirectory: props.sparkCodeDirectory,
     });
 
-    // Customer-managed key: CloudWatch alarms and EventBridge can only publish to an encrypted
-    // topic whose key policy lets their service principals use the key.
+    // Customer-managed key: CloudWatch alarms can only publish to an encrypted topic whose key
+    // policy lets their service principal use the key (the AWS-managed SNS key does not).
     const topicKey = new kms.Key(this, 'NotificationKey', {
       description: 'ShopSight pipeline notifications',
       enableKeyRotation: true,
@@ -159,7 +159,7 @@ export class ShopSightStack extends Stack {
 
     const loadServing = new PipelineFunction(this, 'LoadServing', {
       folder: 'load-serving',
-      description: "Loads a run's serving exports into Aurora MySQL (Data API) after checking them against the manifest.",
+      description: "Checks a run's serving exports against its manifest and the contract before they are loaded into Aurora MySQL.",
       environment: {
         EXPORT_BUCKET: storage.exportBucket.bucketName,
         CLUSTER_ARN: serving.cluster.clusterArn,
