@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test of the project: jest (constructs, cdk-nag, the state machine run locally, the Lambdas
+# Every test of the project: the TypeScript type check, jest (constructs, cdk-nag, the state machine run locally, the Lambdas
 # against s3rver and DuckDB, the CLI synth) and pytest (spark-jobs). `npm test` runs this; it
 # installs what the Python tests need from apt when missing (see scripts/test-python.sh).
 set -euo pipefail
@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 scripts/build-spark-archive.py >/dev/null
 
 status=0
+# ts-jest transpiles each file alone; the whole project is type-checked here once.
+npx tsc --noEmit -p . || status=$?
 npx jest --ci || status=$?
 bash scripts/test-python.sh || status=$?
 exit "$status"
