@@ -28,7 +28,7 @@ export async function runSchema(connection: DuckDBConnection, table: string): Pr
   return reader.getRowObjectsJson() as JsonRow[];
 }
 
-/** DuckDB's name (as DESCRIBE prints it) for a contract column type, through the Glue type. */
+/** DuckDB's name (as DESCRIBE prints it) for a contract column type: the local engine's one type map. */
 export function duckType(type: ColumnType): string {
   switch (type.kind) {
     case 'string':
@@ -50,9 +50,9 @@ export function duckType(type: ColumnType): string {
   }
 }
 
-/** Columns a table has where it is materialised: its columns, then its partition keys (run_id excluded: a run's tables hold one run). */
+/** Columns a table has where it is materialised: its columns, then its partition keys (never run_id: a local run's tables hold one run). */
 export function materialisedColumns(table: OutputTableDef): ColumnDef[] {
-  return [...table.columns, ...table.partitionKeys.filter((c) => c.name !== 'run_id')];
+  return [...table.columns, ...table.partitionKeys];
 }
 
 /**
