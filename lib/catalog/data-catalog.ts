@@ -44,7 +44,7 @@ const glueColumn = (c: ColumnDef): glue.CfnTable.ColumnProperty => ({
 
 /**
  * Partition projection for a curated table: `run_id` is injected (every query names its run, so
- * Athena never lists runs), `event_date` is a date range. No crawler and no MSCK REPAIR needed.
+ * Athena never lists runs), `event_date` is a date range, a string key with enumerated values an enum. No crawler and no MSCK REPAIR needed.
  */
 export function projectionParameters(table: OutputTableDef): Record<string, string> {
   const params: Record<string, string> = {
@@ -52,6 +52,13 @@ export function projectionParameters(table: OutputTableDef): Record<string, stri
     [`projection.${RUN_ID_PARTITION.name}.type`]: 'injected',
   };
   for (const key of table.partitionKeys) {
+    if (key.type.kind === 'string' && key.enumValues && key.enumValues.length > 0) {
+      Object.assign(params, {
+        [`projection.${key.name}.type`]: 'enum',
+        [`projection.${key.name}.values`]: key.enumValues.join(','),
+      });
+      continue;
+    }
     if (key.type.kind !== 'date') {
       throw new Error(`Table ${table.name}: partition ${key.name} has no projection rule for type ${key.type.kind}`);
     }

@@ -1,28 +1,8 @@
-import { ColumnDef, ColumnType, OutputTableDef, RawTableDef } from './types';
+import { BIGINT, col, DATE, DAY_OF_WEEK_DESCRIPTION, INT, MISSING_LABEL, MONEY, PRICE, str, TIMESTAMP } from './columns';
+import { ColumnDef, OutputTableDef, RawTableDef } from './types';
+import { ANALYTICS_TABLES } from './analytics-tables';
 
-const str = (maxLength?: number): ColumnType => ({ kind: 'string', maxLength });
-const BIGINT: ColumnType = { kind: 'bigint' };
-const INT: ColumnType = { kind: 'int' };
-const DATE: ColumnType = { kind: 'date' };
-const TIMESTAMP: ColumnType = { kind: 'timestamp' };
-/** Unit prices: REES46 writes two decimals; 10 integer digits are far above any real price. */
-const PRICE: ColumnType = { kind: 'decimal', precision: 12, scale: 2 };
-/** Sums of prices: wide enough for a year of a large shop. */
-const MONEY: ColumnType = { kind: 'decimal', precision: 18, scale: 2 };
-
-const col = (name: string, type: ColumnType, description: string, nullable = false): ColumnDef => ({
-  name,
-  type,
-  nullable,
-  description,
-});
-
-/**
- * Label used by aggregates for a missing category, sub-category or brand, so that those rows
- * still count (and revenue reconciles) while the key columns stay non-null for Aurora's primary keys.
- * The parentheses keep it apart from every real REES46 value, which are lower-case words.
- */
-export const MISSING_LABEL = '(missing)';
+export { MISSING_LABEL } from './columns';
 
 /** Event types of the canonical events view. `remove_from_cart` only exists in the REES46 cosmetics-shop variant. */
 export const EVENT_TYPES = ['view', 'cart', 'purchase', 'remove_from_cart'] as const;
@@ -36,7 +16,6 @@ export const RUN_ID_PARTITION: ColumnDef = col(
 );
 
 const EVENT_DATE_PARTITION: ColumnDef = col('event_date', DATE, 'UTC calendar date of the event.');
-const DAY_OF_WEEK_DESCRIPTION = 'ISO day of week of the UTC event date: 1 = Monday … 7 = Sunday.';
 
 // ---------------------------------------------------------------------------------------------
 // Raw inputs, as the public datasets write them. Read through OpenCSVSerde: every column is text,
@@ -283,8 +262,8 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
   },
 ];
 
-/** Every table the pipeline writes. The other stages add theirs here as they are built. */
-export const OUTPUT_TABLES: readonly OutputTableDef[] = [EVENTS, REJECTS, ...SCHEMA_TABLES];
+/** Every table the pipeline writes: prepare's, then the insights and the models' (analytics-tables.ts). */
+export const OUTPUT_TABLES: readonly OutputTableDef[] = [EVENTS, REJECTS, ...SCHEMA_TABLES, ...ANALYTICS_TABLES];
 
 /** The seven schema tables of the original flow, in its order. */
 export const SCHEMA_TABLE_NAMES = SCHEMA_TABLES.map((t) => t.name);

@@ -22,6 +22,8 @@ export interface ColumnDef {
   readonly nullable: boolean;
   /** What the value means, in the analyst's words. Becomes the Glue column comment. */
   readonly description: string;
+  /** The only values the column takes, where they are a fixed list (a string partition key's Athena enum projection). */
+  readonly enumValues?: readonly string[];
 }
 
 /** Which part of the pipeline writes the table; the state machine and IAM are scoped by it. */
@@ -54,7 +56,8 @@ export interface OutputTableDef {
   readonly name: string;
   readonly layer: Exclude<TableLayer, 'raw'>;
   readonly description: string;
-  readonly producedBy: ProducingStage;
+  /** The stage that writes it; several when each writes its own partition (model_metrics: one `stage=` folder each). */
+  readonly producedBy: ProducingStage | readonly ProducingStage[];
   /** Columns in output order, partition columns excluded. */
   readonly columns: readonly ColumnDef[];
   /**

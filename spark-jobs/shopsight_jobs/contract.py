@@ -134,7 +134,8 @@ class OutputTable:
     name: str
     layer: str
     description: str
-    produced_by: str
+    #: Stages that write the table (several when each writes its own partition, as model_metrics).
+    produced_by: Tuple[str, ...]
     #: Columns in output order, partition columns excluded.
     columns: Tuple[Column, ...]
     #: Partition columns inside one run (every table is partitioned by run_id first).
@@ -209,7 +210,7 @@ def _output_table(raw: Mapping[str, Any]) -> OutputTable:
         name=raw["name"],
         layer=raw["layer"],
         description=raw["description"],
-        produced_by=raw["producedBy"],
+        produced_by=tuple(raw["producedBy"]) if isinstance(raw["producedBy"], list) else (raw["producedBy"],),
         columns=tuple(_column(c) for c in raw["columns"]),
         partition_keys=tuple(_column(c) for c in raw["partitionKeys"]),
         primary_key=tuple(raw["primaryKey"]),
