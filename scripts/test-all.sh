@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The Spark code archive the stack deploys; `npm ci` builds it, this keeps a stale one out.
 python3 scripts/build-spark-archive.py >/dev/null
+# Chromium (report test) and MariaDB (serving tests) from apt when missing.
+bash scripts/ensure-test-tools.sh
 
 status=0
 # ts-jest transpiles each file alone; the whole project is type-checked here once.

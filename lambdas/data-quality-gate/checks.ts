@@ -15,6 +15,7 @@ import {
   outputTable,
   reconcileRunSummary,
   servedTables,
+  servingColumns,
 } from '../../lib/contract';
 
 /** One number the gate reads from a table of the run: an aggregate expression over that table's rows. */
@@ -352,7 +353,7 @@ export function checkManifest(
       outcomes.push({ name: `manifest lists ${table.name}`, source: doc.uri, expected: 'listed', actual: 'absent', passed: false });
       continue;
     }
-    const contractColumns = table.columns.map((c) => c.name);
+    const contractColumns = servingColumns(table).map((c) => c.name);
     const manifestColumns: unknown = entry.columns;
     outcomes.push({
       name: `manifest ${table.name}.columns = contract columns`,

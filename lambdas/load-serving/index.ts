@@ -8,7 +8,7 @@
  * function already holds the cluster ARN, secret ARN and Data API grants they need.
  */
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
-import { exportManifestKey, exportTablePrefix, servedTables, ServingManifest } from '../../lib/contract';
+import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
 import { readJsonObject } from '../shared/s3-json';
 
 export class ServingLoadError extends Error {
@@ -47,7 +47,7 @@ export async function handler(event: LoadServingEvent): Promise<LoadServingResul
   for (const table of servedTables()) {
     const entry = manifest.tables[table.name];
     if (!entry) throw new ServingLoadError(table.name, 'check manifest', `missing from ${manifestUri}`);
-    const expected = table.columns.map((c) => c.name).join(',');
+    const expected = servingColumns(table).map((c) => c.name).join(',');
     if (entry.columns.join(',') !== expected) {
       throw new ServingLoadError(table.name, 'check columns', `manifest has (${entry.columns.join(',')}), the contract (${expected})`);
     }

@@ -277,3 +277,9 @@ export function outputTable(name: string): OutputTableDef {
 }
 
 export const servedTables = (): OutputTableDef[] => OUTPUT_TABLES.filter((t) => t.served);
+
+/**
+ * Columns of a served table's headerless CSV and of its Aurora table, in order: its columns, then
+ * its partition keys (model_metrics' `stage` is part of its key), never run_id (a load is one run).
+ */
+export const servingColumns = (table: OutputTableDef): ColumnDef[] => [...table.columns, ...table.partitionKeys];

@@ -6,7 +6,7 @@
  * were counted by hand from it.
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { OUTPUT_TABLES, RUN_ID_PARTITION, exportManifestKey, glueType, outputTable, runSummaryKey, servedTables } from '../../lib/contract';
+import { OUTPUT_TABLES, RUN_ID_PARTITION, exportManifestKey, glueType, outputTable, runSummaryKey, servedTables, servingColumns } from '../../lib/contract';
 import { QueryRow, QueryRunner } from '../../lambdas/data-quality-gate/athena';
 import { CheckOutcome, checkReconciliations, collectMeasureValues, measureUses, planTableQueries } from '../../lambdas/data-quality-gate/checks';
 import { GateSettings, runDataQualityGate } from '../../lambdas/data-quality-gate/gate';
@@ -315,7 +315,7 @@ function io(runId: string, { accepted }: { accepted: number }): Parameters<typeo
           // Every served table; the ones this test does not fill are empty in DuckDB too.
           servedTables().map(({ name: table }) => [
             table,
-            { columns: outputTable(table).columns.map((c) => c.name), rowCount: DERIVED[runId][table]?.length ?? 0, files: [] },
+            { columns: servingColumns(outputTable(table)).map((c) => c.name), rowCount: DERIVED[runId][table]?.length ?? 0, files: [] },
           ]),
         ),
       }),

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { outputTable, servedTables } from '../../lib/contract';
+import { outputTable, servedTables, servingColumns } from '../../lib/contract';
 import { athenaStringLiteral } from '../../lambdas/data-quality-gate/athena';
 import { canonicalDecimal, planTableQueries, measureUses, quoteIdentifier, sameNumber } from '../../lambdas/data-quality-gate/checks';
 import { handler } from '../../lambdas/data-quality-gate/index';
@@ -96,7 +96,7 @@ function manifest(facts: RunFacts): { runId: string; createdAt: string; tables: 
     tables: Object.fromEntries(
       SERVED.map((t) => [
         t,
-        { columns: outputTable(t).columns.map((c) => c.name), rowCount: facts[t]?.rows ?? 0, files: [`runs/${RUN_ID}/${t}/part-00000.csv`] },
+        { columns: servingColumns(outputTable(t)).map((c) => c.name), rowCount: facts[t]?.rows ?? 0, files: [`runs/${RUN_ID}/${t}/part-00000.csv`] },
       ]),
     ),
   };

@@ -1,5 +1,5 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { exportManifestKey, exportTablePrefix, servedTables, ServingManifest } from '../../lib/contract';
+import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
 import { handler } from '../../lambdas/load-serving';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 
@@ -25,7 +25,7 @@ async function writeRun(runId: string, edit: (m: { tables: Record<string, { colu
   for (const table of servedTables()) {
     const key = `${exportTablePrefix(runId, table.name)}part-00000.csv`;
     await put(key, 'a,b\nc,d\n');
-    manifest.tables[table.name] = { columns: table.columns.map((c) => c.name), rowCount: 2, files: [key] };
+    manifest.tables[table.name] = { columns: servingColumns(table).map((c) => c.name), rowCount: 2, files: [key] };
   }
   edit(manifest);
   await put(exportManifestKey(runId), JSON.stringify(manifest satisfies ServingManifest));
