@@ -31,6 +31,10 @@ export interface PipelineParameters {
     /** k of precision@k, recall@k, MAP@k, NDCG@k. */
     readonly evaluationK: number;
     readonly similarProductsPerProduct: number;
+    /** Users with fewer distinct products get no recommendations (the API serves popular products to them). */
+    readonly minUserProducts: number;
+    /** Only this many most popular products are recommended and get similar products (scoring cost is users × candidates × rank). */
+    readonly candidateProducts: number;
     readonly seed: number;
   };
   readonly purchaseIntent: {
@@ -67,6 +71,8 @@ export const DEFAULT_PIPELINE_PARAMETERS: PipelineParameters = {
     holdoutDays: 2,
     evaluationK: 10,
     similarProductsPerProduct: 10,
+    minUserProducts: 2,
+    candidateProducts: 10000,
     seed: 42,
   },
   purchaseIntent: { trainFraction: 0.8, regParam: 0.01, maxIter: 100, threshold: 0.5, seed: 42 },
@@ -107,6 +113,8 @@ const RULES: { readonly [K in keyof PipelineParameters]: { readonly [L in keyof 
     holdoutDays: num(0, 365, true),
     evaluationK: num(1, 1000, true),
     similarProductsPerProduct: num(1, 1000, true),
+    minUserProducts: num(1, 1000000, true),
+    candidateProducts: num(1, 100000000, true),
     seed: num(0, INT32, true),
   },
   purchaseIntent: {
