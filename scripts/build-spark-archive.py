@@ -52,8 +52,11 @@ def tree_files(root: Path) -> List[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def write_archive(package_dir: Path, archive: Path) -> int:
-    """Write the --py-files archive; returns the number of entries."""
+def write_archive(package_dir: Path, archive: Path, sql_dir: Optional[Path] = None) -> int:
+    """Write the --py-files archive; returns the number of entries.
+
+    The shared .sql files go inside the package as shopsight_jobs/sql/<path>, so that
+    shopsight_jobs.sql.load_sql finds them with pkgutil.get_data wherever the zip is unpacked."""
     entries = tree_files(package_dir)
     names = {p.as_posix() for p in entries}
     if "__init__.py" not in names:
@@ -62,15 +65,19 @@ def write_archive(package_dir: Path, archive: Path) -> int:
         raise SystemExit(
             "build-spark-archive: {}/{} is missing: run npm run contract:json".format(package_dir, CONTRACT_JSON)
         )
+    members = [("{}/{}".format(PACKAGE, rel.as_posix()), package_dir / rel) for rel in entries]
+    if sql_dir is not None:
+        members += [("{}/{}/{}".format(PACKAGE, SQL_DIR, rel.as_posix()), sql_dir / rel) for rel in tree_files(sql_dir)]
+    members.sort(key=lambda m: m[0])
     with zipfile.ZipFile(archive, "w") as zf:
-        for relative in entries:
-            info = zipfile.ZipInfo("{}/{}".format(PACKAGE, relative.as_posix()), date_time=FIXED_DATE_TIME)
+        for name, source in members:
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
             info.compress_type = zipfile.ZIP_STORED
             info.create_system = 3  # Unix, so that external_attr holds the mode bits below
             info.external_attr = (stat.S_IFREG | FILE_MODE) << 16
-            zf.writestr(info, (package_dir / relative).read_bytes())
+            zf.writestr(info, source.read_bytes())
     os.chmod(archive, FILE_MODE)
-    return len(entries)
+    return len(members)
 
 
 def copy_file(source: Path, target: Path) -> None:
@@ -103,7 +110,7 @@ def build(spark_jobs_dir: Path, out_dir: Path) -> List[str]:
         raise SystemExit("build-spark-archive: no package folder {}".format(package_dir))
     prepare_output(out_dir, spark_jobs_dir)
 
-    write_archive(package_dir, out_dir / ARCHIVE)
+    write_archive(package_dir, out_dir / ARCHIVE, spark_jobs_dir / SQL_DIR)
     written = [ARCHIVE]
     for script in sorted(spark_jobs_dir.glob("*.py")):
         if _included(script) and script.is_file():

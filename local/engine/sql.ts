@@ -7,19 +7,99 @@ import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../lib/contract';
 
+/** Root of the shared transformation SQL: schemas/, insights/, features/ (the files Spark SQL runs too). */
+export const SQL_DIR = path.resolve(__dirname, '../../spark-jobs/sql');
+
 /** Folder of the seven schema SELECTs: one file per contract table, one SELECT over `events` each. */
-export const SCHEMA_SQL_DIR = path.resolve(__dirname, '../../spark-jobs/sql/schemas');
+export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'schemas');
 
 /** Rows as DuckDB's JSON-safe rendering: BIGINT and DECIMAL as strings, DATE as 'YYYY-MM-DD'. */
 export type JsonRow = Record<string, unknown>;
 
-/** The SELECT of a schema table, comments kept, a trailing semicolon dropped (so it nests in DESCRIBE, CREATE … AS). */
+/** A value for a `{{name}}` placeholder: a finite number, a TIMESTAMP 'YYYY-MM-DD HH:MM:SS' text, or null. */
+export type SqlParam = number | string | null;
+export type SqlParams = Record<string, SqlParam>;
+
+/*
+ * The placeholder rule. spark-jobs/shopsight_jobs/sql.py implements the very same rule with the
+ * same error texts; spark-jobs/tests/sql_placeholder_cases.json holds the cases both test suites run.
+ * - A placeholder is `{{name}}`, name = [A-Za-z_][A-Za-z0-9_]*, anywhere in the text (comments too).
+ * - Any other `{{` or `}}` is an error (a misspelt placeholder must not reach the engine).
+ * - number → String(n) (JavaScript's shortest round-trip form); it must be finite.
+ * - string → TIMESTAMP 'value'; only 'YYYY-MM-DD HH:MM:SS' (ASCII digits) is allowed.
+ * - null → NULL.
+ * - Every placeholder needs a value and every value a placeholder; all such problems are reported
+ *   in one error, sorted by name.
+ */
+const PLACEHOLDER = /\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g;
+const TIMESTAMP_TEXT = /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$/;
+const RELATIVE_SQL_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.sql$/;
+
+/** How a parameter value is written into the SQL text; throws on a value the rule does not allow. */
+function sqlLiteral(source: string, name: string, value: unknown): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`${source}: parameter ${name} must be a finite number, got ${String(value)}`);
+    return String(value);
+  }
+  if (typeof value === 'string') {
+    if (!TIMESTAMP_TEXT.test(value)) {
+      throw new Error(`${source}: parameter ${name} must be a timestamp text 'YYYY-MM-DD HH:MM:SS', got ${JSON.stringify(value)}`);
+    }
+    return `TIMESTAMP '${value}'`;
+  }
+  throw new Error(`${source}: parameter ${name} must be a number, a timestamp text or null, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Fills the `{{name}}` placeholders of SQL text with params (see the rule above). `source` names
+ * the text in error messages (the relative path for a file).
+ */
+export function substituteSql(text: string, params: SqlParams, source: string): string {
+  const used = new Set<string>();
+  for (const m of text.matchAll(PLACEHOLDER)) used.add(m[1]);
+  const stray = text.replace(PLACEHOLDER, '');
+  if (stray.includes('{{') || stray.includes('}}')) {
+    throw new Error(`${source}: malformed placeholder: only {{name}} with name [A-Za-z_][A-Za-z0-9_]* is allowed`);
+  }
+  const given = Object.keys(params);
+  const problems: string[] = [];
+  for (const name of [...new Set([...used, ...given])].sort()) {
+    if (!given.includes(name)) problems.push(`placeholder {{${name}}} has no value`);
+    else if (!used.has(name)) problems.push(`parameter ${name} has no placeholder`);
+  }
+  if (problems.length > 0) throw new Error(`${source}: ${problems.join('; ')}`);
+  const literals = new Map(given.map((name) => [name, sqlLiteral(source, name, params[name])] as const));
+  return text.replace(PLACEHOLDER, (_, name: string) => literals.get(name)!);
+}
+
+/**
+ * The SELECT of a shared SQL file, relative to spark-jobs/sql (e.g. 'insights/daily_kpis.sql'),
+ * comments kept, surrounding whitespace and a trailing semicolon dropped (so it nests in DESCRIBE,
+ * CREATE … AS), placeholders filled from params. shopsight_jobs.sql.load_sql is its Python twin.
+ */
+export function readSql(relativePath: string, params: SqlParams = {}): string {
+  if (!RELATIVE_SQL_PATH.test(relativePath)) {
+    throw new Error(`SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
+  }
+  const file = path.join(SQL_DIR, ...relativePath.split('/'));
+  if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under spark-jobs/sql`);
+  const text = fs.readFileSync(file, 'utf8').trim().replace(/;\s*$/, '');
+  return substituteSql(text, params, relativePath);
+}
+
+/** The SELECT of a schema table (schemas/<table>.sql, no parameters). */
 export function readSqlFile(table: string): string {
   if (!SCHEMA_TABLE_NAMES.includes(table)) {
     throw new Error(`"${table}" is not one of the schema tables: ${SCHEMA_TABLE_NAMES.join(', ')}`);
   }
-  const file = path.join(SCHEMA_SQL_DIR, `${table}.sql`);
-  return fs.readFileSync(file, 'utf8').trim().replace(/;\s*$/, '');
+  return readSql(`schemas/${table}.sql`);
+}
+
+/** Runs a shared SQL file's SELECT over the connection's `events` table or view. */
+export async function runSql(connection: DuckDBConnection, relativePath: string, params: SqlParams = {}): Promise<JsonRow[]> {
+  const reader = await connection.runAndReadAll(readSql(relativePath, params));
+  return reader.getRowObjectsJson() as JsonRow[];
 }
 
 /** Runs a schema table's SELECT over the connection's `events` table or view. */

@@ -83,7 +83,11 @@ def test_the_archive_holds_the_package_and_contract_json(built_archive: Path) ->
         infos = zf.infolist()
         names = [i.filename for i in infos]
         assert names == sorted(names)
-        assert names == ["shopsight_jobs/" + p for p in package_sources()]
+        sql_files = sorted(p.relative_to(SPARK_JOBS_DIR / "sql").as_posix() for p in (SPARK_JOBS_DIR / "sql").rglob("*.sql"))
+        expected = ["shopsight_jobs/" + p for p in package_sources()] + ["shopsight_jobs/sql/" + p for p in sql_files]
+        assert names == sorted(expected)
+        # The shared SQL travels inside the package, byte for byte, for load_sql (pkgutil.get_data).
+        assert zf.read("shopsight_jobs/sql/schemas/c_date.sql") == (SPARK_JOBS_DIR / "sql" / "schemas" / "c_date.sql").read_bytes()
         assert "shopsight_jobs/contract.json" in names
         assert "shopsight_jobs/__init__.py" in names
         assert zf.read("shopsight_jobs/contract.json") == (PACKAGE_DIR / "contract.json").read_bytes()
@@ -105,6 +109,7 @@ def test_dist_holds_the_archive_entry_scripts_and_sql_and_nothing_else(tmp_path:
     assert (tmp_path / "out" / "sql" / "schemas" / "c_date.sql").read_text() == "SELECT 1 AS x\n"
     with zipfile.ZipFile(str(tmp_path / "out" / "shopsight_jobs.zip")) as zf:
         names = zf.namelist()
+    assert "shopsight_jobs/sql/schemas/c_date.sql" in names and "shopsight_jobs/sql/clean.sql" in names
     assert not any("stray" in n or ".DS_Store" in n or "__pycache__" in n for n in names)
 
 
