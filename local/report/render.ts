@@ -1,0 +1,692 @@
+/**
+ * The run report as ONE self-contained HTML page: inline CSS, inline SVG charts (charts.ts), no
+ * script, font, image or request of any kind (a strict Content-Security-Policy says so), every
+ * value HTML-escaped. Sections that lack their table say "not produced in this run".
+ */
+import { ColumnDef, outputTable, OutputTableDef, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { chart, esc, PALETTE } from './charts';
+import { Cell, ReportData, Row, TableSlice, MAX_DAYS } from './load';
+
+/** The sections of the page, in order: id (anchor) and heading. */
+export const REPORT_SECTIONS = [
+  { id: 'kpis', title: 'Key figures' },
+  { id: 'funnel', title: 'Conversion funnel' },
+  { id: 'daily', title: 'Revenue and users by day' },
+  { id: 'timing', title: 'Activity by hour and weekday' },
+  { id: 'brands', title: 'Top brands and customers' },
+  { id: 'abandonment', title: 'Cart abandonment' },
+  { id: 'schemas', title: 'The seven schemas' },
+  { id: 'rules', title: 'Association rules' },
+  { id: 'recommendations', title: 'Recommendations for sample users' },
+  { id: 'models', title: 'Model metrics against baselines' },
+  { id: 'segments', title: 'Customer segments' },
+  { id: 'quality', title: 'Data quality' },
+  { id: 'stages', title: 'Stage timings' },
+] as const;
+export type SectionId = (typeof REPORT_SECTIONS)[number]['id'];
+
+export const NOT_PRODUCED = 'not produced in this run';
+
+// ---------------------------------------------------------------------------------------------
+// Number formatting: thousands separators, exact decimals for money.
+// ---------------------------------------------------------------------------------------------
+
+type Fmt = 'int' | 'money' | 'rate' | 'num' | 'id' | 'text';
+
+const DASH = '—';
+const groupDigits = (digits: string): string => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const toNumber = (v: Cell | undefined): number | null => {
+  if (v === null || v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+};
+
+export function fmtInt(v: Cell | undefined): string {
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return v.startsWith('-') ? `-${groupDigits(v.slice(1))}` : groupDigits(v);
+  const n = toNumber(v);
+  return n === null ? DASH : Math.round(n).toLocaleString('en-US');
+}
+
+/** Money with two decimals; DuckDB's decimal text is formatted exactly (no float rounding). */
+export function fmtMoney(v: Cell | undefined): string {
+  if (typeof v === 'string') {
+    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v);
+    if (m) return `${m[1]}${groupDigits(m[2])}.${(m[3] ?? '').padEnd(2, '0').slice(0, 2)}`;
+  }
+  const n = toNumber(v);
+  return n === null ? DASH : n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+export function fmtRate(v: Cell | undefined): string {
+  const n = toNumber(v);
+  return n === null ? DASH : `${(n * 100).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`;
+}
+
+export function fmtNum(v: Cell | undefined): string {
+  const n = toNumber(v);
+  if (n === null) return DASH;
+  return n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) >= 100 ? 1 : 4 });
+}
+
+function fmtCell(v: Cell | undefined, fmt: Fmt): string {
+  if (v === null || v === undefined) return DASH;
+  switch (fmt) {
+    case 'int':
+      return fmtInt(v);
+    case 'money':
+      return fmtMoney(v);
+    case 'rate':
+      return fmtRate(v);
+    case 'num':
+      return fmtNum(v);
+    case 'id':
+    case 'text':
+      return String(v);
+  }
+}
+
+const plural = (n: number, word: string): string => `${fmtInt(n)} ${word}${n === 1 ? '' : 's'}`;
+const seconds = (s: number): string => `${s.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s`;
+
+// ---------------------------------------------------------------------------------------------
+// Tables.
+// ---------------------------------------------------------------------------------------------
+
+interface Column {
+  readonly key: string;
+  readonly label: string;
+  readonly fmt: Fmt;
+  readonly description?: string;
+}
+
+const RATE_COLUMNS = /(_rate$|^share$|_share$|^confidence$|^conversion)/;
+
+function fmtFor(c: ColumnDef): Fmt {
+  switch (c.type.kind) {
+    case 'decimal':
+      return 'money';
+    case 'double':
+      return RATE_COLUMNS.test(c.name) ? 'rate' : 'num';
+    case 'int':
+    case 'bigint':
+      return /(^|_)id$/.test(c.name) ? 'id' : 'int';
+    default:
+      return 'text';
+  }
+}
+
+const label = (name: string): string => name.replace(/_/g, ' ');
+
+/** Columns of a contract table (all, or the named ones in that order; names from other tables via `extra`). */
+function contractColumns(table: string, keys?: readonly string[], extra: readonly OutputTableDef[] = []): Column[] {
+  const defs = [outputTable(table), ...extra].flatMap((t) => [...t.columns, ...t.partitionKeys]);
+  const pick = keys ?? [...outputTable(table).columns, ...outputTable(table).partitionKeys].map((c) => c.name);
+  return pick.map((key) => {
+    const def = defs.find((c) => c.name === key);
+    return def
+      ? { key, label: label(key), fmt: fmtFor(def), description: def.description }
+      : { key, label: label(key), fmt: 'text' as const };
+  });
+}
+
+const NUMERIC: readonly Fmt[] = ['int', 'money', 'rate', 'num'];
+
+function dataTable(columns: readonly Column[], rows: readonly Row[], attrs = ''): string {
+  const head = columns
+    .map((c) => `<th${NUMERIC.includes(c.fmt) ? ' class="n"' : ''}${c.description ? ` title="${esc(c.description)}"` : ''}>${esc(c.label)}</th>`)
+    .join('');
+  const body = rows
+    .map((r) => `<tr>${columns.map((c) => {
+      const text = fmtCell(r[c.key], c.fmt);
+      const title = text.length > 48 ? ` title="${esc(text)}"` : '';
+      return `<td${NUMERIC.includes(c.fmt) ? ' class="n"' : ''}${title}>${esc(text)}</td>`;
+    }).join('')}</tr>`)
+    .join('');
+  return `<div class="table-wrap"${attrs}><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+const note = (text: string, cls = ''): string => `<p class="note${cls ? ` ${cls}` : ''}">${text}</p>`;
+const code = (s: string): string => `<code>${esc(s)}</code>`;
+const missingNote = (table: string): string => note(`Table ${code(table)} was ${NOT_PRODUCED}.`, 'missing');
+const emptyNote = (table: string): string => note(`Table ${code(table)} was produced but has no rows.`, 'empty');
+
+/** The block for a slice: a note when absent or empty, else what `body` renders. */
+function sliceBlock(slice: TableSlice, body: () => string): string {
+  if (!slice.present) return missingNote(slice.table);
+  if (slice.total === 0) return emptyNote(slice.table);
+  return body();
+}
+
+const shown = (slice: TableSlice, what = 'rows'): string =>
+  note(`Showing ${fmtInt(slice.rows.length)} of ${fmtInt(slice.total)} ${what} of ${code(slice.table)}.`, 'count');
+
+const num = (v: Cell | undefined): number | null => toNumber(v);
+const col = (rows: readonly Row[], key: string): (number | null)[] => rows.map((r) => num(r[key]));
+const str = (v: Cell | undefined): string => (v === null || v === undefined ? DASH : String(v));
+
+const fmtIntN = (n: number): string => fmtInt(n);
+const fmtMoneyN = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) >= 100 ? 0 : 2 });
+const fmtRateN = (n: number): string => fmtRate(n);
+const fmtNumN = (n: number): string => fmtNum(n);
+
+// ---------------------------------------------------------------------------------------------
+// Sections.
+// ---------------------------------------------------------------------------------------------
+
+function section(id: SectionId, body: string, lead = ''): string {
+  const title = REPORT_SECTIONS.find((s) => s.id === id)?.title ?? id;
+  return `<section id="${id}" data-section="${id}"><h2>${esc(title)}</h2>${lead ? `<p class="lead">${lead}</p>` : ''}${body}</section>`;
+}
+
+const grid = (...items: string[]): string => `<div class="grid">${items.filter((i) => i !== '').join('')}</div>`;
+
+function tile(key: string, title: string, value: string, raw: string, sub = ''): string {
+  return `<div class="kpi" data-kpi="${esc(key)}" data-value="${esc(raw)}"><div class="kpi-label">${esc(title)}</div>` +
+    `<div class="kpi-value">${esc(value)}</div>${sub ? `<div class="kpi-sub">${esc(sub)}</div>` : ''}</div>`;
+}
+
+function header(d: ReportData): string {
+  const s = d.summary;
+  const period = d.kpis?.firstDate
+    ? d.kpis.firstDate === d.kpis.lastDate
+      ? d.kpis.firstDate
+      : `${d.kpis.firstDate} … ${d.kpis.lastDate} (${fmtInt(d.kpis.days)} days)`
+    : DASH;
+  const files = s && s.files.length > 0 ? `<ul class="files">${s.files.map((f) => `<li>${esc(f.source)}</li>`).join('')}</ul>` : DASH;
+  const items: [string, string][] = [
+    ['Run id', esc(s?.runId ?? DASH)],
+    ['Dataset', esc(s ? `${s.dataset}${s.engine ? ` · ${s.engine} engine` : ''}` : DASH)],
+    ['Generated', esc(s?.generatedAt ?? 'not recorded in run-summary.json')],
+    ['Period (UTC)', esc(period)],
+    ['Input files', files],
+    ['Run folder', esc(d.dir)],
+  ];
+  const problem = d.summaryProblem ? note(esc(d.summaryProblem), 'missing') : '';
+  return `<header class="top"><div class="brand">ShopSight</div><h1>Run report${s ? ` — ${esc(s.runId)}` : ''}</h1>` +
+    `<dl class="meta">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>${problem}</header>`;
+}
+
+function nav(): string {
+  return `<nav class="toc">${REPORT_SECTIONS.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>`;
+}
+
+function kpiSection(d: ReportData): string {
+  const k = d.kpis;
+  if (!k) return section('kpis', missingNote('events'));
+  const tiles = [
+    tile('events', 'Events', fmtInt(k.events), String(k.events), `${fmtInt(k.views)} views · ${fmtInt(k.carts)} carts`),
+    tile('users', 'Users', fmtInt(k.users), String(k.users), `${fmtInt(k.products)} products seen`),
+    tile('sessions', 'Sessions', fmtInt(k.sessions), String(k.sessions), k.users > 0 ? `${fmtNum(k.sessions / k.users)} per user` : ''),
+    tile('purchases', 'Purchases', fmtInt(k.purchases), String(k.purchases), `${fmtInt(k.buyers)} buyers`),
+    tile('revenue', 'Revenue', fmtMoney(k.revenue), k.revenue, k.purchases > 0 ? `${fmtMoney(Number(k.revenue) / k.purchases)} per purchase` : ''),
+    tile('conversion', 'Conversion', fmtRate(k.conversion), k.conversion === null ? '' : String(k.conversion), 'buyers / users'),
+  ];
+  return section('kpis', `<div class="kpis">${tiles.join('')}</div>`, 'Counted over the curated <code>events</code> of the run.');
+}
+
+function funnelSection(d: ReportData): string {
+  const overall = sliceBlock(d.funnel, () => {
+    const rows = d.funnel.rows;
+    const c = chart('bars', {
+      name: 'funnel',
+      title: 'Users reaching each funnel stage',
+      labels: rows.map((r) => `${str(r.stage)} (${fmtRate(r.users_from_view_rate)})`),
+      series: [{ name: 'users', values: col(rows, 'users'), color: PALETTE.blue }],
+      format: fmtIntN,
+    });
+    return grid(c, dataTable(contractColumns('funnel', ['stage', 'users', 'sessions', 'events', 'users_from_view_rate', 'users_from_previous_rate']), rows));
+  });
+  const byCategory = sliceBlock(d.funnelByCategory, () =>
+    shown(d.funnelByCategory, 'categories (most viewers first)') +
+    dataTable(contractColumns('funnel_by_category'), d.funnelByCategory.rows),
+  );
+  return section('funnel', `${overall}<h3>By category</h3>${byCategory}`, 'View → cart → purchase: distinct users per stage and the rates between stages.');
+}
+
+function dailySection(d: ReportData): string {
+  const body = sliceBlock(d.dailyKpis, () => {
+    const rows = d.dailyKpis.rows;
+    const labels = rows.map((r) => str(r.event_date));
+    const revenue = chart('column', {
+      name: 'daily-revenue',
+      title: 'Revenue by day',
+      labels,
+      series: [{ name: 'revenue', values: col(rows, 'revenue'), color: PALETTE.green }],
+      format: fmtMoneyN,
+    });
+    const users = chart('line', {
+      name: 'daily-users',
+      title: 'Users and buyers by day',
+      labels,
+      series: [
+        { name: 'users', values: col(rows, 'users'), color: PALETTE.blue },
+        { name: 'buyers', values: col(rows, 'buyers'), color: PALETTE.amber },
+      ],
+      format: fmtIntN,
+    });
+    const more = d.dailyKpis.total > rows.length ? note(`Only the first ${fmtInt(MAX_DAYS)} days are drawn.`) : '';
+    return grid(revenue, users) + more +
+      `<details><summary>Daily figures (${plural(rows.length, 'day')})</summary>${dataTable(contractColumns('daily_kpis'), rows)}</details>`;
+  });
+  return section('daily', body, 'From <code>daily_kpis</code>.');
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+/** Values per ISO weekday 1…7 (null where the table has no row). */
+const byWeekday = (rows: readonly Row[], key: string): (number | null)[] =>
+  WEEKDAYS.map((_, i) => num(rows.find((r) => Number(r.day_of_week) === i + 1)?.[key]));
+
+function timingSection(d: ReportData): string {
+  const hourly = sliceBlock(d.activityByHour, () => {
+    const byHour = new Map(d.activityByHour.rows.map((r) => [Number(r.event_hour), r]));
+    const hours = Array.from({ length: 24 }, (_, h) => h);
+    const labels = hours.map((h) => `${String(h).padStart(2, '0')}h`);
+    const slot = (key: string): (number | null)[] => hours.map((h) => num(byHour.get(h)?.[key]));
+    return grid(
+      chart('column', {
+        name: 'activity-by-hour',
+        title: 'Views and carts by UTC hour',
+        labels,
+        series: [
+          { name: 'views', values: slot('views'), color: PALETTE.blue },
+          { name: 'carts', values: slot('carts'), color: PALETTE.amber },
+        ],
+        format: fmtIntN,
+      }),
+      chart('column', {
+        name: 'purchases-by-hour',
+        title: 'Purchases by UTC hour',
+        labels,
+        series: [{ name: 'purchases', values: slot('purchases'), color: PALETTE.green }],
+        format: fmtIntN,
+      }),
+    );
+  });
+  const pvc = d.schemas.find((s) => s.table === 'p_v_c_day');
+  const weekdayEvents = pvc
+    ? sliceBlock(pvc, () =>
+        chart('column', {
+          name: 'weekday-events',
+          title: 'Views, carts and purchases by weekday (p_v_c_day)',
+          labels: WEEKDAYS,
+          series: [
+            { name: 'views', values: byWeekday(pvc.rows, 'views'), color: PALETTE.blue },
+            { name: 'carts', values: byWeekday(pvc.rows, 'carts'), color: PALETTE.amber },
+            { name: 'purchases', values: byWeekday(pvc.rows, 'purchases'), color: PALETTE.green },
+          ],
+          format: fmtIntN,
+        }),
+      )
+    : '';
+  const weekdayRevenue = sliceBlock(d.revenueByWeekday, () =>
+    chart('column', {
+      name: 'weekday-revenue',
+      title: 'Average daily revenue by weekday',
+      labels: WEEKDAYS,
+      series: [{ name: 'avg daily revenue', values: byWeekday(d.revenueByWeekday.rows, 'avg_daily_revenue'), color: PALETTE.green }],
+      format: fmtMoneyN,
+    }) + dataTable(contractColumns('revenue_by_weekday', ['day_name', 'days', 'purchases', 'buyers', 'revenue', 'avg_daily_revenue']), d.revenueByWeekday.rows),
+  );
+  return section(
+    'timing',
+    `<h3>By hour of day</h3>${hourly}<h3>By weekday</h3>${grid(`<div>${weekdayEvents}</div>`, `<div>${weekdayRevenue}</div>`)}`,
+    'From <code>activity_by_hour</code>, <code>p_v_c_day</code> and <code>revenue_by_weekday</code>; all dates of the run together.',
+  );
+}
+
+function brandsSection(d: ReportData): string {
+  const brandCols = contractColumns('top_brands', ['revenue_rank', 'purchases_rank', 'brand', 'purchases', 'buyers', 'revenue']);
+  const byRevenue = sliceBlock(d.topBrandsByRevenue, () =>
+    chart('bars', {
+      name: 'brands-by-revenue',
+      title: `Top ${d.topBrandsByRevenue.rows.length} brands by revenue`,
+      labels: d.topBrandsByRevenue.rows.map((r) => str(r.brand)),
+      series: [{ name: 'revenue', values: col(d.topBrandsByRevenue.rows, 'revenue'), color: PALETTE.green }],
+      format: fmtMoneyN,
+    }) + dataTable(brandCols, d.topBrandsByRevenue.rows),
+  );
+  const byPurchases = sliceBlock(d.topBrandsByPurchases, () =>
+    chart('bars', {
+      name: 'brands-by-purchases',
+      title: `Top ${d.topBrandsByPurchases.rows.length} brands by purchases`,
+      labels: d.topBrandsByPurchases.rows.map((r) => str(r.brand)),
+      series: [{ name: 'purchases', values: col(d.topBrandsByPurchases.rows, 'purchases'), color: PALETTE.blue }],
+      format: fmtIntN,
+    }) + dataTable(brandCols, d.topBrandsByPurchases.rows),
+  );
+  const customers = sliceBlock(d.topCustomers, () =>
+    shown(d.topCustomers, 'customers') +
+    grid(
+      chart('bars', {
+        name: 'top-customers',
+        title: `Top ${Math.min(10, d.topCustomers.rows.length)} customers by spend`,
+        labels: d.topCustomers.rows.slice(0, 10).map((r) => `user ${str(r.user_id)}`),
+        series: [{ name: 'spend', values: col(d.topCustomers.rows.slice(0, 10), 'spend'), color: PALETTE.violet }],
+        format: fmtMoneyN,
+      }),
+      dataTable(contractColumns('top_customers'), d.topCustomers.rows),
+    ),
+  );
+  const total = d.topBrandsByRevenue.present ? note(`${fmtInt(d.topBrandsByRevenue.total)} brands with a purchase in ${code('top_brands')}.`, 'count') : '';
+  return section(
+    'brands',
+    `${total}${grid(`<div><h3>By revenue</h3>${byRevenue}</div>`, `<div><h3>By purchases</h3>${byPurchases}</div>`)}<h3>Top customers</h3>${customers}`,
+  );
+}
+
+function abandonmentSection(d: ReportData): string {
+  const body = sliceBlock(d.cartAbandonment, () => {
+    const rows = d.cartAbandonment.rows;
+    const sum = (k: string): number => rows.reduce((a, r) => a + (num(r[k]) ?? 0), 0);
+    const cartSessions = sum('cart_sessions');
+    const abandoned = sum('abandoned_sessions');
+    const value = rows.reduce((a, r) => a + (num(r.abandoned_value) ?? 0), 0);
+    const tiles = [
+      tile('cart_sessions', 'Sessions with a cart', fmtInt(cartSessions), String(cartSessions)),
+      tile('converted_sessions', 'Converted', fmtInt(sum('converted_sessions')), String(sum('converted_sessions'))),
+      tile('abandoned_sessions', 'Abandoned', fmtInt(abandoned), String(abandoned)),
+      tile('abandonment_rate', 'Abandonment rate', cartSessions > 0 ? fmtRate(abandoned / cartSessions) : DASH, cartSessions > 0 ? String(abandoned / cartSessions) : ''),
+      tile('abandoned_value', 'Value left in carts', fmtMoney(value), value.toFixed(2)),
+    ];
+    const c = chart('column', {
+      name: 'cart-abandonment',
+      title: 'Cart sessions by day: converted and abandoned',
+      width: 960,
+      labels: rows.map((r) => str(r.event_date)),
+      series: [
+        { name: 'converted', values: col(rows, 'converted_sessions'), color: PALETTE.green },
+        { name: 'abandoned', values: col(rows, 'abandoned_sessions'), color: PALETTE.red },
+      ],
+      format: fmtIntN,
+    });
+    return `<div class="kpis">${tiles.join('')}</div>${c}` +
+      `<details><summary>Abandonment by day (${plural(rows.length, 'day')})</summary>${dataTable(contractColumns('cart_abandonment'), rows)}</details>`;
+  });
+  return section('abandonment', body, 'Sessions that put something in the cart, by the date of their first cart event.');
+}
+
+function schemasSection(d: ReportData): string {
+  const blocks = SCHEMA_TABLE_NAMES.map((name) => {
+    const slice = d.schemas.find((s) => s.table === name) ?? { table: name, present: false, total: 0, rows: [] };
+    const def = outputTable(name);
+    return `<div class="schema" data-table="${esc(name)}"><h3><code>${esc(name)}</code></h3><p class="desc">${esc(def.description)}</p>` +
+      sliceBlock(slice, () => shown(slice) + dataTable(contractColumns(name), slice.rows, ' data-scroll'));
+  });
+  return section('schemas', `<div class="grid wide">${blocks.join('')}</div>`, 'The seven tables of the original flow, as the serving layer loads them.');
+}
+
+function rulesSection(d: ReportData): string {
+  const ruleCols = contractColumns('association_rules', ['antecedent', 'consequent', 'support', 'confidence', 'lift', 'baskets']);
+  const kinds: [string, string][] = [
+    ['sub_category', 'Sub-category baskets (what a user bought on one date)'],
+    ['product', 'Product baskets (what a session bought)'],
+  ];
+  const blocks = kinds.map(([kind, title]) => {
+    const slice = d.rulesByKind[kind] ?? { table: 'association_rules', present: false, total: 0, rows: [] };
+    let body: string;
+    if (!slice.present) body = missingNote('association_rules');
+    else if (slice.total === 0) body = note(`No ${esc(kind)} rules were found in this run (none reached the minimum support and confidence).`, 'empty');
+    else {
+      const top = slice.rows.slice(0, 10);
+      body = note(`Top ${fmtInt(slice.rows.length)} of ${fmtInt(slice.total)} ${esc(kind)} rules by lift.`, 'count') +
+        chart('bars', {
+          name: `rules-${kind}`,
+          title: `Lift of the top ${top.length} ${kind} rules`,
+          labels: top.map((r) => `${str(r.antecedent)} → ${str(r.consequent)}`),
+          series: [{ name: 'lift', values: col(top, 'lift'), color: PALETTE.violet }],
+          format: fmtNumN,
+        }) + dataTable(ruleCols, slice.rows);
+    }
+    return `<div><h3>${esc(title)}</h3>${body}</div>`;
+  });
+  const bt = sliceBlock(d.boughtTogether, () =>
+    shown(d.boughtTogether, 'pairs (best confidence first, ranks 1–3)') +
+    dataTable(
+      contractColumns('bought_together', ['product_id', 'rank', 'other_product_id', 'category_code', 'brand', 'price', 'confidence', 'lift', 'baskets'], [outputTable('products')]),
+      d.boughtTogether.rows,
+    ),
+  );
+  return section('rules', `${blocks.join('')}<h3>Bought together</h3>${bt}`, 'FP-Growth rules: antecedent → consequent, ranked by lift.');
+}
+
+function recommendationsSection(d: ReportData): string {
+  const rec = d.recommendations;
+  const recCols = contractColumns('user_recommendations', ['rank', 'product_id', 'category_code', 'brand', 'price', 'score'], [outputTable('products')]);
+  const body = sliceBlock(rec, () => {
+    const cards = rec.users.map(
+      (u) => `<div class="card" data-user="${esc(u.userId)}"><h3>User ${esc(u.userId)}</h3>` +
+        note(`${fmtInt(u.rows.length)} of ${fmtInt(u.total)} recommendations.`, 'count') + dataTable(recCols, u.rows) + '</div>',
+    );
+    return note(`${fmtInt(rec.usersWithRecommendations)} users have recommendations (${fmtInt(rec.total)} rows); ${fmtInt(rec.users.length)} sample users below, best customers first.`, 'count') +
+      `<div class="grid">${cards.join('')}</div>`;
+  });
+  const popular = sliceBlock(d.popularProducts, () =>
+    shown(d.popularProducts, 'products') +
+    dataTable(contractColumns('popular_products', ['rank', 'product_id', 'category_code', 'brand', 'price', 'score', 'users', 'purchases'], [outputTable('products')]), d.popularProducts.rows),
+  );
+  return section('recommendations', `${body}<h3>Most popular products (the fallback)</h3>${popular}`, 'ALS with implicit feedback; product metadata from <code>products</code>.');
+}
+
+const MODEL_STAGES = ['recommendations', 'purchase-intent', 'segments'] as const;
+
+function modelsSection(d: ReportData): string {
+  const mm = d.modelMetrics;
+  const body = sliceBlock(mm, () => {
+    const stages = MODEL_STAGES.map((stage) => {
+      const n = mm.rows.filter((r) => r.stage === stage).length;
+      return `<li>${code(stage)}: ${n > 0 ? `${fmtInt(n)} metrics` : `<span class="missing">${NOT_PRODUCED}</span>`}</li>`;
+    });
+    const compared = mm.rows.filter((r) => num(r.value) !== null && num(r.baseline_value) !== null);
+    const withK = (r: Row): string => `${str(r.model)} · ${str(r.metric)}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
+    const c = chart('bars', {
+      name: 'model-vs-baseline',
+      title: 'Model against baseline',
+      labels: compared.map(withK),
+      series: [
+        { name: 'model', values: col(compared, 'value'), color: PALETTE.blue },
+        { name: 'baseline', values: col(compared, 'baseline_value'), color: PALETTE.slate },
+      ],
+      format: fmtNumN,
+    });
+    const rows: Row[] = mm.rows.map((r) => {
+      const v = num(r.value);
+      const b = num(r.baseline_value);
+      return { ...r, difference: v !== null && b !== null ? v - b : null };
+    });
+    const cols: Column[] = [
+      ...contractColumns('model_metrics', ['stage', 'model', 'metric', 'k', 'value', 'baseline', 'baseline_value']),
+      { key: 'difference', label: 'model − baseline', fmt: 'num' },
+      ...contractColumns('model_metrics', ['evaluated_on']),
+    ];
+    return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c : note('No metric has a baseline value to compare with.')}${dataTable(cols, rows)}`;
+  });
+  return section('models', body, 'Each model next to its baseline: ALS vs popularity, logistic regression vs majority class; k-means has no baseline.');
+}
+
+function segmentsSection(d: ReportData): string {
+  const sp = d.segmentProfiles;
+  const body = sliceBlock(sp, () =>
+    grid(
+      chart('bars', {
+        name: 'segment-shares',
+        title: 'Share of customers and of revenue by segment',
+        labels: sp.rows.map((r) => str(r.segment_name)),
+        series: [
+          { name: 'customers', values: col(sp.rows, 'share'), color: PALETTE.blue },
+          { name: 'revenue', values: col(sp.rows, 'revenue_share'), color: PALETTE.green },
+        ],
+        format: fmtRateN,
+      }),
+      '',
+    ) + dataTable(contractColumns('segment_profiles'), sp.rows),
+  );
+  return section('segments', body, 'k-means segments: size and the average behaviour of their customers.');
+}
+
+function qualitySection(d: ReportData): string {
+  const s = d.summary;
+  let counts: string;
+  if (!s) counts = note(`Row accounting unavailable: ${esc(d.summaryProblem ?? 'no run summary')}.`, 'missing');
+  else {
+    const t = s.totals;
+    const ok = t.rowsRead === t.accepted + t.rejected + t.duplicatesRemoved;
+    const tiles = [
+      tile('rows_read', 'Rows read', fmtInt(t.rowsRead), String(t.rowsRead)),
+      tile('accepted', 'Accepted', fmtInt(t.accepted), String(t.accepted)),
+      tile('rejected', 'Rejected', fmtInt(t.rejected), String(t.rejected)),
+      tile('duplicates', 'Duplicates removed', fmtInt(t.duplicatesRemoved), String(t.duplicatesRemoved)),
+    ];
+    const reasons = Object.entries(t.rejectedByReason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const reasonChart = reasons.length > 0
+      ? chart('bars', {
+          name: 'rejects-by-reason',
+          title: 'Rejected rows by reason',
+          labels: reasons.map(([r]) => r),
+          series: [{ name: 'rows', values: reasons.map(([, n]) => n), color: PALETTE.red }],
+          format: fmtIntN,
+        })
+      : note('No row was rejected.');
+    const fileRows: Row[] = s.files.map((f) => ({
+      source: f.source,
+      rowsRead: f.rowsRead,
+      accepted: f.accepted,
+      rejected: f.rejected,
+      byReason: Object.entries(f.rejectedByReason).map(([r, n]) => `${r} ${fmtInt(n)}`).join(', ') || DASH,
+      duplicatesRemoved: f.duplicatesRemoved,
+    }));
+    const fileCols: Column[] = [
+      { key: 'source', label: 'file', fmt: 'text' },
+      { key: 'rowsRead', label: 'rows read', fmt: 'int' },
+      { key: 'accepted', label: 'accepted', fmt: 'int' },
+      { key: 'rejected', label: 'rejected', fmt: 'int' },
+      { key: 'byReason', label: 'rejected by reason', fmt: 'text' },
+      { key: 'duplicatesRemoved', label: 'duplicates removed', fmt: 'int' },
+    ];
+    counts = `<div class="kpis">${tiles.join('')}</div>` +
+      note(ok ? 'Rows read = accepted + rejected + duplicates removed: the counts reconcile.' : 'The counts do not reconcile: rows read ≠ accepted + rejected + duplicates removed.', ok ? 'ok' : 'missing') +
+      grid(reasonChart, '') + '<h3>Per input file</h3>' + dataTable(fileCols, fileRows);
+  }
+  const sample = sliceBlock(d.rejects, () =>
+    shown(d.rejects, 'rejected rows') + dataTable(contractColumns('rejects', ['reason', 'source_file', 'source_line', 'detail', 'raw_line']), d.rejects.rows),
+  );
+  return section('quality', `${counts}<h3>Sample of rejected rows</h3>${sample}`, 'Row accounting from <code>run-summary.json</code>; rejected rows from <code>rejects</code>.');
+}
+
+function stagesSection(d: ReportData): string {
+  const stages = d.summary?.stages ?? [];
+  if (stages.length === 0) return section('stages', note('No stage timings recorded in run-summary.json.', 'missing'));
+  const total = stages.reduce((a, s) => a + s.seconds, 0);
+  const c = chart('bars', {
+    name: 'stage-timings',
+    title: 'Wall time per stage (seconds)',
+    labels: stages.map((s) => s.name),
+    series: [{ name: 'seconds', values: stages.map((s) => s.seconds), color: PALETTE.blue }],
+    format: (n) => fmtNum(n),
+  });
+  const hasStatus = stages.some((s) => s.status !== undefined || s.error !== undefined);
+  const hasRows = stages.some((s) => s.rows !== undefined);
+  const rows: Row[] = stages.map((s) => ({ stage: s.name, seconds: seconds(s.seconds), rows: s.rows ?? null, status: s.status ?? null, error: s.error ?? null }));
+  const cols: Column[] = [
+    { key: 'stage', label: 'stage', fmt: 'text' },
+    { key: 'seconds', label: 'wall time', fmt: 'text' },
+    ...(hasRows ? [{ key: 'rows', label: 'rows', fmt: 'int' as const }] : []),
+    ...(hasStatus ? [{ key: 'status', label: 'status', fmt: 'text' as const }, { key: 'error', label: 'error', fmt: 'text' as const }] : []),
+  ];
+  return section('stages', grid(c, dataTable(cols, rows)) + note(`Total ${esc(seconds(total))} over ${fmtInt(stages.length)} stages.`, 'count'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page.
+// ---------------------------------------------------------------------------------------------
+
+const CSS = `
+:root{--ink:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;--accent:#2563eb}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:1200px;margin:0 auto;padding:0 20px 48px}
+header.top{background:linear-gradient(135deg,#1e3a8a,#2563eb);color:#fff;padding:28px 20px 22px}
+header.top>*{max-width:1160px;margin-left:auto;margin-right:auto}
+.brand{font-size:12px;letter-spacing:.12em;text-transform:uppercase;opacity:.8}
+h1{margin:4px auto 14px;font-size:26px;font-weight:650}
+dl.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:8px 24px;margin:0 auto}
+dl.meta div{min-width:0}dl.meta dt{font-size:11px;text-transform:uppercase;letter-spacing:.06em;opacity:.75}
+dl.meta dd{margin:0;word-break:break-all}
+ul.files{margin:0;padding-left:18px}
+nav.toc{position:sticky;top:0;z-index:2;background:rgba(248,250,252,.95);border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;gap:4px 14px;padding:8px 20px;justify-content:center}
+nav.toc a{color:var(--accent);text-decoration:none;font-size:13px}nav.toc a:hover{text-decoration:underline}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin-top:20px;box-shadow:0 1px 2px rgba(15,23,42,.04)}
+h2{margin:0 0 6px;font-size:19px}h3{margin:18px 0 8px;font-size:15px;color:#1e293b}
+p.lead{margin:0 0 12px;color:var(--muted)}p.desc{margin:0 0 6px;color:var(--muted);font-size:13px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:16px;align-items:start}
+.grid.wide{grid-template-columns:repeat(auto-fit,minmax(480px,1fr))}
+.grid>*{min-width:0}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:8px 0 14px}
+.kpi{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:linear-gradient(#fff,#f8fafc)}
+.kpi-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
+.kpi-value{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums;margin-top:2px}
+.kpi-sub{font-size:12px;color:var(--muted)}
+figure.chart-box{margin:0 0 12px}figure.chart-box figcaption{font-size:12px;color:var(--muted);margin-bottom:4px}
+svg.chart{width:100%;height:auto;display:block}
+figure.chart-box{max-width:100%}
+.table-wrap{overflow:auto;border:1px solid var(--line);border-radius:8px;margin:6px 0 12px}
+.table-wrap[data-scroll]{max-height:360px}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;white-space:nowrap}
+th{white-space:normal;vertical-align:bottom;min-width:64px}
+td{max-width:420px;overflow:hidden;text-overflow:ellipsis}
+th{background:#f1f5f9;font-weight:600;position:sticky;top:0}
+th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
+tbody tr:nth-child(even){background:#fafcff}tbody tr:hover{background:#eff6ff}
+p.note{margin:6px 0;color:var(--muted);font-size:13px}
+p.note.missing,span.missing{color:#b45309}p.note.missing{background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 10px}
+p.note.empty{background:#f1f5f9;border-radius:6px;padding:8px 10px}
+p.note.ok{color:#047857}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f5f9;border-radius:4px;padding:1px 4px}
+header code{background:rgba(255,255,255,.15)}
+details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
+.card{border:1px solid var(--line);border-radius:8px;padding:4px 12px 8px}
+ul.stages{margin:4px 0 12px;padding-left:18px}
+footer{max-width:1200px;margin:24px auto;padding:0 20px;color:var(--muted);font-size:12px}
+@media (max-width:560px){.grid,.grid.wide{grid-template-columns:1fr}h1{font-size:21px}}
+`;
+
+export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+export function renderReport(data: ReportData): string {
+  const title = `ShopSight run report${data.summary ? ` — ${data.summary.runId}` : ''}`;
+  const sections = [
+    kpiSection(data),
+    funnelSection(data),
+    dailySection(data),
+    timingSection(data),
+    brandsSection(data),
+    abandonmentSection(data),
+    schemasSection(data),
+    rulesSection(data),
+    recommendationsSection(data),
+    modelsSection(data),
+    segmentsSection(data),
+    qualitySection(data),
+    stagesSection(data),
+  ];
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${header(data)}
+${nav()}
+<main>
+${sections.join('\n')}
+</main>
+<footer>Generated by ShopSight's local report from the run folder's Parquet tables and run-summary.json. Self-contained: no scripts, no external resources.</footer>
+</body>
+</html>
+`;
+}
