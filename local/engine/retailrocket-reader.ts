@@ -1,0 +1,406 @@
+/**
+ * The RetailRocket reader of the local engine, twin of the REES46 reader (./rees46-reader.ts): raw
+ * `events.csv` files (plain or gzip) → the canonical `events` table and the `rejects` table in DuckDB,
+ * with per-file row accounting that reconciles: rows read = accepted + rejected + duplicates removed.
+ * `category_tree.csv` and `item_properties_part*.csv` give the events their category.
+ *
+ * How it reads events. Exactly as the REES46 reader: DuckDB reads each file as physical lines (one
+ * VARCHAR column, no quoting, one sequential scan, `WITH ORDINALITY`), so source_line is exact (header
+ * = line 1) and the raw line is kept; each line is split into its CSV fields in SQL by one anchored
+ * RFC 4180 pattern; values are typed with TRY_CAST behind a strict pattern; the first failing check
+ * is the reject reason. A UTF-8 BOM before the header and CRLF line ends are tolerated. Blank lines
+ * are not rows. A file's header is `timestamp,visitorid,event,itemid,transactionid`, optionally
+ * followed by `datetime` (the shared sample has it): the header decides how many fields the file's
+ * lines must have; `datetime` is only a rendering of `timestamp` and is ignored.
+ *
+ * Values. timestamp: epoch milliseconds, digits only, from 2000-01-01 up to (not including)
+ * 2101-01-01 UTC (years 2000..2100), else bad_timestamp. event: view → view, addtocart → cart,
+ * transaction → purchase, anything else unknown_event_type. itemid / visitorid: digits that fit a
+ * BIGINT, else bad_product_id / bad_user_id. transactionid: empty, digits, or digits followed by `.0`
+ * (`8693.0`, the float rendering some exports write), else bad_transaction_id. price and brand: NULL
+ * (RetailRocket has neither).
+ *
+ * Exact duplicates: rows whose 5 original columns are all equal (the `datetime` column is ignored),
+ * within and across files; the first by (file order, line) stays, the others are counted per file.
+ *
+ * Sessions. RetailRocket has no session id, and its files are not sorted by time. Per visitor the
+ * accepted rows are ordered by (timestamp, file order, line); a new session starts at the visitor's
+ * first event and whenever the gap to the visitor's previous event is STRICTLY GREATER than
+ * `sessionGapMinutes` (a gap of exactly the limit stays in the session). session_id is
+ * `<visitorid>-<n>`, n = 1, 2, … per visitor in time order.
+ *
+ * Categories. The category of an event is the item's `categoryid` property valid at the event time:
+ * the latest `categoryid` row of item_properties with timestamp ≤ event time (DuckDB ASOF JOIN). An
+ * event earlier than the item's first `categoryid` row gets that first row's category: the public
+ * property snapshot starts after the first events (it begins in May 2015 with one row per item and
+ * records later changes), so the first known value is the best estimate of the category before it,
+ * and leaving those events uncategorised would drop most of the early weeks from category analyses.
+ * Without item_properties, category_id is NULL. category_code is the category_tree path from the root
+ * down to the category, ids joined by dots (walk capped at 32 levels so a cycle in the tree cannot
+ * loop; such a category is counted in `categories.unrootedCategories`); an id missing from the tree
+ * has just itself as the path. category = the root id, sub_category = the path after the first dot
+ * (NULL for a one-element path). Lines of category_tree / item_properties that do not parse are not
+ * events: they are counted in `categories` and never throw; only a wrong header throws.
+ *
+ * No event row ever comes into the JS heap: only counts do.
+ */
+import { DuckDBConnection } from '@duckdb/node-api';
+import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { duckType, materialisedColumns } from './sql';
+
+const rawTable = (name: string) => RAW_TABLES.find((t) => t.name === name)!;
+export const RETAILROCKET_HEADER: readonly string[] = rawTable('raw_retailrocket_events').header;
+/** Columns an events file may carry after RETAILROCKET_HEADER (the sample's `datetime`). */
+export const RETAILROCKET_TRAILING: readonly string[] = rawTable('raw_retailrocket_events').optionalTrailingColumns ?? [];
+export const CATEGORY_TREE_HEADER: readonly string[] = rawTable('raw_retailrocket_category_tree').header;
+export const ITEM_PROPERTIES_HEADER: readonly string[] = rawTable('raw_retailrocket_item_properties').header;
+
+/** Longest category path walked up the tree: a guard against cycles. */
+export const MAX_CATEGORY_DEPTH = 32;
+
+export interface RetailRocketInput {
+  /** events files, in the order that decides which copy of a duplicate is kept. */
+  events: string[];
+  categoryTree?: string;
+  /** item_properties_part*.csv files; may be empty (then category_id is NULL). */
+  itemProperties: string[];
+}
+
+export interface RetailRocketCategories {
+  /** Distinct valid category ids in category_tree (0 without the file). */
+  treeCategories: number;
+  /** Distinct items of the accepted events that got a category_id. */
+  itemsWithCategory: number;
+  /** Data lines of category_tree that do not parse (wrong field count, non-integer ids). */
+  treeRowsRejected: number;
+  /** Tree categories whose walk to a root hits the depth cap (a cycle, or deeper than MAX_CATEGORY_DEPTH). */
+  unrootedCategories: number;
+  /** Valid `categoryid` rows read from item_properties. */
+  categoryRows: number;
+  /** item_properties lines that do not parse (any property), plus `categoryid` rows with a non-integer timestamp, itemid or value. */
+  propertyRowsRejected: number;
+  /** Distinct items that have at least one valid `categoryid` row. */
+  itemsInProperties: number;
+  /** Accepted events left without a category_id (their item has no `categoryid` row, or no item_properties given). */
+  eventsWithoutCategory: number;
+}
+
+export interface RetailRocketLoadResult {
+  perFile: FileRowCounts[];
+  totals: RowCounts;
+  categories: RetailRocketCategories;
+}
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** One CSV field: quoted (doubled quotes inside) or unquoted without commas or quotes. */
+const FIELD = '("(?:[^"]|"")*"|[^,"]*)';
+/** A line of n fields, the whole line as group 1 (`line`): one regexp_extract both splits and tells a match (line <> '' on a non-empty line). */
+const wholeLinePattern = (n: number): string => `^(${Array.from({ length: n }, () => FIELD).join(',')})$`;
+const P5 = wholeLinePattern(RETAILROCKET_HEADER.length);
+const P6 = wholeLinePattern(RETAILROCKET_HEADER.length + RETAILROCKET_TRAILING.length);
+
+/** The field's value: unquoted, doubled quotes undone; empty → NULL. */
+const unquote = (x: string): string =>
+  `NULLIF(CASE WHEN left(${x}, 1) = '"' THEN replace(substr(${x}, 2, length(${x}) - 2), '""', '"') ELSE ${x} END, '')`;
+
+/** `column: "value"`, or `column: (empty)`, for a reject's detail. */
+const detail = (column: string): string =>
+  `'${column}: ' || CASE WHEN ${column} IS NULL THEN '(empty)' ELSE '"' || ${column} || '"' END`;
+
+const ID = (column: string): string => `CASE WHEN regexp_full_match(${column}, '[0-9]{1,19}') THEN TRY_CAST(${column} AS BIGINT) END`;
+
+/** Epoch ms of 2000-01-01 and 2101-01-01 UTC: the accepted timestamp range [MIN, MAX). */
+const MIN_MS = Date.UTC(2000, 0, 1);
+const MAX_MS = Date.UTC(2101, 0, 1);
+
+/** Physical lines of a file as `(ordinality, l)`, CR of a CRLF dropped. */
+const linesOf = (file: string): string =>
+  `(SELECT ordinality, rtrim(l, chr(13)) AS l
+    FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
+                  delim = '\u001f', quote = '', escape = '', parallel = false) WITH ORDINALITY)`;
+
+/**
+ * First line of a file, BOM dropped; null for a 0-byte file. A single-threaded scan keeps the file's
+ * order, so LIMIT 1 is line 1 (and stops early; a WHERE on ordinality would scan the whole file).
+ */
+async function headerOf(connection: DuckDBConnection, file: string): Promise<string | null> {
+  const reader = await connection.runAndReadAll(`SELECT l FROM ${linesOf(file)} LIMIT 1`);
+  const first = reader.getRows()[0]?.[0];
+  return typeof first === 'string' ? first.replace(/^\uFEFF/, '') : null;
+}
+
+const headerError = (file: string, what: string, got: string | null, expected: string): Error =>
+  new Error(`${file}: not a RetailRocket ${what} file: header is ${JSON.stringify(got)}, expected ${expected}`);
+
+/**
+ * Reads the files into the tables `events` and `rejects` of the connection's database, replacing
+ * them if present. Temporary tables `_rr_*` are dropped before returning.
+ */
+export async function loadRetailRocket(
+  connection: DuckDBConnection,
+  input: RetailRocketInput,
+  options: { sessionGapMinutes: number },
+): Promise<RetailRocketLoadResult> {
+  const files = input.events;
+  if (files.length === 0) throw new Error('loadRetailRocket: no events files');
+  if (!(options.sessionGapMinutes > 0)) throw new Error(`loadRetailRocket: sessionGapMinutes must be positive, got ${options.sessionGapMinutes}`);
+  const run = (sql: string) => connection.run(sql);
+  const count = async (sql: string): Promise<number> => Number((await connection.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+
+  // 0. Every header first, so that a wrong file fails before any table is replaced.
+  const treeHeader = CATEGORY_TREE_HEADER.join(',');
+  const propHeader = ITEM_PROPERTIES_HEADER.join(',');
+  if (input.categoryTree !== undefined) {
+    const got = await headerOf(connection, input.categoryTree);
+    if (got !== treeHeader) throw headerError(input.categoryTree, 'category_tree', got, `"${treeHeader}"`);
+  }
+  for (const file of input.itemProperties) {
+    const got = await headerOf(connection, file);
+    if (got !== propHeader) throw headerError(file, 'item_properties', got, `"${propHeader}"`);
+  }
+
+  // 1. Physical lines of every events file, numbered from 1 (the header). One sequential scan per file.
+  //    No filter here: DuckDB 1.5 scans several times slower with a WHERE on top of WITH ORDINALITY (measured).
+  const base = RETAILROCKET_HEADER.join(',');
+  const withTrailing = [...RETAILROCKET_HEADER, ...RETAILROCKET_TRAILING].join(',');
+  // The file name is joined in at the end from _rr_files: rows carry only its index.
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_files (file_idx INTEGER, source_file VARCHAR)`);
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_lines (file_idx INTEGER, has_datetime BOOLEAN, source_line BIGINT, raw_line VARCHAR)`);
+  for (const [idx, file] of files.entries()) {
+    const got = await headerOf(connection, file);
+    if (got !== base && got !== withTrailing) {
+      throw headerError(file, 'events', got, `"${base}" (optionally followed by ",${RETAILROCKET_TRAILING.join(',')}")`);
+    }
+    await run(`INSERT INTO _rr_files VALUES (${idx}, ${sqlString(file)})`);
+    await run(`INSERT INTO _rr_lines
+      SELECT ${idx}, ${got === withTrailing}, ordinality, l FROM ${linesOf(file)}`);
+  }
+
+  // 2. Fields split in SQL; values typed behind strict patterns; the first failing check is the reason.
+  const names = ['line', ...RETAILROCKET_HEADER].map((h) => `'${h}'`).join(', ');
+  const fields = RETAILROCKET_HEADER.map((h) => `${unquote(`f.${h}`)} AS ${h}`).join(',\n        ');
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_rows AS
+    WITH split AS (
+      SELECT file_idx, source_line, raw_line, has_datetime,
+        CASE WHEN has_datetime THEN regexp_extract(raw_line, ${sqlString(P6)}, [${names}])
+             ELSE regexp_extract(raw_line, ${sqlString(P5)}, [${names}]) END AS f
+      FROM _rr_lines WHERE source_line > 1 AND raw_line IS NOT NULL AND raw_line <> ''
+    ), fields AS (
+      SELECT file_idx, source_line, raw_line, has_datetime, f.line <> '' AS well_formed,
+        ${fields}
+      FROM split
+    ), typed AS (
+      SELECT *,
+        CASE WHEN regexp_full_match(timestamp, '[0-9]{1,19}') THEN TRY_CAST(timestamp AS BIGINT) END AS t_ms,
+        ${ID('visitorid')} AS t_user_id,
+        ${ID('itemid')} AS t_product_id,
+        CASE WHEN regexp_full_match(transactionid, '[0-9]{1,19}(\\.0+)?') THEN TRY_CAST(split_part(transactionid, '.', 1) AS BIGINT) END AS t_tx,
+        CASE event WHEN 'view' THEN 'view' WHEN 'addtocart' THEN 'cart' WHEN 'transaction' THEN 'purchase' END AS t_event
+      FROM fields
+    )
+    SELECT *,
+      CASE
+        WHEN NOT well_formed THEN
+          CASE WHEN (length(raw_line) - length(replace(raw_line, '"', ''))) % 2 = 1 THEN 'unterminated_quote' ELSE 'wrong_column_count' END
+        WHEN t_ms IS NULL OR t_ms < ${MIN_MS} OR t_ms >= ${MAX_MS} THEN 'bad_timestamp'
+        WHEN t_event IS NULL THEN 'unknown_event_type'
+        WHEN t_product_id IS NULL THEN 'bad_product_id'
+        WHEN t_user_id IS NULL THEN 'bad_user_id'
+        WHEN transactionid IS NOT NULL AND t_tx IS NULL THEN 'bad_transaction_id'
+      END AS reason
+    FROM typed`);
+
+  // 3. Rejects, with the contract's columns and types.
+  const rejectsDef = outputTable('rejects');
+  await run(`CREATE OR REPLACE TABLE rejects (${materialisedColumns(rejectsDef).map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
+  const stripQuoted = `regexp_replace(raw_line, '"(?:[^"]|"")*"', '', 'g')`;
+  await run(`INSERT INTO rejects
+    SELECT source_file, source_line, reason,
+      CASE reason
+        WHEN 'wrong_column_count' THEN 'expected ' || CASE WHEN has_datetime THEN '${RETAILROCKET_HEADER.length + RETAILROCKET_TRAILING.length} fields (' || ${sqlString(withTrailing)}
+                                                          ELSE '${RETAILROCKET_HEADER.length} fields (' || ${sqlString(base)} END || '), found ' ||
+          CAST(length(${stripQuoted}) - length(replace(${stripQuoted}, ',', '')) + 1 AS VARCHAR)
+        WHEN 'unterminated_quote' THEN 'a quoted field is not closed on its line'
+        WHEN 'bad_timestamp' THEN ${detail('timestamp')} || ' (epoch milliseconds, years 2000..2100)'
+        WHEN 'unknown_event_type' THEN ${detail('event')}
+        WHEN 'bad_product_id' THEN ${detail('itemid')}
+        WHEN 'bad_user_id' THEN ${detail('visitorid')}
+        WHEN 'bad_transaction_id' THEN ${detail('transactionid')}
+      END,
+      raw_line
+    FROM _rr_rows JOIN _rr_files USING (file_idx) WHERE reason IS NOT NULL
+    ORDER BY file_idx, source_line`);
+
+  await run(`DROP TABLE _rr_lines`);
+
+  // 4. Exact duplicates (the 5 original columns) among the typed rows: the first by (file order, line)
+  //    stays. A hash aggregate on the 5 columns finds each first copy (much cheaper than a window).
+  const raw = RETAILROCKET_HEADER.join(', ');
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_first AS
+    SELECT min(CAST(file_idx AS BIGINT) * ${2 ** 40} + source_line) AS row_key
+    FROM _rr_rows WHERE reason IS NULL GROUP BY ${raw}`);
+
+  // 5. Sessions over the kept rows: per visitor in (timestamp, file, line) order; a gap > the limit starts one.
+  const gapMs = Math.round(options.sessionGapMinutes * 60_000);
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_kept AS
+    WITH ordered AS (
+      SELECT file_idx, source_line, t_ms, t_event, t_product_id, t_user_id, t_tx,
+        t_ms - lag(t_ms) OVER (PARTITION BY t_user_id ORDER BY t_ms, file_idx, source_line) AS gap
+      FROM _rr_rows SEMI JOIN _rr_first ON row_key = CAST(file_idx AS BIGINT) * ${2 ** 40} + source_line
+    )
+    SELECT *,
+      sum(CASE WHEN gap IS NULL OR gap > ${gapMs} THEN 1 ELSE 0 END)
+        OVER (PARTITION BY t_user_id ORDER BY t_ms, file_idx, source_line ROWS UNBOUNDED PRECEDING) AS session_n
+    FROM ordered`);
+
+  // Counts of the rows, then the wide row tables go (memory): rows read = accepted + rejected + duplicates.
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_counts AS
+    SELECT r.file_idx, r.rows_read, coalesce(k.accepted, 0) AS accepted, r.rejected,
+      r.rows_read - r.rejected - coalesce(k.accepted, 0) AS duplicates
+    FROM (SELECT file_idx, count(*) AS rows_read, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected FROM _rr_rows GROUP BY file_idx) r
+    LEFT JOIN (SELECT file_idx, count(*) AS accepted FROM _rr_kept GROUP BY file_idx) k USING (file_idx)`);
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_reasons AS
+    SELECT file_idx, reason, count(*) AS n FROM _rr_rows WHERE reason IS NOT NULL GROUP BY file_idx, reason`);
+  await run(`DROP TABLE _rr_rows`);
+  await run(`DROP TABLE _rr_first`);
+
+  // 6. Category tree: each valid category's path from its root, ids joined by dots.
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_tree (categoryid BIGINT, parentid BIGINT)`);
+  let treeRowsRejected = 0;
+  if (input.categoryTree !== undefined) {
+    const file = input.categoryTree;
+    await run(`CREATE OR REPLACE TEMP TABLE _rr_tree_lines AS
+      WITH f AS (
+        SELECT ordinality, regexp_extract(l, '^([0-9]{1,19}),([0-9]{0,19})$', ['c', 'p']) AS s,
+          regexp_full_match(l, '^([0-9]{1,19}),([0-9]{0,19})$') AS ok
+        FROM ${linesOf(file)} WHERE ordinality > 1 AND l IS NOT NULL AND l <> ''
+      )
+      SELECT ordinality, ok, s.p AS s_p, TRY_CAST(s.c AS BIGINT) AS categoryid, TRY_CAST(NULLIF(s.p, '') AS BIGINT) AS parentid FROM f`);
+    treeRowsRejected = await count(`SELECT count(*) FROM _rr_tree_lines WHERE NOT ok OR categoryid IS NULL OR (s_p <> '' AND parentid IS NULL)`);
+    // A category listed twice keeps its first line's parent (arg_min_null: an empty parent on that line counts).
+    await run(`INSERT INTO _rr_tree
+      SELECT categoryid, arg_min_null(parentid, ordinality) FROM _rr_tree_lines
+      WHERE ok AND categoryid IS NOT NULL AND (s_p = '' OR parentid IS NOT NULL) GROUP BY categoryid`);
+  }
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_paths AS
+    WITH RECURSIVE up(categoryid, ancestor, parent, depth) AS (
+      SELECT categoryid, categoryid, parentid, 1 FROM _rr_tree
+      UNION ALL
+      SELECT up.categoryid, up.parent, t.parentid, up.depth + 1
+      FROM up LEFT JOIN _rr_tree t ON t.categoryid = up.parent
+      WHERE up.parent IS NOT NULL AND up.depth < ${MAX_CATEGORY_DEPTH}
+    )
+    SELECT categoryid, string_agg(CAST(ancestor AS VARCHAR), '.' ORDER BY depth DESC) AS category_code,
+      bool_or(depth = ${MAX_CATEGORY_DEPTH} AND parent IS NOT NULL) AS unrooted
+    FROM up GROUP BY categoryid`);
+
+  // 7. Item categories over time from item_properties: only `categoryid` rows.
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_itemcat (itemid BIGINT, ts BIGINT, categoryid BIGINT)`);
+  let propertyRowsRejected = 0;
+  const propPattern = wholeLinePattern(ITEM_PROPERTIES_HEADER.length);
+  const propNames = ['line', ...ITEM_PROPERTIES_HEADER].map((h) => `'${h}'`).join(', ');
+  for (const file of input.itemProperties) {
+    // Only malformed lines and categoryid rows are kept (the other properties are most of the file).
+    // No line numbers are needed here, so the scan may run in parallel; the header line is recognised by its text.
+    await run(`CREATE OR REPLACE TEMP TABLE _rr_prop_lines AS
+      WITH lines AS (
+        SELECT rtrim(l, chr(13)) AS l
+        FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
+                      delim = '\u001f', quote = '', escape = '')
+      ), split AS (
+        SELECT regexp_extract(l, ${sqlString(propPattern)}, [${propNames}]) AS f
+        FROM lines WHERE l IS NOT NULL AND l <> '' AND ltrim(l, chr(65279)) <> ${sqlString(propHeader)}
+      ), fields AS (
+        SELECT f.line <> '' AS ok, ${ITEM_PROPERTIES_HEADER.map((h) => `${unquote(`f.${h}`)} AS ${h}`).join(', ')} FROM split
+      )
+      SELECT ok,
+        CASE WHEN regexp_full_match(timestamp, '[0-9]{1,19}') THEN TRY_CAST(timestamp AS BIGINT) END AS ts,
+        ${ID('itemid')} AS itemid, ${ID('value')} AS categoryid
+      FROM fields WHERE NOT ok OR property = 'categoryid'`);
+    propertyRowsRejected += await count(`SELECT count(*) FROM _rr_prop_lines WHERE NOT ok OR ts IS NULL OR itemid IS NULL OR categoryid IS NULL`);
+    await run(`INSERT INTO _rr_itemcat SELECT itemid, ts, categoryid FROM _rr_prop_lines
+      WHERE ok AND ts IS NOT NULL AND itemid IS NOT NULL AND categoryid IS NOT NULL`);
+  }
+  // One value per (item, time): two different values at the same instant keep the larger id (deterministic).
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_itemcat1 AS SELECT itemid, ts, max(categoryid) AS categoryid FROM _rr_itemcat GROUP BY itemid, ts`);
+  await run(`CREATE OR REPLACE TEMP TABLE _rr_itemfirst AS SELECT itemid, arg_min(categoryid, ts) AS categoryid FROM _rr_itemcat1 GROUP BY itemid`);
+
+  // 8. The canonical events table: contract columns in order, then event_date. The category at the
+  //    event time: ASOF (the item's latest categoryid row at or before it), else the item's first row.
+  const eventsDef = outputTable('events');
+  const eventColumns = materialisedColumns(eventsDef);
+  await run(`CREATE OR REPLACE TABLE events (${eventColumns.map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
+  const time = 'make_timestamp(k.t_ms * 1000)';
+  const code = `CASE WHEN k.category_id IS NOT NULL THEN coalesce(p.category_code, CAST(k.category_id AS VARCHAR)) END`;
+  const select: Record<string, string> = {
+    event_time: time,
+    event_hour: `CAST(hour(${time}) AS INTEGER)`,
+    day_of_week: `CAST(isodow(${time}) AS INTEGER)`,
+    event_type: 'k.t_event',
+    product_id: 'k.t_product_id',
+    category_id: 'k.category_id',
+    category_code: code,
+    category: `split_part(${code}, '.', 1)`,
+    sub_category: `CASE WHEN strpos(${code}, '.') > 0 THEN substr(${code}, strpos(${code}, '.') + 1) END`,
+    brand: 'CAST(NULL AS VARCHAR)',
+    price: 'NULL',
+    user_id: 'k.t_user_id',
+    session_id: `CAST(k.t_user_id AS VARCHAR) || '-' || CAST(k.session_n AS VARCHAR)`,
+    transaction_id: 'k.t_tx',
+    source_file: 'fl.source_file',
+    source_line: 'k.source_line',
+    event_date: `CAST(${time} AS DATE)`,
+  };
+  const missing = eventColumns.filter((c) => !(c.name in select)).map((c) => c.name);
+  if (missing.length > 0) throw new Error(`retailrocket reader does not fill events columns: ${missing.join(', ')}`);
+  await run(`INSERT INTO events
+    SELECT ${eventColumns.map((c) => `${select[c.name]} AS ${c.name}`).join(', ')}
+    FROM (SELECT e.*, coalesce(a.categoryid, f.categoryid) AS category_id
+          FROM _rr_kept e
+          ASOF LEFT JOIN _rr_itemcat1 a ON e.t_product_id = a.itemid AND e.t_ms >= a.ts
+          LEFT JOIN _rr_itemfirst f ON f.itemid = e.t_product_id) k
+    JOIN _rr_files fl ON fl.file_idx = k.file_idx
+    LEFT JOIN _rr_paths p ON p.categoryid = k.category_id
+    ORDER BY k.file_idx, k.source_line`);
+
+  // 9. Accounting: only counts leave DuckDB.
+  const counts = await connection.runAndReadAll(`SELECT * FROM _rr_counts`);
+  const byReason = await connection.runAndReadAll(`SELECT * FROM _rr_reasons ORDER BY reason`);
+  const perFile: FileRowCounts[] = files.map((source, idx) => {
+    const row = counts.getRowObjects().find((r) => Number(r.file_idx) === idx);
+    const reasons: Record<string, number> = {};
+    for (const r of byReason.getRowObjects()) if (Number(r.file_idx) === idx) reasons[String(r.reason)] = Number(r.n);
+    return {
+      source,
+      rowsRead: Number(row?.rows_read ?? 0),
+      accepted: Number(row?.accepted ?? 0),
+      rejected: Number(row?.rejected ?? 0),
+      rejectedByReason: reasons,
+      duplicatesRemoved: Number(row?.duplicates ?? 0),
+    };
+  });
+  const totalsByReason: Record<string, number> = {};
+  for (const f of perFile) for (const [k, v] of Object.entries(f.rejectedByReason)) totalsByReason[k] = (totalsByReason[k] ?? 0) + v;
+  const sum = (k: 'rowsRead' | 'accepted' | 'rejected' | 'duplicatesRemoved') => perFile.reduce((a, f) => a + f[k], 0);
+  const totals: RowCounts = {
+    rowsRead: sum('rowsRead'),
+    accepted: sum('accepted'),
+    rejected: sum('rejected'),
+    rejectedByReason: totalsByReason,
+    duplicatesRemoved: sum('duplicatesRemoved'),
+  };
+  const categories: RetailRocketCategories = {
+    treeCategories: await count(`SELECT count(*) FROM _rr_tree`),
+    itemsWithCategory: await count(`SELECT count(DISTINCT product_id) FROM events WHERE category_id IS NOT NULL`),
+    treeRowsRejected,
+    unrootedCategories: await count(`SELECT count(*) FROM _rr_paths WHERE unrooted`),
+    categoryRows: await count(`SELECT count(*) FROM _rr_itemcat`),
+    propertyRowsRejected,
+    itemsInProperties: await count(`SELECT count(*) FROM _rr_itemfirst`),
+    eventsWithoutCategory: await count(`SELECT count(*) FROM events WHERE category_id IS NULL`),
+  };
+  const temps = ['_rr_files', '_rr_counts', '_rr_reasons', '_rr_kept', '_rr_tree', '_rr_tree_lines', '_rr_paths', '_rr_itemcat', '_rr_itemcat1', '_rr_itemfirst', '_rr_prop_lines'];
+  for (const t of temps) await run(`DROP TABLE IF EXISTS ${t}`);
+  return { perFile, totals, categories };
+}
