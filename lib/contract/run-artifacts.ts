@@ -26,8 +26,14 @@ export interface RunSummary {
   readonly dataset: 'rees46' | 'retailrocket';
   readonly files: readonly FileRowCounts[];
   readonly totals: RowCounts;
-  /** Wall time of each stage, in run order. */
-  readonly stages: readonly { readonly name: string; readonly seconds: number }[];
+  /** Wall time of each stage, in run order, with the rows it handled where that means something. */
+  readonly stages: readonly { readonly name: string; readonly seconds: number; readonly rows?: number }[];
+  /** When the run finished (ISO 8601, UTC). Optional: older summaries lack it. */
+  readonly createdAt?: string;
+  /** Which engine wrote the run: "spark" or "local". */
+  readonly engine?: 'spark' | 'local';
+  /** Rows of every output table, by table name. */
+  readonly tableRows?: Readonly<Record<string, number>>;
 }
 
 /** `runs/<runId>/manifest.json` in the export bucket; `serving/manifest.json` locally. */

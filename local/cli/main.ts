@@ -1,0 +1,305 @@
+/**
+ * `shopsight`: the local engine's command line.
+ *
+ *   shopsight run --input <file|dir|glob>... [--dataset rees46|retailrocket|auto] [--out DIR] [--mysql URL] [--config FILE]
+ *   shopsight generate --dataset rees46|retailrocket --events N --seed S --out FILE[.gz]
+ *   shopsight demo [--events N] [--out DIR]
+ *   shopsight report DIR
+ *
+ * A user's mistake (a bad argument, a missing or unusable input, a failed MySQL load) prints one
+ * line naming the problem and exits with its documented code; only a bug prints a stack trace.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { DATASET_KINDS, DatasetKind } from '../../lib/config/execution-input';
+import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParameters } from '../../lib/config/pipeline-params';
+import { generate } from '../generate';
+import { InputError } from '../engine/inputs';
+import { MysqlLoadError, runPipeline } from '../engine/pipeline';
+import { writeReport } from '../report';
+import { ConsoleProgress, formatCount, formatSeconds } from './progress';
+
+/** Exit codes (README, "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  /** A bug: the message and stack trace are printed. */
+  internal: 1,
+  usage: 2,
+  inputNotFound: 3,
+  inputUnusable: 4,
+  mysqlLoad: 5,
+} as const;
+
+export class UsageError extends Error {}
+
+export interface CliIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WriteStream;
+  /** Live progress on a terminal; plain lines otherwise. @default stderr is a TTY and CI is unset */
+  readonly live?: boolean;
+}
+
+const HELP: Record<string, string> = {
+  main: `shopsight: e-commerce behaviour analytics on one machine (the local twin of the AWS pipeline)
+
+Usage: shopsight <command> [options]
+
+Commands:
+  demo       generate synthetic data, run the whole pipeline, write the HTML report
+  run        run the whole pipeline on your REES46 or RetailRocket export
+  generate   write synthetic REES46 or RetailRocket data
+  report     (re)build the HTML report of a run folder
+
+Run "shopsight <command> --help" for a command's options.
+Exit codes: 0 ok, 1 internal error, 2 bad arguments, 3 input not found, 4 input unusable, 5 MySQL load failed.`,
+  run: `Usage: shopsight run --input <file|dir|glob>... [options]
+
+Runs every stage locally: validate, prepare (clean, deduplicate, canonical events), the seven
+schemas, the insights, association rules, recommendations, purchase intent, customer segments;
+writes Parquet tables, the serving CSVs + manifest, run-summary.json and report/index.html.
+
+Options:
+  --input, -i <path>     input file, folder (every .csv/.csv.gz under it) or glob; repeatable
+  --dataset <kind>       rees46, retailrocket or auto (default: auto, from the files' headers)
+  --out, -o <dir>        output folder (default: ./shopsight-out)
+  --mysql <url>          also load the serving tables into MySQL/MariaDB, e.g.
+                         mysql://user:password@127.0.0.1:3306/shopsight or mysql://user@localhost/shopsight?socket=/run/mysqld/mysqld.sock
+  --config <file>        JSON: {"parameters": {…pipeline parameter overrides…}, "memoryLimit": "4GB", "threads": 2}
+  --run-id <id>          run id (default: local-<UTC time>)
+  --memory-limit <size>  DuckDB memory limit, e.g. 4GB (default: 40% of RAM, at most 4 GB)
+  --threads <n>          DuckDB threads (default: all cores)
+  --no-report            skip the HTML report
+  --help, -h             this help`,
+  generate: `Usage: shopsight generate --dataset rees46|retailrocket --events N --seed S --out FILE[.gz]
+
+Writes synthetic data shaped like the public dataset (funnel rates, heavy-tailed activity, missing
+categories and brands at the real rates, sessions, prices by category) with planted structure
+(bundles bought together, user preferences, segments) described in FILE's .truth.json.
+RetailRocket also writes category_tree.csv and item_properties_part1.csv beside FILE.
+
+Options:
+  --dataset <kind>     rees46 or retailrocket (default: rees46)
+  --events <n>         number of events (default: 100000)
+  --seed <s>           seed; the same seed gives the same bytes (default: 42)
+  --out, -o <file>     output file; .gz compresses (required)
+  --days <n>           days covered (default: 30)
+  --start-date <date>  first day, YYYY-MM-DD (default: 2019-10-01 / 2015-05-03)
+  --help, -h           this help`,
+  demo: `Usage: shopsight demo [--events N] [--out DIR]
+
+Generates synthetic REES46 data, runs the whole pipeline on it and writes the HTML report.
+
+Options:
+  --events <n>      number of events (default: 300000)
+  --seed <s>        generator seed (default: 42)
+  --out, -o <dir>   output folder (default: ./shopsight-demo)
+  --help, -h        this help`,
+  report: `Usage: shopsight report DIR
+
+(Re)builds DIR/report/index.html from the tables and run-summary.json of a run folder.
+
+Options:
+  --help, -h   this help`,
+};
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+function datasetArg(value: string | undefined, allowAuto: boolean): DatasetKind | 'auto' {
+  const allowed: string[] = allowAuto ? [...DATASET_KINDS, 'auto'] : [...DATASET_KINDS];
+  const v = value ?? (allowAuto ? 'auto' : 'rees46');
+  if (!allowed.includes(v)) throw new UsageError(`--dataset must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v as DatasetKind | 'auto';
+}
+
+interface ConfigFile {
+  parameters: PipelineParameters;
+  memoryLimit?: string;
+  threads?: number;
+}
+
+/** Reads `--config`; any problem is a UsageError naming the file. */
+export function readConfig(file: string | undefined): ConfigFile {
+  if (!file) return { parameters: DEFAULT_PIPELINE_PARAMETERS };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new UsageError(`--config ${file}: ${e.code === 'ENOENT' ? 'no such file' : `not valid JSON (${e.message})`}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`--config ${file}: expected a JSON object`);
+  const { parameters, memoryLimit, threads, ...rest } = raw as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown key(s) ${unknown.join(', ')}; allowed: parameters, memoryLimit, threads`);
+  if (memoryLimit !== undefined && (typeof memoryLimit !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memoryLimit))) {
+    throw new UsageError(`--config ${file}: memoryLimit must be a size such as "4GB", got ${JSON.stringify(memoryLimit)}`);
+  }
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
+    throw new UsageError(`--config ${file}: threads must be a positive integer, got ${JSON.stringify(threads)}`);
+  }
+  try {
+    return { parameters: resolvePipelineParameters(parameters), memoryLimit: memoryLimit as string | undefined, threads: threads as number | undefined };
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function runCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parse(args, {
+    input: { type: 'string', short: 'i', multiple: true },
+    dataset: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    mysql: { type: 'string' },
+    config: { type: 'string' },
+    'run-id': { type: 'string' },
+    'memory-limit': { type: 'string' },
+    threads: { type: 'string' },
+    'no-report': { type: 'boolean' },
+  });
+  if (values.help) return help(io, 'run');
+  if (!values.input || values.input.length === 0) throw new UsageError('run needs at least one --input <file|dir|glob>');
+  const config = readConfig(values.config);
+  const out = path.resolve(values.out ?? 'shopsight-out');
+  const progress = new ConsoleProgress(io.stderr, io.live);
+  try {
+    const result = await runPipeline({
+      inputs: values.input,
+      dataset: datasetArg(values.dataset, true),
+      out,
+      params: config.parameters,
+      runId: values['run-id'],
+      memoryLimit: values['memory-limit'] ?? config.memoryLimit,
+      threads: values.threads === undefined ? config.threads : positiveInt('threads', values.threads, 1),
+      mysql: values.mysql,
+      report: !values['no-report'],
+      progress,
+    });
+    const t = result.summary.totals;
+    io.stderr.write(`\n${progress.summary()}\n\n`);
+    io.stdout.write(
+      `Run ${result.summary.runId}: ${formatCount(t.rowsRead)} rows read, ${formatCount(t.accepted)} accepted, ${formatCount(t.rejected)} rejected, ${formatCount(t.duplicatesRemoved)} duplicates removed.\n` +
+        `Tables: ${out}\n` +
+        (result.reportPath ? `Report: ${result.reportPath}\n` : ''),
+    );
+    return EXIT.ok;
+  } catch (error) {
+    progress.abort();
+    throw error;
+  }
+}
+
+async function generateCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parse(args, {
+    dataset: { type: 'string' },
+    events: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    days: { type: 'string' },
+    'start-date': { type: 'string' },
+  });
+  if (values.help) return help(io, 'generate');
+  if (!values.out) throw new UsageError('generate needs --out FILE (add .gz to compress)');
+  const startDate = values['start-date'];
+  if (startDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(startDate)) throw new UsageError(`--start-date must be YYYY-MM-DD, got "${startDate}"`);
+  const events = positiveInt('events', values.events, 100_000);
+  const started = Date.now();
+  const result = await generate({
+    dataset: datasetArg(values.dataset, false) as DatasetKind,
+    events,
+    seed: values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed),
+    out: path.resolve(values.out),
+    days: values.days === undefined ? undefined : positiveInt('days', values.days, 30),
+    startDate,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  io.stdout.write(`Wrote ${formatCount(result.events)} events in ${formatSeconds(seconds)}: ${result.files.join(', ')}\n`);
+  return EXIT.ok;
+}
+
+function positiveIntOrZero(name: string, value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) > 2 ** 31 - 1) throw new UsageError(`--${name} must be an integer from 0 to 2147483647, got "${value}"`);
+  return Number(value);
+}
+
+async function demoCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parse(args, { events: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string', short: 'o' } });
+  if (values.help) return help(io, 'demo');
+  const out = path.resolve(values.out ?? 'shopsight-demo');
+  const events = positiveInt('events', values.events, 300_000);
+  const seed = values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed);
+  const input = path.join(out, 'input', 'rees46-synthetic.csv.gz');
+  fs.mkdirSync(path.dirname(input), { recursive: true });
+  const progress = new ConsoleProgress(io.stderr, io.live);
+  progress.stageStart('generate');
+  const started = Date.now();
+  const generated = await generate({ dataset: 'rees46', events, seed, out: input });
+  progress.stageEnd('generate', (Date.now() - started) / 1000, generated.events, `seed ${seed}`);
+  try {
+    const result = await runPipeline({ inputs: [input], dataset: 'rees46', out, params: DEFAULT_PIPELINE_PARAMETERS, progress });
+    io.stderr.write(`\n${progress.summary()}\n\n`);
+    io.stdout.write(`Report: ${result.reportPath}\nTables: ${out}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    progress.abort();
+    throw error;
+  }
+}
+
+async function reportCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, {}, true);
+  if (values.help) return help(io, 'report');
+  if (positionals.length !== 1) throw new UsageError('report needs exactly one run folder: shopsight report DIR');
+  const dir = path.resolve(positionals[0]);
+  if (!fs.existsSync(path.join(dir, 'run-summary.json'))) {
+    throw new InputError(`${dir}: not a run folder (no run-summary.json); run "shopsight run" first`, EXIT.inputNotFound);
+  }
+  io.stdout.write(`Report: ${await writeReport(dir)}\n`);
+  return EXIT.ok;
+}
+
+function help(io: CliIO, topic: keyof typeof HELP): number {
+  io.stdout.write(`${HELP[topic]}\n`);
+  return EXIT.ok;
+}
+
+const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
+  run: runCommand,
+  generate: generateCommand,
+  demo: demoCommand,
+  report: reportCommand,
+};
+
+/** Runs the CLI on `argv` (without node and the script) and returns the exit code; never throws. */
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') return help(io, 'main');
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return await run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`shopsight: ${error.message}\nRun "shopsight ${command && COMMANDS[command] ? `${command} ` : ''}--help" for usage.\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof InputError || error instanceof MysqlLoadError) {
+      io.stderr.write(`shopsight: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`shopsight: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.internal;
+  }
+}

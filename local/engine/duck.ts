@@ -1,0 +1,142 @@
+/**
+ * DuckDB plumbing of the local engine: the database the run works in (on disk, under a memory
+ * limit, spilling to a temp folder), the contract-shaped tables the stages create, and the two ways
+ * data crosses into JavaScript: column-wise into typed arrays (for the ML stages) and back through
+ * an appender. Event rows never cross: only the aggregates the algorithms need do.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { outputTable } from '../../lib/contract';
+import { checkAgainstContract, duckType, materialisedColumns } from './sql';
+
+export interface EngineDatabase {
+  readonly instance: DuckDBInstance;
+  readonly connection: DuckDBConnection;
+  readonly file: string;
+  /** Closes the database and removes its folder; safe to call twice. */
+  close(): void;
+}
+
+export interface EngineDatabaseOptions {
+  /** Folder of the database file and its spill files; removed by close(). */
+  readonly workDir: string;
+  /** DuckDB memory_limit, e.g. "4GB". @default 60% of the machine's memory, DuckDB's own default is 80% */
+  readonly memoryLimit?: string;
+  /** @default DuckDB's default (all cores) */
+  readonly threads?: number;
+}
+
+export async function openEngineDatabase(options: EngineDatabaseOptions): Promise<EngineDatabase> {
+  fs.mkdirSync(options.workDir, { recursive: true });
+  const file = path.join(options.workDir, 'engine.duckdb');
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}.wal`, { force: true });
+  const settings: Record<string, string> = {
+    temp_directory: path.join(options.workDir, 'spill'),
+    preserve_insertion_order: 'true',
+  };
+  if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
+  if (options.threads) settings.threads = String(options.threads);
+  const instance = await DuckDBInstance.create(file, settings);
+  const connection = await instance.connect();
+  let closed = false;
+  return {
+    instance,
+    connection,
+    file,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      connection.closeSync();
+      instance.closeSync();
+      fs.rmSync(options.workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+export { sqlString };
+
+/** Creates (or replaces) an empty table with the contract columns of `name`, partition keys last. */
+export async function createContractTable(connection: DuckDBConnection, name: string): Promise<void> {
+  const columns = materialisedColumns(outputTable(name)).map((c) => `${c.name} ${duckType(c.type)}`);
+  await connection.run(`CREATE OR REPLACE TABLE ${name} (${columns.join(', ')})`);
+}
+
+/** Materialises a SELECT as contract table `name`, refusing a result whose columns or types differ from the contract. */
+export async function createTableFromQuery(connection: DuckDBConnection, name: string, select: string): Promise<number> {
+  const problems = await checkAgainstContract(connection, `(${select})`, name);
+  if (problems.length > 0) throw new Error(`${name} does not match the table contract: ${problems.join('; ')}`);
+  await connection.run(`CREATE OR REPLACE TABLE ${name} AS ${select}`);
+  return countRows(connection, name);
+}
+
+export async function countRows(connection: DuckDBConnection, table: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
+  return Number(reader.getRows()[0][0]);
+}
+
+/** One number from a one-row, one-column query (null stays null). */
+export async function scalar(connection: DuckDBConnection, sql: string): Promise<number | null> {
+  const reader = await connection.runAndReadAll(sql);
+  const value = reader.getRows()[0]?.[0];
+  return value === null || value === undefined ? null : Number(value);
+}
+
+export type ColumnKind = 'i32' | 'f64' | 'f32';
+type TypedColumn = Int32Array | Float64Array | Float32Array;
+const allocate = (kind: ColumnKind, n: number): TypedColumn =>
+  kind === 'i32' ? new Int32Array(n) : kind === 'f64' ? new Float64Array(n) : new Float32Array(n);
+
+/**
+ * Streams a query's numeric columns into typed arrays, chunk by chunk, without building JS row
+ * objects. Every column must be non-null and numeric (cast INTEGER/DOUBLE in the SQL); a null is an
+ * error rather than a silent 0.
+ */
+export async function fetchColumns<K extends readonly ColumnKind[]>(
+  connection: DuckDBConnection,
+  sql: string,
+  kinds: K,
+): Promise<{ rows: number; columns: { [I in keyof K]: K[I] extends 'i32' ? Int32Array : K[I] extends 'f64' ? Float64Array : Float32Array } }> {
+  const result = await connection.stream(sql);
+  let capacity = 1 << 16;
+  let columns: TypedColumn[] = kinds.map((k) => allocate(k, capacity));
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (rows + n > capacity) {
+      while (rows + n > capacity) capacity *= 2;
+      columns = columns.map((old, i) => {
+        const grown = allocate(kinds[i], capacity);
+        grown.set(old.subarray(0, rows));
+        return grown;
+      });
+    }
+    for (let c = 0; c < kinds.length; c++) {
+      const vector = chunk.getColumnVector(c);
+      const target = columns[c];
+      for (let r = 0; r < n; r++) {
+        const value = vector.getItem(r);
+        if (value === null) throw new Error(`fetchColumns: column ${c + 1} has a null at row ${rows + r + 1} of: ${sql.slice(0, 200)}`);
+        target[rows + r] = Number(value);
+      }
+    }
+    rows += n;
+  }
+  const trimmed = columns.map((column) => column.slice(0, rows));
+  return { rows, columns: trimmed as never };
+}
+
+/** Appends rows to a table through DuckDB's appender, flushing at the end. */
+export async function appendRows(connection: DuckDBConnection, table: string, fill: (appender: DuckDBAppender) => void): Promise<void> {
+  const appender = await connection.createAppender(table);
+  try {
+    fill(appender);
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}

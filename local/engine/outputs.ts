@@ -1,0 +1,70 @@
+/**
+ * What a local run leaves in its output folder, laid out as the cloud run lays out its buckets:
+ * - `<table>/` Parquet for every contract table (Hive folders for partitioned tables: events by
+ *   event_date, model_metrics by stage), `rejects/` included;
+ * - `serving/<table>/part-00000.csv` headerless CSV of every served table, in the contract's
+ *   serving column order, and `serving/manifest.json` (ServingManifest, paths relative to it);
+ * - `run-summary.json` (RunSummary).
+ *
+ * CSV convention of the serving files (the Aurora loader's LOAD DATA clause reads exactly this):
+ * comma-separated, fields quoted with " only when needed and quotes doubled, LF line ends, NULL
+ * written as \N unquoted, timestamps `YYYY-MM-DD HH:MM:SS[.ffffff]`, decimals with a dot.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBConnection } from '@duckdb/node-api';
+import { OUTPUT_TABLES, OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../lib/contract';
+import { countRows, sqlString } from './duck';
+import { checkAgainstContract } from './sql';
+
+export const SERVING_DIR = 'serving';
+export const MANIFEST_FILE = 'manifest.json';
+export const RUN_SUMMARY_FILE = 'run-summary.json';
+
+/** Removes what an earlier run wrote into `out` (only the names this engine writes), so a rerun leaves no stale file. */
+export function clearOutputs(out: string): void {
+  for (const table of OUTPUT_TABLES) fs.rmSync(path.join(out, table.name), { recursive: true, force: true });
+  for (const name of [SERVING_DIR, 'report', RUN_SUMMARY_FILE]) fs.rmSync(path.join(out, name), { recursive: true, force: true });
+}
+
+/** Checks every contract table the run made against the contract; throws naming each mismatch. */
+export async function checkTables(connection: DuckDBConnection, tables: readonly OutputTableDef[]): Promise<void> {
+  const problems: string[] = [];
+  for (const table of tables) problems.push(...(await checkAgainstContract(connection, table.name, table.name)));
+  if (problems.length > 0) throw new Error(`output tables do not match the table contract: ${problems.join('; ')}`);
+}
+
+/** Writes one table as Parquet under `out/<table>/`, partitioned as the curated bucket is. */
+export async function writeParquet(connection: DuckDBConnection, table: OutputTableDef, out: string): Promise<void> {
+  const target = path.join(out, table.name);
+  fs.rmSync(target, { recursive: true, force: true });
+  if (table.partitionKeys.length > 0) {
+    const keys = table.partitionKeys.map((k) => k.name).join(', ');
+    await connection.run(`COPY ${table.name} TO ${sqlString(target)} (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (${keys}), OVERWRITE_OR_IGNORE)`);
+  } else {
+    fs.mkdirSync(target, { recursive: true });
+    await connection.run(`COPY ${table.name} TO ${sqlString(path.join(target, 'part-00000.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  }
+}
+
+/** Writes the serving CSVs and their manifest; returns the manifest. */
+export async function writeServing(connection: DuckDBConnection, out: string, runId: string, createdAt: string): Promise<ServingManifest> {
+  const dir = path.join(out, SERVING_DIR);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const tables: Record<string, ServingManifest['tables'][string]> = {};
+  for (const table of servedTables()) {
+    const columns = servingColumns(table).map((c) => c.name);
+    const relative = `${table.name}/part-00000.csv`;
+    fs.mkdirSync(path.join(dir, table.name), { recursive: true });
+    await connection.run(`COPY (SELECT ${columns.join(', ')} FROM ${table.name}) TO ${sqlString(path.join(dir, relative))}
+      (FORMAT CSV, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"', NULLSTR '\\N', DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%f')`);
+    tables[table.name] = { columns, rowCount: await countRows(connection, table.name), files: [relative] };
+  }
+  const manifest: ServingManifest = { runId, createdAt, tables };
+  fs.writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+export function writeRunSummary(out: string, summary: RunSummary): void {
+  fs.writeFileSync(path.join(out, RUN_SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+}

@@ -1,0 +1,128 @@
+/**
+ * Purchase-intent stage of the local engine (the twin of purchase_intent.py): `session_features`
+ * from the shared SQL (only events before a session's first purchase), a seeded train/test split,
+ * logistic regression (local/ml/logistic-regression.ts, MLlib semantics), then
+ * `intent_predictions`, `intent_coefficients` and `model_metrics` (stage = purchase-intent), next to
+ * the majority-class baseline.
+ *
+ * The split is the same on Spark: a session is in train when
+ * int(first 8 hex digits of md5("<seed>:<session_id>"), 16) mod 10000 < round(trainFraction × 10000).
+ */
+import { DuckDBConnection } from '@duckdb/node-api';
+import { PipelineParameters } from '../../../lib/config/pipeline-params';
+import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../lib/contract';
+import { aucRoc, confusionAt } from '../../ml/metrics';
+import { predictAll, trainLogisticRegression } from '../../ml/logistic-regression';
+import { appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
+import { readSql } from '../sql';
+import { MetricRow, writeMetrics } from './metrics-table';
+
+export interface IntentStageResult {
+  readonly sessions: number;
+  readonly train: number;
+  readonly test: number;
+  readonly positives: number;
+}
+
+/** SQL of the split rule above, for a session id column; shared by the stage and its tests. */
+export function trainSplitSql(sessionColumn: string, seed: number, trainFraction: number): string {
+  return `(CAST(('0x' || substr(md5('${seed}:' || ${sessionColumn}), 1, 8)) AS BIGINT) % 10000 < ${Math.round(trainFraction * 10000)})`;
+}
+
+export async function runPurchaseIntent(connection: DuckDBConnection, params: PipelineParameters): Promise<IntentStageResult> {
+  const p = params.purchaseIntent;
+  const sessions = await createTableFromQuery(connection, 'session_features', readSql('features/session_features.sql'));
+  await connection.run(`CREATE OR REPLACE TEMP TABLE _sf AS
+    SELECT CAST(row_number() OVER (ORDER BY session_id) - 1 AS INTEGER) AS idx, session_id, user_id, label,
+      ${trainSplitSql('session_id', p.seed, p.trainFraction)} AS is_train
+    FROM session_features`);
+  const d = INTENT_FEATURES.length;
+  const { rows, columns } = await fetchColumns(
+    connection,
+    `SELECT ${INTENT_FEATURES.map((f) => `CAST(${f} AS DOUBLE)`).join(', ')}, CAST(session_features.label AS INTEGER), CAST(is_train AS INTEGER)
+     FROM session_features JOIN _sf USING (session_id) ORDER BY idx`,
+    [...INTENT_FEATURES.map(() => 'f64' as const), 'i32', 'i32'] as const,
+  );
+  const labelCol = columns[d] as Int32Array;
+  const trainCol = columns[d + 1] as Int32Array;
+  let train = 0;
+  for (let r = 0; r < rows; r++) train += trainCol[r];
+  const test = rows - train;
+  const xTrain = new Float64Array(train * d);
+  const yTrain = new Uint8Array(train);
+  const xAll = new Float64Array(rows * d);
+  let t = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < d; j++) xAll[r * d + j] = (columns[j] as Float64Array)[r];
+    if (trainCol[r] === 1) {
+      xTrain.set(xAll.subarray(r * d, r * d + d), t * d);
+      yTrain[t++] = labelCol[r];
+    }
+  }
+  let positives = 0;
+  for (let r = 0; r < rows; r++) positives += labelCol[r];
+
+  await createContractTable(connection, 'intent_coefficients');
+  await createContractTable(connection, 'intent_predictions');
+  const metrics: MetricRow[] = [];
+  if (train > 0) {
+    const model = trainLogisticRegression(xTrain, yTrain, d, { regParam: p.regParam, maxIter: p.maxIter });
+    const probability = predictAll(model, xAll, d);
+    await appendRows(connection, 'intent_coefficients', (a) => {
+      const row = (feature: string, position: number, coefficient: number, mean: number, std: number) => {
+        a.appendVarchar(feature);
+        a.appendInteger(position);
+        a.appendDouble(coefficient);
+        a.appendDouble(mean);
+        a.appendDouble(std);
+        a.endRow();
+      };
+      row(INTERCEPT_FEATURE, 0, model.intercept, 0, 1);
+      INTENT_FEATURES.forEach((f, j) => row(f, j + 1, model.coefficients[j], model.means[j], model.stds[j]));
+    });
+    await connection.run(`CREATE OR REPLACE TEMP TABLE _prob (idx INTEGER, probability DOUBLE)`);
+    await appendRows(connection, '_prob', (a) => {
+      for (let r = 0; r < rows; r++) {
+        a.appendInteger(r);
+        a.appendDouble(probability[r]);
+        a.endRow();
+      }
+    });
+    await connection.run(`INSERT INTO intent_predictions
+      SELECT s.session_id, s.user_id, p.probability, CAST(p.probability >= ${p.threshold} AS INTEGER), s.label,
+        CASE WHEN s.is_train THEN 'train' ELSE 'test' END
+      FROM _sf s JOIN _prob p USING (idx) ORDER BY s.session_id`);
+
+    // Held-out metrics, and the majority class of the training labels as the baseline.
+    const testScores = new Float64Array(test);
+    const testLabels = new Uint8Array(test);
+    let k = 0;
+    for (let r = 0; r < rows; r++) {
+      if (trainCol[r] === 0) {
+        testScores[k] = probability[r];
+        testLabels[k++] = labelCol[r];
+      }
+    }
+    if (test > 0) {
+      let trainPositives = 0;
+      for (let r = 0; r < train; r++) trainPositives += yTrain[r];
+      const majority = trainPositives * 2 > train ? 1 : 0;
+      const constant = new Float64Array(test).fill(majority);
+      const model_ = confusionAt(testScores, testLabels, p.threshold);
+      const base = confusionAt(constant, testLabels, 0.5);
+      const row = (metric: string, value: number | null, baseline: number | null): MetricRow => ({
+        model: 'logistic_regression', metric, k: null, value, baseline: 'majority_class', baselineValue: baseline, evaluatedOn: test,
+      });
+      metrics.push(
+        row('auc', aucRoc(testScores, testLabels), aucRoc(constant, testLabels)),
+        row('accuracy', model_.accuracy, base.accuracy),
+        row('precision', model_.precision, base.precision),
+        row('recall', model_.recall, base.recall),
+      );
+    }
+    await connection.run(`DROP TABLE IF EXISTS _prob`);
+  }
+  await writeMetrics(connection, 'purchase-intent', metrics);
+  await connection.run(`DROP TABLE IF EXISTS _sf`);
+  return { sessions, train, test, positives };
+}

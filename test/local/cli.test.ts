@@ -1,0 +1,331 @@
+/**
+ * The `shopsight` CLI end to end (local/cli/main.ts, in process, and local/cli/bin.js as a child
+ * process for exit codes): the real samples of both datasets (read in place from ../shared/data),
+ * generated data with planted structure, and the user mistakes that must end in one line and a
+ * documented exit code. Every output table is checked against the contract from its Parquet files.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, servedTables } from '../../lib/contract';
+import { EXIT, main } from '../../local/cli/main';
+import { generate, PlantedTruth } from '../../local/generate';
+import { checkAgainstContract } from '../../local/engine/sql';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DATA = path.resolve(ROOT, '../shared/data');
+const OCT = path.join(DATA, 'rees46/2019-Oct_head_17434rows.csv.gz');
+const NOV = path.join(DATA, 'rees46/2019-Nov_head_683rows.csv.gz');
+const RR_EVENTS = path.join(DATA, 'retailrocket/events_sample_5000visitors.csv.gz');
+const RR_TREE = path.join(DATA, 'retailrocket/category_tree.csv.gz');
+for (const f of [OCT, NOV, RR_EVENTS, RR_TREE]) {
+  if (!fs.existsSync(f)) throw new Error(`Real data sample missing: ${f} (the shared samples must be at ${DATA})`);
+}
+
+jest.setTimeout(300_000);
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...argv: string[]): Promise<Captured> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (b: Buffer) => (out += b.toString()));
+  stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await main(argv, { stdout, stderr: stderr as unknown as NodeJS.WriteStream, live: false });
+  return { code, stdout: out, stderr: err };
+}
+
+const gunzipLines = (file: string): string[] => zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').replace(/\n$/, '').split('\n');
+
+let tmp: string;
+let instance: DuckDBInstance;
+let db: DuckDBConnection;
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shopsight-cli-'));
+  instance = await DuckDBInstance.create(':memory:');
+  db = await instance.connect();
+});
+afterAll(() => {
+  db.closeSync();
+  instance.closeSync();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const parquet = (out: string, table: string): string =>
+  `read_parquet('${path.join(out, table).replace(/'/g, "''")}/**/*.parquet', hive_partitioning = true, union_by_name = false)`;
+const one = async (sql: string): Promise<Record<string, unknown>> => (await db.runAndReadAll(sql)).getRowObjectsJson()[0] as Record<string, unknown>;
+const count = async (out: string, table: string, where = 'true'): Promise<number> => Number((await one(`SELECT count(*) AS n FROM ${parquet(out, table)} WHERE ${where}`)).n);
+
+/** Every contract table is in the run folder with the contract's columns and types (partition keys last). */
+async function expectContractTables(out: string): Promise<void> {
+  for (const table of OUTPUT_TABLES) {
+    const dir = path.join(out, table.name);
+    expect({ table: table.name, exists: fs.existsSync(dir) }).toEqual({ table: table.name, exists: true });
+    // Hive partition values are typed by DuckDB's guess; cast them to the contract's type, keep them last.
+    const keys = table.partitionKeys.map((k) => k.name);
+    const select = keys.length
+      ? `SELECT * EXCLUDE (${keys.join(', ')}), ${table.partitionKeys.map((k) => `CAST(${k.name} AS ${k.type.kind === 'date' ? 'DATE' : 'VARCHAR'}) AS ${k.name}`).join(', ')} FROM ${parquet(out, table.name)}`
+      : `SELECT * FROM ${parquet(out, table.name)}`;
+    await db.run(`CREATE OR REPLACE TEMP VIEW __t AS ${select}`);
+    expect({ table: table.name, problems: await checkAgainstContract(db, '__t', table.name) }).toEqual({ table: table.name, problems: [] });
+  }
+}
+
+/** The serving export: one CSV per served table, its data lines = the manifest's rowCount = the Parquet rows. */
+async function expectServingExport(out: string, summary: RunSummary): Promise<ServingManifest> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'serving/manifest.json'), 'utf8')) as ServingManifest;
+  expect(manifest.runId).toBe(summary.runId);
+  expect(Object.keys(manifest.tables).sort()).toEqual(servedTables().map((t) => t.name).sort());
+  for (const [table, entry] of Object.entries(manifest.tables)) {
+    const text = entry.files.map((f) => fs.readFileSync(path.join(out, 'serving', f), 'utf8')).join('');
+    const records = Number((await one(`SELECT count(*) AS n FROM read_csv('${path.join(out, 'serving', entry.files[0])}', header = false, all_varchar = true, quote = '"', escape = '"', nullstr = '\\N', auto_detect = false, columns = {${entry.columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}})`)).n);
+    expect({ table, records, lines: text === '' ? records === 0 : text.replace(/\n$/, '').split('\n').length >= records }).toEqual({ table, records: entry.rowCount, lines: true });
+    expect({ table, parquet: await count(out, table) }).toEqual({ table, parquet: entry.rowCount });
+  }
+  return manifest;
+}
+
+describe('shopsight run on the real REES46 samples (October and November)', () => {
+  const out = () => path.join(tmp, 'rees46');
+  let result: Captured;
+  let summary: RunSummary;
+  // Independent expectations from the files themselves and ../shared/data/README.md.
+  const oct = gunzipLines(OCT).slice(1);
+  const nov = gunzipLines(NOV).slice(1);
+  const seen = new Set<string>();
+  const duplicates = (lines: string[]) => lines.filter((l) => (seen.has(l) ? true : (seen.add(l), false))).length;
+  const octDuplicates = duplicates(oct);
+  const novDuplicates = duplicates(nov);
+
+  beforeAll(async () => {
+    result = await cli('run', '--input', OCT, '--input', NOV, '--out', out(), '--run-id', 'samples-2019');
+    summary = JSON.parse(fs.readFileSync(path.join(out(), 'run-summary.json'), 'utf8')) as RunSummary;
+  });
+
+  test('exits 0, prints where the tables and report are, and a stage summary', () => {
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain(`Report: ${path.join(out(), 'report/index.html')}`);
+    expect(result.stderr).toMatch(/stage\s+rows\s+time\s+rows\/s/);
+    for (const stage of ['validate', 'prepare', 'schemas', 'insights', 'association-rules', 'recommendations', 'purchase-intent', 'segments']) {
+      expect(result.stderr).toContain(`shopsight: ${stage}`);
+    }
+  });
+
+  test('run-summary.json reconciles per file and in total, with the samples\' exact counts', () => {
+    expect(reconcileRunSummary(summary)).toEqual([]);
+    expect(summary.files.map((f) => [path.basename(f.source), f.rowsRead, f.duplicatesRemoved])).toEqual([
+      [path.basename(OCT), 17_434, octDuplicates],
+      [path.basename(NOV), 683, novDuplicates],
+    ]);
+    expect(summary.totals.rejected).toBe(0);
+    expect(summary.totals.accepted).toBe(17_434 + 683 - octDuplicates - novDuplicates);
+    expect(summary.stages.map((s) => s.name)).toEqual(expect.arrayContaining(['prepare', 'recommendations', 'report']));
+    for (const s of summary.stages) expect(s.seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  test('every contract table is written with the contract\'s columns and types', async () => {
+    await expectContractTables(out());
+  });
+
+  test('events: partitioned by date, October sample counts as ../shared/data/README.md gives them', async () => {
+    expect(fs.readdirSync(path.join(out(), 'events')).sort()).toEqual(['event_date=2019-10-01', 'event_date=2019-11-01']);
+    const octEvents = `source_file = '${OCT}'`;
+    // README: view 17,055, cart 165, purchase 214 before exact duplicates; users 4,504, sessions 5,066, products 6,493.
+    const octDupByType = { view: 0, cart: 0, purchase: 0 } as Record<string, number>;
+    const s = new Set<string>();
+    for (const l of oct) if (s.has(l)) octDupByType[l.split(',')[1]]++; else s.add(l);
+    expect(await count(out(), 'events', `${octEvents} AND event_type = 'view'`)).toBe(17_055 - octDupByType.view);
+    expect(await count(out(), 'events', `${octEvents} AND event_type = 'cart'`)).toBe(165 - octDupByType.cart);
+    expect(await count(out(), 'events', `${octEvents} AND event_type = 'purchase'`)).toBe(214 - octDupByType.purchase);
+    const distinct = await one(`SELECT count(DISTINCT user_id) AS users, count(DISTINCT session_id) AS sessions, count(DISTINCT product_id) AS products FROM ${parquet(out(), 'events')} WHERE ${octEvents}`);
+    expect(distinct).toEqual({ users: '4504', sessions: '5066', products: '6493' });
+  });
+
+  test('the serving export matches the manifest and the Parquet tables', async () => {
+    await expectServingExport(out(), summary);
+  });
+
+  test('the report exists and names the run', () => {
+    const html = fs.readFileSync(path.join(out(), 'report/index.html'), 'utf8');
+    expect(html).toContain('samples-2019');
+  });
+
+  test('shopsight report DIR rebuilds the report from the run folder', async () => {
+    fs.rmSync(path.join(out(), 'report'), { recursive: true });
+    const again = await cli('report', out());
+    expect(again.code).toBe(EXIT.ok);
+    expect(fs.existsSync(path.join(out(), 'report/index.html'))).toBe(true);
+  });
+});
+
+describe('shopsight run on the real RetailRocket sample with its category tree', () => {
+  const out = () => path.join(tmp, 'retailrocket');
+  let result: Captured;
+  let summary: RunSummary;
+  const lines = gunzipLines(RR_EVENTS).slice(1);
+  const key = (l: string) => l.split(',').slice(0, 5).join(',');
+  const seen = new Set<string>();
+  const duplicates = lines.filter((l) => (seen.has(key(l)) ? true : (seen.add(key(l)), false))).length;
+
+  beforeAll(async () => {
+    result = await cli('run', '-i', RR_EVENTS, '-i', RR_TREE, '-o', out(), '--dataset', 'auto', '--run-id', 'rr-sample');
+    summary = JSON.parse(fs.readFileSync(path.join(out(), 'run-summary.json'), 'utf8')) as RunSummary;
+  });
+
+  test('exits 0 and reconciles: 9,385 rows read', () => {
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.code).toBe(EXIT.ok);
+    expect(summary.dataset).toBe('retailrocket');
+    expect(reconcileRunSummary(summary)).toEqual([]);
+    expect(summary.totals.rowsRead).toBe(9_385);
+    expect(summary.totals.duplicatesRemoved).toBe(duplicates);
+  });
+
+  test('event types map to the canonical ones, 5,000 visitors, 6,610 items (../shared/data/README.md)', async () => {
+    const byType = await one(`SELECT count(*) FILTER (WHERE event_type = 'view') AS views, count(*) FILTER (WHERE event_type = 'cart') AS carts,
+        count(*) FILTER (WHERE event_type = 'purchase') AS purchases, count(DISTINCT user_id) AS users, count(DISTINCT product_id) AS items
+      FROM ${parquet(out(), 'events')}`);
+    const dupByType: Record<string, number> = { view: 0, addtocart: 0, transaction: 0 };
+    const s = new Set<string>();
+    for (const l of lines) if (s.has(key(l))) dupByType[l.split(',')[2]]++; else s.add(key(l));
+    expect(byType).toEqual({
+      views: String(9_076 - dupByType.view),
+      carts: String(263 - dupByType.addtocart),
+      purchases: String(46 - dupByType.transaction),
+      users: '5000',
+      items: '6610',
+    });
+  });
+
+  test('every contract table is written with the contract\'s columns and types; serving export consistent', async () => {
+    await expectContractTables(out());
+    await expectServingExport(out(), summary);
+  });
+});
+
+describe('shopsight run on generated data finds the planted structure', () => {
+  const out = () => path.join(tmp, 'generated');
+  let truth: PlantedTruth;
+  let result: Captured;
+
+  beforeAll(async () => {
+    const input = path.join(tmp, 'gen', 'rees46.csv.gz');
+    fs.mkdirSync(path.dirname(input), { recursive: true });
+    truth = (await generate({ dataset: 'rees46', events: 150_000, seed: 11, out: input, days: 14 })).truth;
+    result = await cli('run', '-i', path.dirname(input), '-o', out(), '--run-id', 'generated');
+  });
+
+  test('exits 0 with every event accepted', () => {
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.code).toBe(EXIT.ok);
+    const summary = JSON.parse(fs.readFileSync(path.join(out(), 'run-summary.json'), 'utf8')) as RunSummary;
+    expect(summary.totals.rowsRead).toBe(truth.events);
+    expect(summary.totals.rejected).toBe(0);
+  });
+
+  test('bundles planted by the generator come out of bought_together', async () => {
+    const pairs = truth.bundles.flatMap((b) => b.products.flatMap((a) => b.products.filter((x) => x !== a).map((x) => [a, x])));
+    let found = 0;
+    for (const [a, b] of pairs) {
+      found += await count(out(), 'bought_together', `product_id = ${a} AND other_product_id = ${b}`);
+    }
+    // Most planted pairs must be recovered (rare products in a bundle may miss the minimum support).
+    expect(found / pairs.length).toBeGreaterThan(0.6);
+  });
+
+  test('ALS beats the popularity baseline on the time-based holdout', async () => {
+    const m = await one(`SELECT value, baseline_value FROM ${parquet(out(), 'model_metrics')} WHERE model = 'als' AND metric = 'precision_at_k'`);
+    expect(Number(m.value)).toBeGreaterThan(Number(m.baseline_value));
+  });
+
+  test('purchase intent has an AUC above chance; segments cover every user', async () => {
+    const auc = await one(`SELECT value FROM ${parquet(out(), 'model_metrics')} WHERE model = 'logistic_regression' AND metric = 'auc'`);
+    expect(Number(auc.value)).toBeGreaterThan(0.6);
+    const users = await one(`SELECT count(DISTINCT user_id) AS n FROM ${parquet(out(), 'events')}`);
+    expect(await count(out(), 'customer_segments')).toBe(Number(users.n));
+  });
+});
+
+describe('user mistakes: one line, a documented exit code, no stack trace', () => {
+  const write = (name: string, text: string): string => {
+    const file = path.join(tmp, 'bad', name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  const expectOneLine = (r: Captured, code: number, ...parts: string[]) => {
+    expect(r.code).toBe(code);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).not.toContain('internal error');
+    for (const p of parts) expect(r.stderr).toContain(p);
+  };
+
+  test('a missing file exits 3 naming it', async () => {
+    const missing = path.join(tmp, 'nope.csv');
+    expectOneLine(await cli('run', '-i', missing, '-o', path.join(tmp, 'o1')), EXIT.inputNotFound, missing, 'no such file');
+  });
+
+  test('an unrecognised header exits 4 naming the file and the header found', async () => {
+    const file = write('odd.csv', 'a,b,c\n1,2,3\n');
+    expectOneLine(await cli('run', '-i', file, '-o', path.join(tmp, 'o2')), EXIT.inputUnusable, file, 'unrecognised header', '"a,b,c"');
+  });
+
+  test('an empty file exits 4 naming it', async () => {
+    const file = write('empty.csv', '');
+    expectOneLine(await cli('run', '-i', file, '-o', path.join(tmp, 'o3')), EXIT.inputUnusable, file, 'empty');
+  });
+
+  test('a file whose every row is rejected exits 4, keeps the rejects and a reconciled summary', async () => {
+    const header = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';
+    const file = write('all-bad.csv', `${header}\r\nnot a time,view,1,,,,1.00,2,s\r\n2019-10-01 00:00:00 UTC,teleport,1,,,,1.00,2,s\r\n2019-10-01 00:00:00 UTC,view,1,,,,-3.00,2,s\r\n`);
+    const out = path.join(tmp, 'o4');
+    const r = await cli('run', '-i', file, '-o', out);
+    expectOneLine(r, EXIT.inputUnusable, file, 'no usable event rows', '3 read');
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'run-summary.json'), 'utf8')) as RunSummary;
+    expect(reconcileRunSummary(summary)).toEqual([]);
+    expect(summary.totals.rejectedByReason).toEqual({ bad_timestamp: 1, unknown_event_type: 1, negative_price: 1 });
+    expect(await count(out, 'rejects')).toBe(3);
+  });
+
+  test('mixing datasets exits 4 naming both files', async () => {
+    expectOneLine(await cli('run', '-i', OCT, '-i', RR_EVENTS, '-o', path.join(tmp, 'o5')), EXIT.inputUnusable, 'mixes datasets', OCT, RR_EVENTS);
+  });
+
+  test('bad arguments exit 2 with a hint', async () => {
+    expectOneLine(await cli('run', '-o', tmp), EXIT.usage, 'needs at least one --input');
+    expectOneLine(await cli('run', '-i', OCT, '--dataset', 'amazon'), EXIT.usage, '--dataset must be one of');
+    expectOneLine(await cli('generate', '--out', path.join(tmp, 'x.csv'), '--events', '-5'), EXIT.usage);
+    expectOneLine(await cli('frobnicate'), EXIT.usage, 'unknown command "frobnicate"');
+    expectOneLine(await cli('report'), EXIT.usage, 'exactly one run folder');
+    const badConfig = write('config.json', JSON.stringify({ parameters: { recommendations: { rank: 0 } } }));
+    expectOneLine(await cli('run', '-i', OCT, '--config', badConfig), EXIT.usage, badConfig, 'parameters.recommendations.rank');
+  });
+
+  test('--help works on every command', async () => {
+    for (const command of [[], ['run'], ['generate'], ['demo'], ['report']]) {
+      const r = await cli(...command, '--help');
+      expect(r.code).toBe(EXIT.ok);
+      expect(r.stdout).toMatch(/Usage: shopsight/);
+    }
+  });
+
+  test('the installed bin returns the same exit codes to the shell', () => {
+    const missing = path.join(tmp, 'nope.csv.gz');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'local/cli/bin.js'), 'run', '-i', missing], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    expect(r.status).toBe(EXIT.inputNotFound);
+    // Progress lines may come first; the error is the last line, and no stack trace.
+    expect(r.stderr.trim().split('\n').pop()).toBe(`shopsight: ${missing}: no such file or directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
