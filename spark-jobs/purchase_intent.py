@@ -1,0 +1,13 @@
+"""ShopSight Spark job purchase-intent (EMR Serverless entry point): Session features before the first purchase; logistic regression; predictions and coefficients.
+
+    spark-submit --py-files shopsight_jobs.zip purchase_intent.py \
+      --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
+      --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
+
+The work is in shopsight_jobs/intent.py; exit codes in shopsight_jobs/args.py.
+"""
+
+from shopsight_jobs import intent, runtime
+
+if __name__ == "__main__":
+    runtime.main("purchase-intent", intent.run)

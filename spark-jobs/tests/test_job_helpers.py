@@ -1,0 +1,636 @@
+"""The jobs' pure-Python parts, without Spark: line parsing and reject reasons (the local readers'
+rules, on the real samples too), the train/test split hash, rule formatting, the serving CSV rule,
+manifests, the run summary, segment naming, coefficient conversion and the metrics."""
+
+import ast
+import datetime as dt
+import gzip
+import hashlib
+import math
+import random
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from support import REPO_ROOT, SPARK_JOBS_DIR, run_python
+from shopsight_jobs import contract, intent, lines, metrics, outputs, preparation, recs, rules, segmentation, summary
+
+SAMPLES = REPO_ROOT.parent / "shared" / "data"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data (the real samples) is not on this machine")
+
+PACKAGE_DIR = SPARK_JOBS_DIR / "shopsight_jobs"
+JOB_MODULES = {
+    "prepare": "preparation",
+    "association-rules": "rules",
+    "recommendations": "recs",
+    "purchase-intent": "intent",
+    "segments": "segmentation",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Package hygiene
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_no_module_imports_pyspark_or_numpy_at_module_level(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"), feature_version=(3, 9))
+    for node in tree.body:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            assert not name.startswith(("pyspark", "numpy")), "{} imports {} at module level".format(path.name, name)
+
+
+def test_every_module_imports_from_the_archive_without_spark(built_archive: Path, tmp_path: Path) -> None:
+    modules = sorted(p.stem for p in PACKAGE_DIR.glob("*.py") if p.stem != "__init__")
+    code = (
+        "import importlib, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "for name in sys.argv[2:]:\n"
+        "    module = importlib.import_module('shopsight_jobs.' + name)\n"
+        "    assert module.__file__.startswith(sys.argv[1]), module.__file__\n"
+        "assert 'pyspark' not in sys.modules and 'numpy' not in sys.modules\n"
+        "from shopsight_jobs.sql import load_sql\n"
+        "assert 'FROM events' in load_sql('schemas/c_date.sql')\n"
+        "print('ok')\n"
+    )
+    completed = run_python(sys.executable, code, str(built_archive), *modules, cwd=tmp_path)
+    assert completed.returncode == 0 and "ok" in completed.stdout, completed.stdout
+
+
+@pytest.mark.parametrize("script", ["prepare.py", "association_rules.py", "recommendations.py", "purchase_intent.py", "segments.py"])
+def test_entry_scripts_are_thin_and_call_runtime_main(script: str) -> None:
+    source = (SPARK_JOBS_DIR / script).read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 9))
+    assert ast.get_docstring(tree)
+    assert "runtime.main(" in source and 'if __name__ == "__main__":' in source
+
+
+def test_entry_points_match_lib_processing_spark_jobs() -> None:
+    source = (REPO_ROOT / "lib" / "processing" / "spark-jobs.ts").read_text(encoding="utf-8")
+    for job, module in JOB_MODULES.items():
+        entry = {"prepare": "prepare.py"}.get(job, job.replace("-", "_") + ".py")
+        assert "entryPoint: '{}'".format(entry) in source, entry
+        assert (SPARK_JOBS_DIR / entry).is_file()
+        assert "runtime.main(\"{}\", {}.run)".format(job, module) in (SPARK_JOBS_DIR / entry).read_text(encoding="utf-8")
+
+
+def test_prepare_writes_exactly_the_contract_tables_of_the_prepare_stage() -> None:
+    expected = {t.name for t in contract.OUTPUT_TABLES if "prepare" in t.produced_by}
+    assert set(preparation.produced_tables()) == expected
+    for table, path in preparation.sql_tables():
+        assert (SPARK_JOBS_DIR / "sql" / path).is_file(), path
+
+
+@pytest.mark.parametrize(
+    "stage, module, names",
+    [
+        ("association-rules", rules, ["association_rules", "bought_together"]),
+        ("recommendations", recs, ["model_metrics", "user_recommendations", "similar_products", "popular_products"]),
+        ("purchase-intent", intent, ["session_features", "intent_predictions", "intent_coefficients", "model_metrics"]),
+        ("segments", segmentation, ["customer_segments", "segment_profiles", "model_metrics"]),
+    ],
+)
+def test_each_analytics_job_writes_the_contract_tables_of_its_stage(stage: str, module: Any, names: List[str]) -> None:
+    assert set(names) == {t.name for t in contract.OUTPUT_TABLES if stage in t.produced_by}
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    for name in names:
+        assert '"{}"'.format(name) in source
+
+
+def test_intent_features_are_the_session_features_columns() -> None:
+    columns = [c.name for c in contract.output_table("session_features").columns]
+    assert list(intent.FEATURES) == [c for c in columns if c not in ("session_id", "user_id", "session_start", "label")]
+
+
+# ---------------------------------------------------------------------------------------------
+# REES46 lines
+# ---------------------------------------------------------------------------------------------
+
+GOOD = "2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,appliances.environment.water_heater,shiseido,35.79,541312140,72d76fde-8bb3"
+
+
+def rees46(line: str) -> Any:
+    return lines.parse_rees46_line(line)
+
+
+def test_a_good_rees46_line() -> None:
+    kind, raw, typed = rees46(GOOD)
+    assert kind == "ok"
+    assert raw[1] == "view" and raw[4] == "appliances.environment.water_heater"
+    assert typed == (
+        dt.datetime(2019, 10, 1, tzinfo=dt.timezone.utc),
+        "view",
+        44600062,
+        2103807459595387724,
+        "appliances.environment.water_heater",
+        "appliances",
+        "environment.water_heater",
+        "shiseido",
+        Decimal("35.79"),
+        541312140,
+        "72d76fde-8bb3",
+    )
+
+
+def test_missing_brand_and_category_are_kept_as_null() -> None:
+    kind, _, typed = rees46("2019-10-01 00:00:00 UTC,cart,1,,,,0.00,2,s")
+    assert kind == "ok"
+    assert typed[3:8] == (None, None, None, None, None)
+    assert typed[8] == Decimal("0.00")
+
+
+def test_quoted_fields_with_commas_and_doubled_quotes() -> None:
+    kind, raw, typed = rees46('2019-10-01 00:00:00 UTC,view,1,,"a.b,c","say ""hi""",1.5,2,s')
+    assert kind == "ok"
+    assert raw[4] == "a.b,c" and typed[7] == 'say "hi"'
+    assert typed[5:7] == ("a", "b,c")
+    assert typed[8] == Decimal("1.50")
+
+
+@pytest.mark.parametrize(
+    "line, reason, detail",
+    [
+        ("2019-10-01 00:00:00 UTC,view,1", "wrong_column_count", "expected 9 fields (event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session), found 3"),
+        ('2019-10-01 00:00:00 UTC,view,1,,"a,b,1.0,2,s', "unterminated_quote", "a quoted field is not closed on its line"),
+        ("2019-10-01 00:00:00,view,1,,,,1.0,2,s", "bad_timestamp", 'event_time: "2019-10-01 00:00:00"'),
+        ("2019-02-30 00:00:00 UTC,view,1,,,,1.0,2,s", "bad_timestamp", 'event_time: "2019-02-30 00:00:00 UTC"'),
+        ("2019-10-01 00:00:00 UTC,click,1,,,,1.0,2,s", "unknown_event_type", 'event_type: "click"'),
+        ("2019-10-01 00:00:00 UTC,,1,,,,1.0,2,s", "unknown_event_type", "event_type: (empty)"),
+        ("2019-10-01 00:00:00 UTC,view,x1,,,,1.0,2,s", "bad_product_id", 'product_id: "x1"'),
+        ("2019-10-01 00:00:00 UTC,view,99999999999999999999,,,,1.0,2,s", "bad_product_id", 'product_id: "99999999999999999999"'),
+        ("2019-10-01 00:00:00 UTC,view,1,1.5,,,1.0,2,s", "bad_category_id", 'category_id: "1.5"'),
+        ("2019-10-01 00:00:00 UTC,view,1,,,,,2,s", "bad_price", "price: (empty)"),
+        ("2019-10-01 00:00:00 UTC,view,1,,,,1.005,2,s", "bad_price", 'price: "1.005"'),
+        ("2019-10-01 00:00:00 UTC,view,1,,,,-1.00,2,s", "negative_price", 'price: "-1.00"'),
+        ("2019-10-01 00:00:00 UTC,view,1,,,,1.0,,s", "bad_user_id", "user_id: (empty)"),
+        ("2019-10-01 00:00:00 UTC,view,1,,,,1.0,2,", "missing_session", "user_session: (empty)"),
+        # The first failing check in column order wins.
+        ("bad,click,x,,,,-1,,", "bad_timestamp", 'event_time: "bad"'),
+        ("2019-10-01 00:00:00 UTC,view,x,,,,-1,,", "bad_product_id", 'product_id: "x"'),
+    ],
+)
+def test_rees46_reject_reasons_in_order(line: str, reason: str, detail: str) -> None:
+    assert rees46(line) == ("reject", reason, detail)
+
+
+def test_fractional_seconds_are_kept() -> None:
+    assert lines.parse_rees46_time("2019-10-01 00:00:01.25 UTC") == dt.datetime(2019, 10, 1, 0, 0, 1, 250000, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [(None, (None, None)), ("a", ("a", None)), ("a.b", ("a", "b")), ("a.b.c", ("a", "b.c")), ("a.", ("a", None)), (".b", (None, "b"))],
+)
+def test_category_code_split(code: Any, expected: Any) -> None:
+    assert lines.split_category_code(code) == expected
+
+
+def test_time_parts_are_utc_with_iso_weekday() -> None:
+    moment = dt.datetime(2019, 10, 6, 23, 59, 59, tzinfo=dt.timezone.utc)  # a Sunday
+    assert lines.time_parts(moment) == (dt.date(2019, 10, 6), 23, 7)
+    assert lines.epoch_micros(moment) == 1570406399000000
+
+
+@pytest.mark.parametrize(
+    "header, kind",
+    [
+        ("\ufeffevent_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\r", "rees46_events"),
+        ("timestamp,visitorid,event,itemid,transactionid", "retailrocket_events"),
+        ("timestamp,visitorid,event,itemid,transactionid,datetime", "retailrocket_events"),
+        ("categoryid,parentid", "category_tree"),
+        ("timestamp,itemid,property,value", "item_properties"),
+        ("a,b,c", None),
+        ("timestamp,visitorid,event,itemid,transactionid,other", None),
+    ],
+)
+def test_headers_are_recognised(header: str, kind: Any) -> None:
+    assert lines.recognise_header(header) == kind
+
+
+# ---------------------------------------------------------------------------------------------
+# RetailRocket lines and the category tree
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_good_retailrocket_line_with_and_without_datetime() -> None:
+    kind, raw, typed = lines.parse_retailrocket_line("1433221332117,257597,transaction,355908,8693.0", 5)
+    assert kind == "ok" and raw == ("1433221332117", "257597", "transaction", "355908", "8693.0")
+    assert typed == (dt.datetime(2015, 6, 2, 5, 2, 12, 117000, tzinfo=dt.timezone.utc), "purchase", 355908, 257597, 8693)
+    kind, raw, typed = lines.parse_retailrocket_line("1433221332117,257597,addtocart,355908,,2015-06-02 05:02:12.117", 6)
+    assert kind == "ok" and typed[1] == "cart" and typed[4] is None and len(raw) == 5
+
+
+@pytest.mark.parametrize(
+    "line, width, reason, detail",
+    [
+        ("1433221332117,257597,view,355908", 5, "wrong_column_count", "expected 5 fields (timestamp,visitorid,event,itemid,transactionid), found 4"),
+        ("1433221332117,257597,view,355908,", 6, "wrong_column_count", "expected 6 fields (timestamp,visitorid,event,itemid,transactionid,datetime), found 5"),
+        ("99,257597,view,355908,", 5, "bad_timestamp", 'timestamp: "99" (epoch milliseconds, years 2000..2100)'),
+        ("4133980800000,257597,view,355908,", 5, "bad_timestamp", 'timestamp: "4133980800000" (epoch milliseconds, years 2000..2100)'),
+        ("1433221332117,257597,click,355908,", 5, "unknown_event_type", 'event: "click"'),
+        ("1433221332117,x,click,355908,", 5, "unknown_event_type", 'event: "click"'),
+        ("1433221332117,x,view,y,", 5, "bad_product_id", 'itemid: "y"'),
+        ("1433221332117,x,view,355908,", 5, "bad_user_id", 'visitorid: "x"'),
+        ("1433221332117,1,transaction,355908,8693.5", 5, "bad_transaction_id", 'transactionid: "8693.5"'),
+    ],
+)
+def test_retailrocket_reject_reasons_in_the_local_readers_order(line: str, width: int, reason: str, detail: str) -> None:
+    assert lines.parse_retailrocket_line(line, width) == ("reject", reason, detail)
+
+
+def test_category_paths_from_the_root_down() -> None:
+    rows = lines.category_tree_rows(["1016,213", "213,", "809,169", "169,1", "1,", "1016,999", "x,1", '"5",1', ""])
+    assert rows == [(1016, 213), (213, None), (809, 169), (169, 1), (1, None)]
+    assert lines.category_paths(rows) == {1016: "213.1016", 213: "213", 809: "1.169.809", 169: "1.169", 1: "1"}
+
+
+def test_category_paths_unknown_parent_and_cycle() -> None:
+    assert lines.category_paths([(5, 4)]) == {5: "4.5"}
+    paths = lines.category_paths([(1, 2), (2, 1)])
+    assert len(paths[1].split(".")) == lines.MAX_CATEGORY_DEPTH
+
+
+@needs_samples
+def test_the_real_rees46_sample_parses_as_its_readme_says() -> None:
+    counts: Counter = Counter()
+    users = set()
+    keys: Counter = Counter()
+    with gzip.open(str(SAMPLES / "rees46" / "2019-Oct_head_17434rows.csv.gz"), "rt", encoding="utf-8") as f:
+        assert lines.recognise_header(next(f).rstrip("\n")) == "rees46_events"
+        for line in f:
+            kind, raw, typed = lines.parse_rees46_line(line.rstrip("\n").rstrip("\r"))
+            assert kind == "ok", (line, raw, typed)
+            counts[typed[1]] += 1
+            users.add(typed[9])
+            keys[raw] += 1
+    assert counts == {"view": 17055, "cart": 165, "purchase": 214}
+    assert len(users) == 4504
+    assert sum(n - 1 for n in keys.values()) == 5  # exact duplicates the reader drops
+
+
+@needs_samples
+def test_the_real_retailrocket_sample_and_tree_parse() -> None:
+    counts: Counter = Counter()
+    with gzip.open(str(SAMPLES / "retailrocket" / "events_sample_5000visitors.csv.gz"), "rt", encoding="utf-8") as f:
+        header = next(f).rstrip("\n")
+        assert lines.recognise_header(header) == "retailrocket_events"
+        width = len(lines.header_fields(header))
+        for line in f:
+            kind, _, typed = lines.parse_retailrocket_line(line.rstrip("\n"), width)
+            assert kind == "ok", line
+            counts[typed[1]] += 1
+    assert counts == {"view": 9076, "cart": 263, "purchase": 46}
+    with gzip.open(str(SAMPLES / "retailrocket" / "category_tree.csv.gz"), "rt", encoding="utf-8") as f:
+        next(f)
+        paths = lines.category_paths(lines.category_tree_rows([l.rstrip("\n") for l in f]))
+    assert len(paths) == 1669
+    assert sum(1 for p in paths.values() if "." not in p) == 25  # the roots
+    assert paths[1016] == "1532.1299.213.1016"
+
+
+# ---------------------------------------------------------------------------------------------
+# The train/test split
+# ---------------------------------------------------------------------------------------------
+
+
+def test_split_bucket_is_md5_of_seed_colon_session() -> None:
+    expected = int(hashlib.md5(b"42:72d76fde-8bb3").hexdigest()[:8], 16) % 10000
+    assert intent.split_bucket(42, "72d76fde-8bb3") == expected
+
+
+@pytest.mark.parametrize(
+    "seed, session, bucket",
+    [
+        (42, "", 631),
+        (42, "a", 3661),
+        (42, "1-1", 5526),
+        (42, "ünï", 1418),
+        (42, "72d76fde-8bb3-4e00-8c23-a032dfed738c", 7899),
+        (7, "72d76fde-8bb3-4e00-8c23-a032dfed738c", 2056),
+    ],
+)
+def test_split_bucket_fixed_vectors(seed: int, session: str, bucket: int) -> None:
+    """Fixed vectors the TypeScript trainSplitSql must also give (UTF-8 bytes, first 8 hex digits)."""
+    assert intent.split_bucket(seed, session) == bucket
+
+
+def test_split_threshold_rounds_half_up_like_javascript() -> None:
+    assert intent.split_threshold(0.8) == 8000
+    assert intent.split_threshold(0.00005) == 1  # 0.5 → 1 (Python's round would give 0)
+    assert intent.split_threshold(1) == 10000
+
+
+def test_split_fraction_is_about_right_and_seeded() -> None:
+    sessions = ["s{}".format(i) for i in range(20000)]
+    train = sum(1 for s in sessions if intent.split_of(42, s, 0.8) == "train")
+    assert 0.78 < train / len(sessions) < 0.82
+    assert [intent.split_of(42, s, 0.8) for s in sessions[:50]] != [intent.split_of(7, s, 0.8) for s in sessions[:50]]
+    assert all(intent.split_of(42, s, 1.0) == "train" for s in sessions[:100])
+
+
+# ---------------------------------------------------------------------------------------------
+# Association rules
+# ---------------------------------------------------------------------------------------------
+
+
+def test_antecedent_items_are_sorted_as_text() -> None:
+    assert rules.format_antecedent(["b", "a"]) == "a & b"
+    assert rules.format_antecedent([10, 9, 100]) == "10 & 100 & 9"
+    assert rules.format_antecedent(["environment.water_heater"]) == "environment.water_heater"
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving CSV and manifests
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (None, "NULL"),
+        ("", '""'),
+        ("plain", '"plain"'),
+        ("a,b", '"a,b"'),
+        ('say "hi"', '"say ""hi"""'),
+        ("NULL", '"NULL"'),
+        ("\\N", '"\\N"'),
+        ("back\\slash", '"back\\slash"'),
+        ("two\nlines\r", '"two\nlines\r"'),
+        (True, "1"),
+        (False, "0"),
+        (3, "3"),
+        (Decimal("12.50"), "12.50"),
+        (0.25, "0.25"),
+        (dt.date(2019, 10, 1), "2019-10-01"),
+        (dt.datetime(2019, 10, 1, 2, 3, 4), "2019-10-01 02:03:04"),
+        (dt.datetime(2019, 10, 1, 2, 3, 4, 500000), "2019-10-01 02:03:04.5"),
+    ],
+)
+def test_csv_field_is_the_loaders_serving_csv_format(value: Any, text: str) -> None:
+    assert outputs.csv_field(value) == text
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_doubles_have_no_csv_form(value: float) -> None:
+    with pytest.raises(ValueError, match="no MySQL representation"):
+        outputs.csv_field(value)
+
+
+def test_the_format_is_the_one_lib_serving_loader_sql_declares() -> None:
+    loader = REPO_ROOT / "lib" / "serving" / "loader-sql.ts"
+    if not loader.is_file():
+        pytest.skip("lib/serving/loader-sql.ts is not in this checkout")
+    source = loader.read_text(encoding="utf-8")
+    assert "nullToken: 'NULL'" in source
+    assert "OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''" in source
+
+
+def test_csv_line() -> None:
+    assert outputs.csv_line(["a", None, 1, "x,y"]) == '"a",NULL,1,"x,y"'
+
+
+def test_served_columns_add_partition_keys_as_servingColumns_does() -> None:
+    assert outputs.served_columns("c_date") == ["event_date", "cart_events", "cart_users"]
+    assert outputs.served_columns("model_metrics")[-1] == "stage"
+
+
+def test_object_keys_and_uris() -> None:
+    assert outputs.object_key("s3://exports", "runs/x/c_date/part-0") == "runs/x/c_date/part-0"
+    assert outputs.object_key("s3://exports/team/", "runs/x/c_date/part-0") == "team/runs/x/c_date/part-0"
+    assert outputs.object_key("/tmp/out", "runs/x/a") == "runs/x/a"
+    assert outputs.curated_uri("s3://c", "events", "oct") == "s3://c/events/run_id=oct/"
+    assert outputs.curated_uri("s3://c/", "model_metrics", "oct", "segments") == "s3://c/model_metrics/run_id=oct/stage=segments/"
+    assert outputs.export_uri("s3://e", "oct", "c_date") == "s3://e/runs/oct/c_date/"
+    assert outputs.export_uri("s3://e", "oct", "model_metrics", "segments") == "s3://e/runs/oct/model_metrics/stage=segments/"
+
+
+def fragments(run_id: str = "oct") -> List[Dict[str, Any]]:
+    out = []
+    for table in contract.served_tables():
+        if table.name == "model_metrics":
+            for stage in ("recommendations", "purchase-intent", "segments"):
+                out.append(outputs.table_manifest(run_id, table.name, 2, ["runs/{}/model_metrics/stage={}/part-0".format(run_id, stage)], "t", stage))
+        else:
+            out.append(outputs.table_manifest(run_id, table.name, 3, ["runs/{}/{}/part-1".format(run_id, table.name), "runs/{}/{}/part-0".format(run_id, table.name)], "t"))
+    return out
+
+
+def test_merged_manifest_is_a_serving_manifest() -> None:
+    manifest = outputs.merge_table_manifests("oct", fragments(), "2026-01-01T00:00:00.000Z")
+    assert manifest["runId"] == "oct" and manifest["createdAt"] == "2026-01-01T00:00:00.000Z"
+    assert set(manifest["tables"]) == {t.name for t in contract.served_tables()}
+    assert manifest["tables"]["c_date"] == {
+        "columns": ["event_date", "cart_events", "cart_users"],
+        "rowCount": 3,
+        "files": ["runs/oct/c_date/part-0", "runs/oct/c_date/part-1"],
+    }
+    assert manifest["tables"]["model_metrics"]["rowCount"] == 6
+    assert len(manifest["tables"]["model_metrics"]["files"]) == 3
+
+
+def test_manifest_merge_refuses_wrong_run_duplicates_and_gaps() -> None:
+    with pytest.raises(ValueError, match="is for run other"):
+        outputs.merge_table_manifests("oct", fragments("other"), "t")
+    with pytest.raises(ValueError, match="has two manifests"):
+        outputs.merge_table_manifests("oct", fragments() + fragments()[:1], "t")
+    with pytest.raises(ValueError, match="no export of served table"):
+        outputs.merge_table_manifests("oct", fragments()[1:], "t")
+
+
+def test_expected_fragments_and_where_they_live() -> None:
+    names = outputs.expected_fragments()
+    assert "c_date.json" in names and "model_metrics.json" not in names
+    assert [n for n in names if n.startswith("model_metrics.")] == [
+        "model_metrics.purchase-intent.json", "model_metrics.recommendations.json", "model_metrics.segments.json",
+    ]
+    assert len(names) == len(contract.served_tables()) + 2
+    # Outside every table's folder, which the loader LOADs whole.
+    assert outputs.manifests_uri("s3://e", "oct") == "s3://e/runs/oct/_manifests/"
+    assert not any(t.name.startswith("_") for t in contract.OUTPUT_TABLES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Run summary
+# ---------------------------------------------------------------------------------------------
+
+
+def test_file_counts_and_summary_reconcile() -> None:
+    a = summary.file_counts("s3://raw/a.csv", typed_rows=10, accepted=8, rejected_by_reason={"bad_price": 2, "bad_timestamp": 1})
+    b = summary.file_counts("s3://raw/b.csv.gz", typed_rows=5, accepted=5, rejected_by_reason={})
+    assert a == {
+        "source": "s3://raw/a.csv",
+        "rowsRead": 13,
+        "accepted": 8,
+        "rejected": 3,
+        "rejectedByReason": {"bad_price": 2, "bad_timestamp": 1},
+        "duplicatesRemoved": 2,
+    }
+    doc = summary.build_run_summary("oct", "rees46", [a, b], [{"name": "read", "seconds": 1, "rows": 18}], "t", {"events": 13})
+    assert doc["totals"] == {
+        "rowsRead": 18,
+        "accepted": 13,
+        "rejected": 3,
+        "rejectedByReason": {"bad_price": 2, "bad_timestamp": 1},
+        "duplicatesRemoved": 2,
+    }
+    assert doc["engine"] == "spark" and doc["createdAt"] == "t" and doc["tableRows"] == {"events": 13}
+    assert doc["stages"] == [{"name": "read", "seconds": 1.0, "rows": 18}]
+    assert summary.reconcile_run_summary(doc) == []
+
+
+def test_reconcile_reports_every_broken_count() -> None:
+    doc = summary.build_run_summary("oct", "rees46", [summary.file_counts("f", 4, 4, {"bad_price": 1})], [])
+    doc["files"][0]["accepted"] = 3
+    doc["totals"]["rejectedByReason"] = {}
+    assert summary.reconcile_run_summary(doc) == [
+        "run totals: rejected 1 ≠ sum of rejected by reason 0",
+        "f: rows read 5 ≠ accepted 3 + rejected 1 + duplicates removed 0",
+        "run totals: accepted 4 ≠ sum over files 3",
+    ]
+
+
+def test_stage_timer_records_in_order() -> None:
+    timer = summary.StageTimer()
+    with timer.stage("a") as stage:
+        stage["rows"] = 3
+    with timer.stage("b"):
+        pass
+    assert [s["name"] for s in timer.stages] == ["a", "b"]
+    assert timer.stages[0]["rows"] == 3 and timer.stages[1]["seconds"] >= 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Segments
+# ---------------------------------------------------------------------------------------------
+
+
+def profile(frequency: float = 0.0, carts: float = 0.0, sessions: float = 1.0, recency_days: float = 0.0) -> Dict[str, float]:
+    return {"frequency": frequency, "carts": carts, "sessions": sessions, "recency_days": recency_days}
+
+
+def test_segment_names_follow_the_local_rule() -> None:
+    names = segmentation.name_segments(
+        [
+            profile(frequency=2.0),  # top buyer ≥ 1.5
+            profile(frequency=0.6),  # another buyer
+            profile(carts=1.2),  # carts, no purchases
+            profile(recency_days=20),  # span 30: ≥ 15
+            profile(sessions=1.0, recency_days=2),
+            profile(sessions=3.0, recency_days=2),
+        ],
+        run_span_days=30,
+    )
+    assert names == ["frequent_buyers", "regular_buyers", "cart_abandoners", "lapsed_visitors", "one_time_visitors", "window_shoppers"]
+
+
+def test_top_buyer_below_one_and_a_half_is_regular_and_duplicates_are_suffixed() -> None:
+    names = segmentation.name_segments([profile(frequency=1.0), profile(frequency=0.7), profile(), profile()], 30)
+    assert names == ["regular_buyers", "regular_buyers_2", "one_time_visitors", "one_time_visitors_2"]
+
+
+def test_buyer_ties_go_to_the_lower_segment_id() -> None:
+    assert segmentation.name_segments([profile(frequency=2.0), profile(frequency=2.0)], 1) == ["frequent_buyers", "regular_buyers"]
+
+
+def test_every_base_name_is_in_the_contract() -> None:
+    description = [c for c in contract.output_table("customer_segments").columns if c.name == "segment_name"][0].description
+    for name in ("frequent_buyers", "regular_buyers", "cart_abandoners", "window_shoppers", "lapsed_visitors", "one_time_visitors"):
+        assert name in description
+    assert segmentation.name_segments([], 1) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Purchase intent coefficients
+# ---------------------------------------------------------------------------------------------
+
+
+def test_coefficients_on_the_standardised_scale_score_as_the_original_model() -> None:
+    rng = random.Random(3)
+    d = len(intent.FEATURES)
+    w_orig = [rng.uniform(-1, 1) for _ in range(d)]
+    b_orig = rng.uniform(-2, 2)
+    means = [rng.uniform(0, 10) for _ in range(d)]
+    stds = [rng.uniform(0.5, 3) for _ in range(d)]
+    stds[3] = 0.0  # a constant feature: MLlib gives it weight 0
+    w_orig[3] = 0.0
+    w_std, b0 = intent.standardised_coefficients(w_orig, b_orig, means, stds)
+    rows = intent.coefficient_rows(w_std, b0, means, stds)
+    assert rows[0] == ("(intercept)", 0, b0, 0.0, 1.0)
+    assert [r[0] for r in rows[1:]] == list(intent.FEATURES)
+    for _ in range(20):
+        x = [rng.uniform(0, 20) for _ in range(d)]
+        original = 1 / (1 + math.exp(-(b_orig + sum(w * v for w, v in zip(w_orig, x)))))
+        assert intent.score(x, rows) == pytest.approx(original, rel=1e-12, abs=1e-15)
+
+
+def test_constant_logit_is_the_smoothed_rate() -> None:
+    assert intent.constant_logit(0, 9) == pytest.approx(math.log(0.05 / 0.95))
+    assert intent.constant_logit(9, 9) == pytest.approx(math.log(0.95 / 0.05))
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+
+
+def test_ranking_metrics_as_mllib_defines_them() -> None:
+    rec = [1, 2, 3, 4, 5]
+    rel = {1, 3, 6}
+    assert metrics.precision_at_k(rec, rel, 5) == pytest.approx(2 / 5)
+    assert metrics.precision_at_k(rec[:2], rel, 5) == pytest.approx(1 / 5)  # divided by k even when fewer
+    assert metrics.recall_at_k(rec, rel, 5) == pytest.approx(2 / 3)
+    assert metrics.average_precision_at_k(rec, rel, 5) == pytest.approx((1 / 1 + 2 / 3) / 3)
+    dcg = 1 / math.log(2) + 1 / math.log(4)
+    idcg = 1 / math.log(2) + 1 / math.log(3) + 1 / math.log(4)
+    assert metrics.ndcg_at_k(rec, rel, 5) == pytest.approx(dcg / idcg)
+    assert metrics.ndcg_at_k([], rel, 5) == 0.0
+    with pytest.raises(ValueError):
+        metrics.precision_at_k(rec, rel, 0)
+
+
+def test_ranking_sums_skip_empty_relevant_sets_and_add_up() -> None:
+    pairs = [([1, 2], [2]), ([3], []), ([], [1])]
+    sums = metrics.ranking_sums(pairs, 2)
+    assert sums[4] == 2
+    means = metrics.ranking_means(sums)
+    assert means["precision_at_k"] == pytest.approx(0.25)
+    assert means["recall_at_k"] == pytest.approx(0.5)
+    assert metrics.ranking_means((0.0, 0.0, 0.0, 0.0, 0))["map_at_k"] is None
+    left, right = metrics.ranking_sums(pairs[:1], 2), metrics.ranking_sums(pairs[1:], 2)
+    assert tuple(a + b for a, b in zip(left, right)) == pytest.approx(sums)
+
+
+def test_auc_is_exact_with_ties() -> None:
+    assert metrics.roc_auc([0.9, 0.8, 0.1], [1, 1, 0]) == 1.0
+    assert metrics.roc_auc([0.5, 0.5], [1, 0]) == 0.5
+    assert metrics.roc_auc([0.2, 0.5, 0.5, 0.9], [0, 1, 0, 1]) == pytest.approx((1 + 0.5 + 2) / 4)
+    assert metrics.roc_auc([0.1], [1]) is None
+
+
+def test_majority_baseline() -> None:
+    assert metrics.majority_class_baseline(10, 100, 3, 10) == {"accuracy": 0.7, "precision": None, "recall": 0.0, "auc": 0.5}
+    assert metrics.majority_class_baseline(60, 100, 3, 10) == {"accuracy": 0.3, "precision": 0.3, "recall": 1.0, "auc": 0.5}
+    assert metrics.majority_class_baseline(50, 100, 0, 10)["auc"] is None
+
+
+def test_metric_rows_follow_the_contract_columns() -> None:
+    assert list(metrics.METRIC_COLUMNS) == [c.name for c in contract.output_table("model_metrics").output_columns()]
+    row = metrics.metric_row("segments", "kmeans", "silhouette", float("nan"), 5)
+    assert row == ("kmeans", "silhouette", None, None, None, None, 5, "segments")
+
+
+def test_holdout_cutoff() -> None:
+    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 2) == dt.datetime(2019, 10, 30)
+    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 1) == dt.datetime(2019, 10, 31)
+    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 0) is None
+    assert recs.timestamp_text(dt.datetime(2019, 10, 30)) == "2019-10-30 00:00:00"

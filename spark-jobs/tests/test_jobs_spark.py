@@ -1,0 +1,392 @@
+"""Every job on a local SparkSession, on small inputs. Needs pyspark (and Java): reported as skipped,
+visibly, where pyspark is not installed (as on the development machine of this repository)."""
+
+import datetime as dt
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed here: the Spark job tests run where it is")
+
+from pyspark.sql import Row, functions as F  # noqa: E402
+
+from shopsight_jobs import (  # noqa: E402
+    args,
+    contract,
+    intent,
+    lines,
+    outputs,
+    preparation,
+    readers,
+    recs,
+    rules,
+    runtime,
+    segmentation,
+    summary,
+)
+
+REES46_HEADER = ",".join(lines.REES46_HEADER)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = runtime.spark_session("shopsight-job-tests", master="local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "4")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def params(**overrides: Any) -> Dict[str, Any]:
+    return args.resolve_pipeline_parameters(overrides or None)
+
+
+def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
+    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2053013552326770905, code, brand, price, user, session)
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        with gzip.open(str(path), "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Contract conformance and the CSV rule
+# ---------------------------------------------------------------------------------------------
+
+
+def test_conform_fixes_nullability_and_reports_real_problems(spark) -> None:
+    df = spark.createDataFrame([(dt.date(2019, 10, 1), 3, 2)], "event_date date, cart_events bigint, cart_users bigint")
+    summed = df.groupBy("event_date").agg(F.sum("cart_events").alias("cart_events"), F.max("cart_users").alias("cart_users"))
+    assert any("nullable" in p for p in contract.check_schema("c_date", summed))
+    conformed = outputs.conform(summed, "c_date")
+    assert contract.check_schema("c_date", conformed) == []
+    assert conformed.collect() == [Row(event_date=dt.date(2019, 10, 1), cart_events=3, cart_users=2)]
+    with pytest.raises(contract.SchemaMismatchError, match="type int"):
+        outputs.conform(summed.withColumn("cart_users", F.col("cart_users").cast("int")), "c_date")
+
+
+def test_conform_fails_when_a_never_null_column_holds_a_null(spark) -> None:
+    df = spark.createDataFrame([(dt.date(2019, 10, 1), None, 2)], "event_date date, cart_events bigint, cart_users bigint")
+    with pytest.raises(Exception, match="c_date.cart_events is null"):
+        outputs.conform(df, "c_date").collect()
+
+
+def test_the_spark_csv_line_is_the_python_rule(spark) -> None:
+    texts = [None, "", "plain", "a,b", 'say "hi"', "\\N", "back\\slash", "two\nlines\r", "NULL", "tab\tok"]
+    df = spark.createDataFrame([(t, i, float(i) / 4, i % 2 == 0) for i, t in enumerate(texts)], "t string, i bigint, d double, b boolean")
+    got = [r[0] for r in df.select(outputs.csv_line_column(df, ["t", "i", "d", "b"])).collect()]
+    expected = [outputs.csv_line([t, i, float(i) / 4, i % 2 == 0]) for i, t in enumerate(texts)]
+    assert got == expected
+    bad = spark.createDataFrame([(float("nan"),)], "d double")
+    with pytest.raises(Exception, match="NaN or an infinity"):
+        bad.select(outputs.csv_line_column(bad, ["d"])).collect()
+
+
+def test_split_bucket_column_is_the_python_split(spark) -> None:
+    ids = ["", "a", "1-1", "ünï", "72d76fde-8bb3-4e00-8c23-a032dfed738c"] + ["s{}".format(i) for i in range(200)]
+    df = spark.createDataFrame([(s,) for s in ids], "session_id string")
+    got = [r[0] for r in df.select(intent.split_bucket_column(42)).collect()]
+    assert got == [intent.split_bucket(42, s) for s in ids]
+    split = intent.with_split(df, 42, 0.8).collect()
+    assert [r["split"] for r in split] == [intent.split_of(42, s, 0.8) for s in ids]
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rees46_reader_lines_rejects_duplicates_and_counts(spark, tmp_path: Path) -> None:
+    first = [
+        REES46_HEADER,
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"),
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"),  # duplicate of line 2
+        "",  # blank: not a row
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1", price="-1.00"),
+        "2019-10-01 00:00:00 UTC,view,1",
+        rees46_line("2019-10-06 23:30:00", "purchase", 2, 11, "s2", code="", brand=""),
+    ]
+    second = [REES46_HEADER, rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"), rees46_line("2019-10-02 01:00:00", "cart", 3, 10, "s3")]
+    write_text(tmp_path / "in" / "a.csv", "\n".join(first) + "\n")
+    write_text(tmp_path / "in" / "b.csv.gz", "\r\n".join(second) + "\r\n", gz=True)
+    files = readers.list_input_files(spark, str(tmp_path / "in"))
+    assert [Path(f.replace("file:", "")).name for f in files] == ["a.csv", "b.csv.gz"]
+    result = readers.read_rees46(spark, files)
+    events = result.events.orderBy("file_idx", "source_line").collect()
+    assert [(e["file_idx"], e["source_line"]) for e in events] == [(0, 2), (0, 7), (1, 3)]
+    assert events[1]["category"] is None and events[1]["brand"] is None and events[1]["day_of_week"] == 7
+    # collect() renders timestamps in the Python process's local zone: compare instants.
+    utc = dt.datetime(2019, 10, 6, 23, 30, tzinfo=dt.timezone.utc)
+    assert events[1]["event_time"] == dt.datetime.fromtimestamp(utc.timestamp())
+    assert events[1]["event_date"] == dt.date(2019, 10, 6) and events[1]["event_hour"] == 23
+    assert events[0]["category"] == "a" and events[0]["sub_category"] == "b"
+    rejects = result.rejects.orderBy("source_line").collect()
+    assert [(r["source_line"], r["reason"]) for r in rejects] == [(5, "negative_price"), (6, "wrong_column_count")]
+    counts = summary.count_per_file(result.typed, result.events, result.rejects, result.files)
+    assert [(c["rowsRead"], c["accepted"], c["rejected"], c["duplicatesRemoved"]) for c in counts] == [(5, 2, 2, 1), (2, 1, 0, 1)]
+    doc = summary.build_run_summary("t", "rees46", counts, [])
+    assert summary.reconcile_run_summary(doc) == []
+    conformed = outputs.conform(result.events.drop("file_idx"), "events")
+    assert conformed.count() == 3
+
+
+def test_line_numbers_are_exact_across_partitions_of_a_plain_file(spark, tmp_path: Path) -> None:
+    body = [REES46_HEADER] + [rees46_line("2019-10-01 00:00:00", "view", i, i, "s{}".format(i)) for i in range(1, 5001)]
+    path = write_text(tmp_path / "big.csv", "\n".join(body) + "\n")
+    assert spark.sparkContext.textFile(path).getNumPartitions() >= 2
+    numbered = readers.read_lines(spark, [path]).collect()
+    assert [r[2] for r in numbered] == list(range(1, 5002))
+    assert all(r[3].split(",")[2] == str(r[2] - 1) for r in numbered[1:])
+
+
+def test_retailrocket_sessions_categories_and_paths(spark, tmp_path: Path) -> None:
+    base = 1433193132000
+    minute = 60000
+    events = [
+        "timestamp,visitorid,event,itemid,transactionid",
+        "{},1,view,100,".format(base),
+        "{},1,view,100,".format(base + 30 * minute),  # gap exactly 30 min: same session
+        "{},1,addtocart,200,".format(base + 61 * minute),  # gap 31 min: new session
+        "{},1,transaction,200,8693.0".format(base + 62 * minute),
+        "{},2,view,100,".format(base - 10 * minute),  # before item 100's first property
+        "{},2,view,999,".format(base),
+        "{},2,click,999,".format(base),
+    ]
+    write_text(tmp_path / "rr" / "events.csv", "\n".join(events) + "\n")
+    write_text(tmp_path / "rr" / "category_tree.csv", "categoryid,parentid\n1016,213\n213,\n1017,213\n")
+    write_text(
+        tmp_path / "rr" / "item_properties_part1.csv",
+        "timestamp,itemid,property,value\n{},100,categoryid,1016\n{},100,categoryid,1017\n{},100,available,1\n{},200,categoryid,5\n".format(
+            base, base + 45 * minute, base, base
+        ),
+    )
+    files = readers.list_input_files(spark, str(tmp_path / "rr"))
+    inputs = readers.recognise_inputs(spark, "retailrocket", files)
+    assert len(inputs.events) == 1 and len(inputs.category_tree) == 1 and len(inputs.item_properties) == 1
+    result = readers.read_retailrocket(spark, inputs, 30)
+    rows = result.events.orderBy("source_line").collect()
+    assert [r["session_id"] for r in rows] == ["1-1", "1-1", "1-2", "1-2", "2-1", "2-1"]
+    assert [r["event_type"] for r in rows] == ["view", "view", "cart", "purchase", "view", "view"]
+    assert [r["category_id"] for r in rows] == [1016, 1016, 5, 5, 1016, None]
+    assert [r["category_code"] for r in rows] == ["213.1016", "213.1016", "5", "5", "213.1016", None]
+    assert [r["sub_category"] for r in rows] == ["1016", "1016", None, None, "1016", None]
+    assert rows[3]["transaction_id"] == 8693 and rows[0]["price"] is None and rows[0]["brand"] is None
+    assert [r["reason"] for r in result.rejects.collect()] == ["unknown_event_type"]
+    assert contract.check_schema("events", outputs.conform(result.events.drop("file_idx"), "events")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs, end to end on the filesystem
+# ---------------------------------------------------------------------------------------------
+
+
+def synthetic_rees46(path: Path, users: int = 60, days: int = 6, seed: int = 5) -> str:
+    rng = random.Random(seed)
+    out = [REES46_HEADER]
+    codes = ["electronics.smartphone", "electronics.audio.headphone", "appliances.kitchen.kettle", "apparel.shoes", ""]
+    for user in range(1, users + 1):
+        for day in range(days):
+            if rng.random() < 0.5:
+                continue
+            session = "u{}d{}".format(user, day)
+            basket = rng.sample(range(1, 30), rng.randint(1, 5))
+            for n, product in enumerate(basket):
+                t = "2019-10-{:02d} {:02d}:{:02d}:00".format(day + 1, 8 + n, rng.randint(0, 59))
+                code = codes[product % len(codes)]
+                out.append(rees46_line(t, "view", product, user, session, price="{}.99".format(product), code=code))
+                if rng.random() < 0.4:
+                    out.append(rees46_line(t, "cart", product, user, session, price="{}.99".format(product), code=code))
+                    if rng.random() < 0.6:
+                        out.append(rees46_line(t, "purchase", product, user, session, price="{}.99".format(product), code=code))
+    return write_text(path, "\n".join(out) + "\n")
+
+
+@pytest.fixture(scope="module")
+def prepared_run(spark, tmp_path_factory: pytest.TempPathFactory) -> Tuple[args.JobArguments, Path]:
+    root = tmp_path_factory.mktemp("run")
+    synthetic_rees46(root / "raw" / "2019-Oct.csv")
+    argv = [
+        "--run-id", "test-run", "--dataset", "rees46", "--input", str(root / "raw"),
+        "--curated", str(root / "curated"), "--exports", str(root / "exports"),
+        "--params", json.dumps(contract.default_pipeline_parameters()),
+    ]
+    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == 0
+    return args.parse_job_arguments("prepare", argv), root
+
+
+def test_prepare_writes_every_table_export_and_the_summary(spark, prepared_run) -> None:
+    arguments, root = prepared_run
+    doc = json.loads((root / "curated" / "_runs" / "test-run" / "run-summary.json").read_text())
+    assert summary.reconcile_run_summary(doc) == []
+    assert doc["engine"] == "spark" and doc["dataset"] == "rees46"
+    for table in preparation.produced_tables():
+        folder = root / "curated" / table / "run_id=test-run"
+        assert folder.is_dir(), table
+        df = spark.read.parquet(str(folder))
+        assert df.count() == doc["tableRows"][table], table
+    assert any(p.name.startswith("event_date=") for p in (root / "curated" / "events" / "run_id=test-run").iterdir())
+    fragments = root / "exports" / "runs" / "test-run" / "_manifests"
+    for table in contract.served_tables():
+        if "prepare" not in table.produced_by:
+            continue
+        manifest = json.loads((fragments / outputs.fragment_name(table.name)).read_text())
+        assert manifest["columns"] == outputs.served_columns(table.name)
+        assert manifest["rowCount"] == doc["tableRows"][table.name]
+        assert all(key.startswith("runs/test-run/{}/part-".format(table.name)) for key in manifest["files"])
+        lines_ = sum(len((root / "exports" / key).read_text().splitlines()) for key in manifest["files"])
+        assert lines_ == manifest["rowCount"]
+    # Only CSV parts (and Spark's empty markers) in a table's folder: the loader LOADs the whole prefix.
+    for path in (root / "exports" / "runs" / "test-run" / "c_date").iterdir():
+        assert path.name.startswith(("part-", "_SUCCESS", ".")), path
+    # The analytics jobs have not run: no run manifest yet.
+    assert not (root / "exports" / "runs" / "test-run" / "manifest.json").exists()
+
+
+def test_prepare_again_replaces_only_its_run(spark, prepared_run) -> None:
+    arguments, root = prepared_run
+    other = root / "curated" / "c_date" / "run_id=other-run"
+    other.mkdir(parents=True)
+    (other / "keep.parquet").write_text("x")
+    argv = [
+        "--run-id", "test-run", "--dataset", "rees46", "--input", str(root / "raw"),
+        "--curated", str(root / "curated"), "--exports", str(root / "exports"),
+    ]
+    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == 0
+    assert (other / "keep.parquet").exists()
+
+
+def test_a_missing_input_exits_3(spark, tmp_path: Path) -> None:
+    argv = ["--run-id", "x", "--dataset", "rees46", "--input", str(tmp_path / "nothing"), "--curated", str(tmp_path / "c"), "--exports", str(tmp_path / "e")]
+    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == args.EXIT_INPUT_NOT_FOUND
+
+
+def test_an_analytics_job_without_prepare_exits_6(spark, tmp_path: Path) -> None:
+    argv = ["--run-id", "x", "--dataset", "rees46", "--input", str(tmp_path), "--curated", str(tmp_path / "c"), "--exports", str(tmp_path / "e")]
+    assert runtime.run_job("segments", segmentation.run, argv, master="local[2]") == args.EXIT_MISSING_UPSTREAM
+
+
+def brute_force_rules(baskets: List[set], min_support: float, min_confidence: float) -> Dict[Tuple[str, str], float]:
+    from itertools import combinations
+
+    n = len(baskets)
+    items = sorted({i for b in baskets for i in b})
+    support = {}
+    for size in range(1, 4):
+        for combo in combinations(items, size):
+            count = sum(1 for b in baskets if set(combo) <= b)
+            if count and count >= min_support * n:
+                support[frozenset(combo)] = count
+    out = {}
+    for itemset, count in support.items():
+        if len(itemset) < 2:
+            continue
+        for consequent in itemset:
+            antecedent = itemset - {consequent}
+            confidence = count / support[antecedent]
+            if confidence >= min_confidence:
+                out[(rules.format_antecedent(antecedent), consequent)] = confidence
+    return out
+
+
+def test_association_rules_match_brute_force(spark, prepared_run) -> None:
+    arguments, _ = prepared_run
+    events = runtime.read_events(spark, arguments)
+    p = params(associationRules={"minSupportSubCategory": 0.05, "minSupportProduct": 0.05, "minConfidence": 0.2})
+    tables = rules.association_tables(spark, events, p)
+    got = {(r["antecedent"], r["consequent"]): r["confidence"] for r in tables["association_rules"].where("basket_kind = 'product'").collect()}
+    sessions: Dict[str, set] = {}
+    for r in events.where("event_type = 'purchase'").select("session_id", "product_id").collect():
+        sessions.setdefault(r[0], set()).add(str(r[1]))
+    expected = brute_force_rules(list(sessions.values()), 0.05, 0.2)
+    assert got.keys() == expected.keys()
+    for key, confidence in expected.items():
+        assert got[key] == pytest.approx(confidence)
+    together = tables["bought_together"].collect()
+    assert all(r["rank"] >= 1 for r in together)
+    for table, df in tables.items():
+        assert contract.check_schema(table, outputs.conform(df, table)) == []
+
+
+def test_recommendations_tables(spark, prepared_run) -> None:
+    arguments, _ = prepared_run
+    events = runtime.read_events(spark, arguments).cache()
+    p = params(recommendations={"rank": 4, "maxIter": 5, "topN": 5, "holdoutDays": 2, "evaluationK": 3, "minUserProducts": 2})
+    tables = recs.recommendation_tables(spark, events, p)
+    for table, df in tables.items():
+        assert contract.check_schema(table, outputs.conform(df, table)) == [], table
+    recommended = tables["user_recommendations"].collect()
+    bought = {(r[0], r[1]) for r in events.where("event_type = 'purchase'").select("user_id", "product_id").collect()}
+    assert recommended and not any((r["user_id"], r["product_id"]) in bought for r in recommended)
+    by_user: Dict[int, List[Any]] = {}
+    for r in recommended:
+        by_user.setdefault(r["user_id"], []).append(r)
+    for rows in by_user.values():
+        rows.sort(key=lambda r: r["rank"])
+        assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1)) and len(rows) <= 5
+        assert all(a["score"] >= b["score"] for a, b in zip(rows, rows[1:]))
+    similar = tables["similar_products"].collect()
+    assert similar and all(r["product_id"] != r["similar_product_id"] and -1 <= r["similarity"] <= 1 for r in similar)
+    metric_rows = tables["model_metrics"].collect()
+    assert [r["metric"] for r in metric_rows] == ["precision_at_k", "recall_at_k", "map_at_k", "ndcg_at_k", "catalogue_coverage"]
+    assert all(r["stage"] == "recommendations" and r["k"] == 3 and r["evaluated_on"] > 0 for r in metric_rows)
+
+
+def test_purchase_intent_tables(spark, prepared_run) -> None:
+    arguments, _ = prepared_run
+    events = runtime.read_events(spark, arguments)
+    tables = intent.intent_tables(spark, events, params())
+    for table, df in tables.items():
+        assert contract.check_schema(table, outputs.conform(df, table)) == [], table
+    coefficients = [tuple(r) for r in tables["intent_coefficients"].orderBy("position").collect()]
+    assert coefficients[0][0] == "(intercept)" and [c[0] for c in coefficients[1:]] == list(intent.FEATURES)
+    features = {r["session_id"]: [float(r[c]) for c in intent.FEATURES] for r in tables["session_features"].collect()}
+    predictions = tables["intent_predictions"].collect()
+    assert len(predictions) == len(features)
+    for r in predictions[:50]:
+        assert r["probability"] == pytest.approx(intent.score(features[r["session_id"]], coefficients), rel=1e-9)
+        assert r["split"] == intent.split_of(42, r["session_id"], 0.8)
+        assert r["predicted"] == (1 if r["probability"] >= 0.5 else 0)
+    metric_rows = tables["model_metrics"].collect()
+    assert [r["metric"] for r in metric_rows] == ["auc", "accuracy", "precision", "recall"]
+    assert all(r["baseline"] == "majority_class" for r in metric_rows)
+
+
+def test_segment_tables(spark, prepared_run) -> None:
+    arguments, _ = prepared_run
+    events = runtime.read_events(spark, arguments)
+    tables = segmentation.segment_tables(spark, events, params(segments={"k": 3}))
+    for table, df in tables.items():
+        assert contract.check_schema(table, outputs.conform(df, table)) == [], table
+    profiles = tables["segment_profiles"].collect()
+    customers = tables["customer_segments"].count()
+    assert sum(r["customers"] for r in profiles) == customers
+    assert sum(r["share"] for r in profiles) == pytest.approx(1.0)
+    assert [r["metric"] for r in tables["model_metrics"].collect()] == ["wssse", "silhouette"]
+
+
+def test_analytics_jobs_write_their_stage_of_model_metrics(spark, prepared_run) -> None:
+    arguments, root = prepared_run
+    argv = [
+        "--run-id", "test-run", "--dataset", "rees46", "--input", str(root / "raw"),
+        "--curated", str(root / "curated"), "--exports", str(root / "exports"),
+        "--params", json.dumps(params(recommendations={"rank": 4, "maxIter": 3}, segments={"k": 3})),
+    ]
+    for job, module in (("association-rules", rules), ("recommendations", recs), ("purchase-intent", intent), ("segments", segmentation)):
+        assert runtime.run_job(job, module.run, argv, master="local[2]") == 0, job
+    stages = sorted(p.name for p in (root / "curated" / "model_metrics" / "run_id=test-run").iterdir() if p.name.startswith("stage="))
+    assert stages == ["stage=purchase-intent", "stage=recommendations", "stage=segments"]
+    manifest = json.loads((root / "exports" / "runs" / "test-run" / "manifest.json").read_text())
+    assert manifest["runId"] == "test-run"
+    assert set(manifest["tables"]) == {t.name for t in contract.served_tables()}
+    metrics_files = manifest["tables"]["model_metrics"]["files"]
+    assert {key.split("/")[3] for key in metrics_files} == {"stage=recommendations", "stage=purchase-intent", "stage=segments"}
