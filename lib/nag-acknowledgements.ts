@@ -57,6 +57,10 @@ export function acknowledgeNagFindings(stack: ShopSightStack): void {
     'The state machine watches and cancels the job runs it starts (.sync); job run ids exist only at run time.',
   );
   ack(`IAM5[Resource::${arn(stack.processing.logGroup)}:*]`, 'Log streams of the Spark job log group are created per job run.');
+  ack(
+    `IAM5[Resource::${arn(stack.servingSchema.handler)}:*]`,
+    "The custom-resources Provider framework invokes the serving-schema handler (CDK's invoke grant on the function ARN and ARN:*).",
+  );
   for (const fn of Object.values(stack.functions)) {
     ack(`IAM5[Resource::${arn(fn)}:*]`, 'Step Functions invokes the function\'s versions and aliases (CDK LambdaInvoke grant on function ARN and ARN:*).');
   }
@@ -85,6 +89,6 @@ export function acknowledgeNagFindings(stack: ShopSightStack): void {
   ack('RDS14', 'Backtrack is not available for Aurora Serverless v2; point-in-time restore from backups covers recovery.');
   ack(
     'SMG4',
-    'The admin secret is used only by the Data API and rotation would need a Lambda inside the isolated VPC with a Secrets Manager interface endpoint; the serving layer adds rotation with its BI and loader users.',
+    'The admin, BI and loader secrets are used through the Data API and by BI clients; rotation would need a rotation Lambda inside the isolated VPC with a Secrets Manager interface endpoint (no NAT). The serving-schema custom resource re-applies the BI and loader passwords from their secrets on every deploy, so a new secret value takes effect by redeploying.',
   );
 }

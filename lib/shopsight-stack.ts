@@ -17,6 +17,7 @@ import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { PipelineStateMachine } from './orchestration/pipeline-state-machine';
 import { SparkProcessing } from './processing/spark-processing';
 import { ServingDatabase } from './serving/serving-database';
+import { ServingSchema } from './serving/serving-schema';
 import { DataLakeStorage } from './storage/data-lake-storage';
 
 export interface ShopSightStackProps extends StackProps {
@@ -35,6 +36,7 @@ export class ShopSightStack extends Stack {
   readonly storage: DataLakeStorage;
   readonly catalog: DataCatalog;
   readonly serving: ServingDatabase;
+  readonly servingSchema: ServingSchema;
   readonly processing: SparkProcessing;
   readonly pipeline: PipelineStateMachine;
   readonly topic: sns.Topic;
@@ -79,6 +81,9 @@ export class ShopSightStack extends Stack {
       logRetention,
     });
 
+    // Migrations and the BI and loader users, applied on every deploy through the Data API.
+    this.servingSchema = new ServingSchema(this, 'ServingSchema', { database: this.serving, logRetention });
+
     const out = (name: string, value: string, description: string): CfnOutput =>
       new CfnOutput(this, name, { value, description });
     out('RawBucketName', this.storage.rawBucket.bucketName, 'Upload raw exports here (rees46/…, retailrocket/events/…).');
@@ -91,6 +96,7 @@ export class ShopSightStack extends Stack {
     out('AuroraClusterArn', this.serving.cluster.clusterArn, 'Cluster ARN for the RDS Data API.');
     out('AuroraSecretArn', this.serving.cluster.secret!.secretArn, 'Admin credentials (Secrets Manager).');
     out('AuroraDatabaseName', this.serving.databaseName, 'Database holding the serving tables.');
+    out('AuroraBiSecretArn', this.servingSchema.biSecret.secretArn, 'Read-only BI user (host, port, user, password) for Power BI and QuickSight.');
 
     const { storage, catalog, serving } = this;
 
@@ -159,18 +165,19 @@ export class ShopSightStack extends Stack {
 
     const loadServing = new PipelineFunction(this, 'LoadServing', {
       folder: 'load-serving',
-      description: "Checks a run's serving exports against its manifest and the contract before they are loaded into Aurora MySQL.",
+      description: "Checks a run's serving exports against its manifest, loads them into Aurora MySQL staging tables and swaps them in atomically.",
       environment: {
         EXPORT_BUCKET: storage.exportBucket.bucketName,
         CLUSTER_ARN: serving.cluster.clusterArn,
-        SECRET_ARN: serving.cluster.secret!.secretArn,
+        // The loader user's secret: the Data API runs as whoever the secret names, never the admin here.
+        SECRET_ARN: this.servingSchema.loaderSecret.secretArn,
         DATABASE_NAME: serving.databaseName,
       },
       timeout: Duration.minutes(15),
       logRetention,
     });
     storage.exportBucket.grantRead(loadServing, `${EXPORT_RUNS_PREFIX}*`);
-    serving.grantDataApiAccess(loadServing);
+    this.servingSchema.grantLoaderDataApiAccess(loadServing);
     this.functions = { validateInput, dataQuality, loadServing };
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {

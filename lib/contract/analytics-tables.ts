@@ -251,7 +251,7 @@ const RULE_TABLES: readonly OutputTableDef[] = [
       'Association rules from FP-Growth: antecedent → consequent with support, confidence and lift. Two basket kinds: sub_category (the sub-categories a user bought on one date, as the original Apriori) and product (the products bought in one session).',
     columns: [
       col('basket_kind', str(16), `${BASKET_KINDS.join(' or ')}.`),
-      col('antecedent', str(512), `Items of the left-hand side, sorted as text, joined by "${ANTECEDENT_SEPARATOR}".`),
+      col('antecedent', str(497), `Items of the left-hand side, sorted as text, joined by "${ANTECEDENT_SEPARATOR}". 497 characters keep Aurora's key (16 + 497 + 255 characters of utf8mb4) within InnoDB's 3072 bytes.`),
       col('antecedent_size', INT, 'Number of items in the antecedent.'),
       col('consequent', str(255), 'The one item of the right-hand side.'),
       col('support', DOUBLE, 'Baskets containing antecedent and consequent / all baskets of the kind.'),

@@ -33,8 +33,8 @@ export interface ServingDatabaseProps {
  * Aurora MySQL Serverless v2 for BI and the storefront API: private isolated subnets with an S3
  * gateway endpoint and no NAT gateway, the RDS Data API for the Lambdas (which therefore stay out
  * of the VPC), admin credentials in Secrets Manager, and the S3 import role on the export bucket so
- * the loader can `LOAD DATA FROM S3`. The serving schema and the loader plug in through
- * `grantDataApiAccess` and `clusterArn`/`secret`.
+ * the loader can `LOAD DATA FROM S3`. The serving schema, its BI and loader users and their
+ * Data API grants are in `ServingSchema` (serving-schema.ts), which runs as this admin secret.
  */
 export class ServingDatabase extends Construct {
   readonly vpc: ec2.Vpc;

@@ -16,7 +16,8 @@ describe('orchestration, triggers and monitoring', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Environment?.Variables?.NODE_OPTIONS,
     );
-    expect(functions).toHaveLength(3);
+    // validate-input, data-quality-gate, load-serving and the serving-schema custom resource handler.
+    expect(functions).toHaveLength(4);
     for (const f of functions) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

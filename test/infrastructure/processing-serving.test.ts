@@ -67,7 +67,8 @@ describe('serving: Aurora MySQL Serverless v2', () => {
       MasterUsername: Match.anyValue(),
       AssociatedRoles: [Match.objectLike({ RoleArn: Match.anyValue() })],
     });
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // The admin's, and the BI and loader users' (serving-schema.test.ts).
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     template.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
       Parameters: { aws_default_s3_role: Match.anyValue() },
     });

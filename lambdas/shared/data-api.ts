@@ -1,0 +1,142 @@
+/**
+ * The one RDS Data API client of the Lambdas (load-serving, the serving-schema custom resource,
+ * later the recommendations API). SQL uses `:name` placeholders and every value goes in as a typed
+ * SqlParameter, never spliced; results come back as rows of objects (`formatRecordsAs: 'JSON'`).
+ *
+ * A cluster paused at 0 ACU answers the first call with DatabaseResumingException while it wakes
+ * up (typically 15–30 s); those calls are retried with backoff. Nothing else is retried: a
+ * statement that failed in the database must not run twice.
+ */
+import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  ExecuteStatementCommandInput,
+  RDSDataClient,
+  RollbackTransactionCommand,
+  SqlParameter,
+} from '@aws-sdk/client-rds-data';
+import type { SqlRow, SqlRunner, SqlStatement, SqlValue } from '../../lib/serving/loader-sql';
+
+export interface DataApiTarget {
+  readonly resourceArn: string;
+  /** The secret whose user runs the statements (the loader's for load-serving, never the admin's there). */
+  readonly secretArn: string;
+  readonly database: string;
+}
+
+export interface ExecuteOptions {
+  /** Keep running in the database after the call's own timeout (LOAD DATA, DDL). */
+  readonly continueAfterTimeout?: boolean;
+  readonly transactionId?: string;
+}
+
+export interface RetryPolicy {
+  /** @default 8 */
+  readonly attempts: number;
+  /** First wait; doubled each attempt up to maxDelayMs. @default 2000 */
+  readonly baseDelayMs: number;
+  /** @default 15000 */
+  readonly maxDelayMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 8,
+  baseDelayMs: 2000,
+  maxDelayMs: 15000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Integers that fit a long go as longValue, other numbers as doubleValue (typed as the column expects). */
+export function toSqlParameter(name: string, value: SqlValue): SqlParameter {
+  if (value === null) return { name, value: { isNull: true } };
+  switch (typeof value) {
+    case 'string':
+      return { name, value: { stringValue: value } };
+    case 'boolean':
+      return { name, value: { booleanValue: value } };
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error(`Parameter :${name} is ${value}, which SQL cannot hold`);
+      return Number.isSafeInteger(value) ? { name, value: { longValue: value } } : { name, value: { doubleValue: value } };
+  }
+}
+
+export const toSqlParameters = (parameters: Readonly<Record<string, SqlValue>>): SqlParameter[] =>
+  Object.entries(parameters).map(([name, value]) => toSqlParameter(name, value));
+
+export const isResuming = (e: unknown): boolean => (e as Error | undefined)?.name === 'DatabaseResumingException';
+export const isStatementTimeout = (e: unknown): boolean => (e as Error | undefined)?.name === 'StatementTimeoutException';
+
+export class DataApi implements SqlRunner {
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly client: RDSDataClient,
+    private readonly target: DataApiTarget,
+    retry: Partial<RetryPolicy> = {},
+  ) {
+    this.retry = { ...DEFAULT_RETRY, ...retry };
+  }
+
+  /** Runs one statement; rows as objects for a SELECT, [] otherwise. */
+  async execute(statement: SqlStatement, options: ExecuteOptions = {}): Promise<SqlRow[]> {
+    const input: ExecuteStatementCommandInput = {
+      resourceArn: this.target.resourceArn,
+      secretArn: this.target.secretArn,
+      database: this.target.database,
+      sql: statement.sql,
+      parameters: toSqlParameters(statement.parameters),
+      formatRecordsAs: 'JSON',
+      ...(options.continueAfterTimeout ? { continueAfterTimeout: true } : {}),
+      ...(options.transactionId ? { transactionId: options.transactionId } : {}),
+    };
+    const output = await this.withResumeRetry(() => this.client.send(new ExecuteStatementCommand(input)));
+    return output.formattedRecords ? (JSON.parse(output.formattedRecords) as SqlRow[]) : [];
+  }
+
+  query(statement: SqlStatement): Promise<SqlRow[]> {
+    return this.execute(statement);
+  }
+
+  async beginTransaction(): Promise<string> {
+    const { resourceArn, secretArn, database } = this.target;
+    const output = await this.withResumeRetry(() => this.client.send(new BeginTransactionCommand({ resourceArn, secretArn, database })));
+    if (!output.transactionId) throw new Error('BeginTransaction returned no transactionId');
+    return output.transactionId;
+  }
+
+  async commit(transactionId: string): Promise<void> {
+    const { resourceArn, secretArn } = this.target;
+    await this.client.send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId }));
+  }
+
+  async rollback(transactionId: string): Promise<void> {
+    const { resourceArn, secretArn } = this.target;
+    await this.client.send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId }));
+  }
+
+  async transaction<T>(work: (tx: Pick<SqlRunner, 'query'>) => Promise<T>): Promise<T> {
+    const transactionId = await this.beginTransaction();
+    try {
+      const result = await work({ query: (statement) => this.execute(statement, { transactionId }) });
+      await this.commit(transactionId);
+      return result;
+    } catch (e) {
+      // The original error matters; a failed rollback ends with the transaction's own timeout.
+      await this.rollback(transactionId).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async withResumeRetry<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        if (!isResuming(e) || attempt >= this.retry.attempts) throw e;
+        await this.retry.sleep(Math.min(this.retry.baseDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs));
+      }
+    }
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The serving schema in Aurora MySQL 3 (MySQL 8.0) and MariaDB 10.11, generated from the table
+ * contract: one table per served contract table, the loader's `load_runs`, the migration ledger
+ * `schema_migrations`, and the dashboard views. Changes after the first release are new numbered
+ * migrations appended to `MIGRATIONS`; a migration, once released, is never edited.
+ *
+ * Choices that hold for every table:
+ * - utf8mb4 with the binary collation: keys compare exactly as in Spark and DuckDB ("Apple" and
+ *   "apple" are two brands); the default accent/case-insensitive collations would turn distinct
+ *   contract keys into duplicate-key errors.
+ * - InnoDB, ROW_FORMAT=DYNAMIC: keys of up to 3072 bytes, and LOAD DATA into InnoDB is one atomic
+ *   statement (a failed load leaves the staging table empty, which the loader relies on).
+ * - Identifiers are always back-quoted (`rank` is reserved in MySQL 8) and come only from the
+ *   contract, checked against `IDENTIFIER_PATTERN`; they can never be bound as parameters.
+ */
+import { ColumnDef, ColumnType, OutputTableDef, servedTables, servingColumns } from '../contract';
+import type { SqlRunner, SqlStatement } from './loader-sql';
+
+/** Table, column, view and user names the generated SQL may contain: lower-case words, nothing to escape. */
+export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** A back-quoted identifier, after checking it is one the contract could have produced. */
+export function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER_PATTERN.test(name)) throw new Error(`"${name}" is not a valid serving identifier (${IDENTIFIER_PATTERN})`);
+  return `\`${name}\``;
+}
+
+/** InnoDB's key limit with ROW_FORMAT=DYNAMIC; utf8mb4 needs up to 4 bytes per character. */
+export const INNODB_MAX_KEY_BYTES = 3072;
+const UTF8MB4_BYTES_PER_CHAR = 4;
+
+/**
+ * String key columns whose Aurora length must be shorter than the contract's maxLength for the
+ * primary key to fit InnoDB's 3072 bytes in utf8mb4. Empty: the contract sizes its keys to fit
+ * (association_rules.antecedent is 497 for that reason), and keyBytes() below refuses a key that
+ * does not, so a contract change cannot silently break the schema.
+ */
+export const KEY_LENGTH_OVERRIDES: Readonly<Record<string, Readonly<Record<string, number>>>> = {};
+
+/** Length in characters of a string column in Aurora. */
+function varcharLength(table: string, column: ColumnDef): number | undefined {
+  if (column.type.kind !== 'string') return undefined;
+  return KEY_LENGTH_OVERRIDES[table]?.[column.name] ?? column.type.maxLength;
+}
+
+/** The MySQL type of a contract type (`maxLength` overridden for keys as above). */
+export function mysqlType(type: ColumnType, varchar?: number): string {
+  switch (type.kind) {
+    case 'string': {
+      const length = varchar ?? type.maxLength;
+      // VARCHAR above 16383 characters does not fit a utf8mb4 row; such text is TEXT (never a key).
+      return length !== undefined && length <= 16383 ? `VARCHAR(${length})` : 'TEXT';
+    }
+    case 'int':
+      return 'INT';
+    case 'bigint':
+      return 'BIGINT';
+    case 'double':
+      return 'DOUBLE';
+    case 'decimal':
+      return `DECIMAL(${type.precision},${type.scale})`;
+    case 'date':
+      return 'DATE';
+    case 'timestamp':
+      // Microseconds, as Spark and DuckDB timestamps carry; DATETIME, not TIMESTAMP, so that the
+      // session time zone never shifts UTC values.
+      return 'DATETIME(6)';
+    case 'boolean':
+      return 'TINYINT(1)';
+  }
+}
+
+/** Bytes a column takes in an index. */
+function keyBytes(table: string, column: ColumnDef): number {
+  const t = column.type;
+  switch (t.kind) {
+    case 'string': {
+      const length = varcharLength(table, column);
+      if (length === undefined || length > 16383) throw new Error(`${table}.${column.name}: a key column needs a maxLength (TEXT cannot be a key)`);
+      return length * UTF8MB4_BYTES_PER_CHAR;
+    }
+    case 'int':
+      return 4;
+    case 'bigint':
+    case 'double':
+      return 8;
+    case 'decimal':
+      return Math.ceil(t.precision / 2) + 1;
+    case 'date':
+      return 3;
+    case 'timestamp':
+      return 8;
+    case 'boolean':
+      return 1;
+  }
+}
+
+/**
+ * Secondary indexes for the API's and the dashboards' look-ups (primary keys already cover
+ * bought_together(product_id, rank), user_recommendations(user_id, rank), similar_products and
+ * model_metrics).
+ */
+export const SECONDARY_INDEXES: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  products: [['category', 'sub_category'], ['brand']],
+  intent_predictions: [['user_id']],
+  customer_segments: [['segment_id']],
+  popular_products: [['product_id']],
+  top_customers: [['spend_rank']],
+  top_brands: [['revenue_rank']],
+  association_rules: [['basket_kind', 'lift']],
+  purchase_c_s_b: [['brand']],
+};
+
+const columnList = (names: readonly string[]): string => names.map(quoteIdentifier).join(', ');
+
+function columnDefinition(table: string, column: ColumnDef): string {
+  return `${quoteIdentifier(column.name)} ${mysqlType(column.type, varcharLength(table, column))} ${column.nullable ? 'NULL' : 'NOT NULL'}`;
+}
+
+const TABLE_OPTIONS = 'ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+/** `CREATE TABLE IF NOT EXISTS` of a served table: servingColumns order, the contract's NOT NULL and key. */
+export function createServedTableSql(table: OutputTableDef): string {
+  const columns = servingColumns(table);
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const key = table.primaryKey.map((name) => {
+    const c = byName.get(name);
+    if (!c) throw new Error(`${table.name}: primary key column ${name} is not a serving column`);
+    if (c.nullable) throw new Error(`${table.name}: primary key column ${name} is nullable in the contract`);
+    return c;
+  });
+  const bytes = key.reduce((sum, c) => sum + keyBytes(table.name, c), 0);
+  if (bytes > INNODB_MAX_KEY_BYTES) {
+    throw new Error(`${table.name}: primary key takes ${bytes} bytes in utf8mb4, above InnoDB's ${INNODB_MAX_KEY_BYTES}; add a KEY_LENGTH_OVERRIDES entry`);
+  }
+  const indexes = (SECONDARY_INDEXES[table.name] ?? []).map((cols) => {
+    for (const c of cols) if (!byName.has(c)) throw new Error(`${table.name}: index column ${c} is not a serving column`);
+    const indexBytes = cols.reduce((sum, c) => sum + keyBytes(table.name, byName.get(c)!), 0);
+    if (indexBytes > INNODB_MAX_KEY_BYTES) throw new Error(`${table.name}: index (${cols.join(', ')}) takes ${indexBytes} bytes, above ${INNODB_MAX_KEY_BYTES}`);
+    return `  KEY ${quoteIdentifier(`ix_${table.name}_${cols.join('_')}`.slice(0, 64))} (${columnList(cols)})`;
+  });
+  const lines = [
+    ...columns.map((c) => `  ${columnDefinition(table.name, c)}`),
+    `  PRIMARY KEY (${columnList(table.primaryKey)})`,
+    ...indexes,
+  ];
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (\n${lines.join(',\n')}\n) ${TABLE_OPTIONS}`;
+}
+
+export const LOAD_RUNS_TABLE = 'load_runs';
+export const SCHEMA_MIGRATIONS_TABLE = 'schema_migrations';
+export const LOAD_STATUSES = ['loading', 'loaded', 'failed'] as const;
+export type LoadStatus = (typeof LOAD_STATUSES)[number];
+
+/** One row per run the loader has seen; `tables` is JSON: { table: { rowCount, seconds } }. */
+const CREATE_LOAD_RUNS = `CREATE TABLE IF NOT EXISTS \`${LOAD_RUNS_TABLE}\` (
+  \`run_id\` VARCHAR(64) NOT NULL,
+  \`status\` VARCHAR(16) NOT NULL,
+  \`tables\` JSON NULL,
+  \`started_at\` DATETIME(6) NOT NULL,
+  \`finished_at\` DATETIME(6) NULL,
+  \`error\` TEXT NULL,
+  PRIMARY KEY (\`run_id\`),
+  KEY \`ix_load_runs_status\` (\`status\`, \`started_at\`)
+) ${TABLE_OPTIONS}`;
+
+/** The ledger itself is created outside the migrations: it is how they are found to be pending. */
+export const CREATE_SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`${SCHEMA_MIGRATIONS_TABLE}\` (
+  \`version\` INT NOT NULL,
+  \`name\` VARCHAR(128) NOT NULL,
+  \`applied_at\` DATETIME(6) NOT NULL,
+  PRIMARY KEY (\`version\`)
+) ${TABLE_OPTIONS}`;
+
+/**
+ * Dashboard views. They name the live tables, and MySQL resolves a view's tables by name at query
+ * time, so after the loader's RENAME swap every view reads the new run without being recreated.
+ */
+export const DASHBOARD_VIEWS: Readonly<Record<string, string>> = {
+  v_daily_kpis: `SELECT d.\`event_date\`, d.\`users\`, d.\`sessions\`, d.\`views\`, d.\`carts\`, d.\`purchases\`, d.\`buyers\`,
+  d.\`revenue\`, d.\`conversion_rate\`, d.\`revenue_per_buyer\`,
+  c.\`cart_sessions\`, c.\`abandoned_sessions\`, c.\`abandonment_rate\`, c.\`abandoned_value\`
+FROM \`daily_kpis\` d LEFT JOIN \`cart_abandonment\` c ON c.\`event_date\` = d.\`event_date\``,
+  v_funnel: `SELECT \`stage_order\`, \`stage\`, \`users\`, \`sessions\`, \`events\`, \`users_from_view_rate\`, \`users_from_previous_rate\`
+FROM \`funnel\``,
+  v_top_brands: `SELECT \`brand\`, \`purchases\`, \`buyers\`, \`revenue\`, \`revenue_rank\`, \`purchases_rank\`,
+  \`revenue\` / NULLIF(SUM(\`revenue\`) OVER (), 0) AS \`revenue_share\`
+FROM \`top_brands\``,
+  v_top_customers: `SELECT t.\`spend_rank\`, t.\`user_id\`, t.\`purchases\`, t.\`distinct_products\`, t.\`spend\`,
+  t.\`first_purchase_time\`, t.\`last_purchase_time\`, s.\`segment_id\`, s.\`segment_name\`
+FROM \`top_customers\` t LEFT JOIN \`customer_segments\` s ON s.\`user_id\` = t.\`user_id\``,
+  v_association_rules: `SELECT \`basket_kind\`, \`antecedent\`, \`antecedent_size\`, \`consequent\`, \`support\`, \`confidence\`, \`lift\`, \`baskets\`
+FROM \`association_rules\``,
+  v_bought_together: `SELECT b.\`product_id\`, p.\`category\` AS \`product_category\`, p.\`brand\` AS \`product_brand\`,
+  b.\`rank\`, b.\`other_product_id\`, o.\`category_code\` AS \`other_category_code\`, o.\`category\` AS \`other_category\`,
+  o.\`brand\` AS \`other_brand\`, o.\`price\` AS \`other_price\`, b.\`support\`, b.\`confidence\`, b.\`lift\`, b.\`baskets\`
+FROM \`bought_together\` b
+LEFT JOIN \`products\` p ON p.\`product_id\` = b.\`product_id\`
+LEFT JOIN \`products\` o ON o.\`product_id\` = b.\`other_product_id\``,
+  v_user_recommendations: `SELECT r.\`user_id\`, r.\`rank\`, r.\`product_id\`, r.\`score\`, p.\`category_code\`, p.\`category\`, p.\`sub_category\`,
+  p.\`brand\`, p.\`price\`
+FROM \`user_recommendations\` r LEFT JOIN \`products\` p ON p.\`product_id\` = r.\`product_id\``,
+  v_segments: `SELECT \`segment_id\`, \`segment_name\`, \`customers\`, \`share\`, \`avg_recency_days\`, \`avg_frequency\`, \`avg_monetary\`,
+  \`avg_views\`, \`avg_carts\`, \`avg_purchases\`, \`avg_sessions\`, \`revenue_share\`
+FROM \`segment_profiles\``,
+};
+
+// SQL SECURITY DEFINER (the default, written out): BI users need SELECT on the view only.
+const createViewSql = (name: string, select: string): string =>
+  `CREATE OR REPLACE SQL SECURITY DEFINER VIEW ${quoteIdentifier(name)} AS\n${select}`;
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** Each statement is idempotent (IF NOT EXISTS, OR REPLACE), so a migration interrupted part-way can be re-applied. */
+  readonly statements: readonly string[];
+}
+
+/** The initial schema, generated from the contract as it is when this file is read. */
+function initialSchema(): Migration {
+  return {
+    version: 1,
+    name: 'initial serving schema from the table contract',
+    statements: [
+      ...servedTables().map(createServedTableSql),
+      CREATE_LOAD_RUNS,
+      ...Object.entries(DASHBOARD_VIEWS).map(([name, select]) => createViewSql(name, select)),
+    ],
+  };
+}
+
+/**
+ * Numbered migrations, applied in order and recorded in `schema_migrations`. Migration 1 is
+ * generated from the contract, which is right until the first deployment that matters: a database
+ * that has recorded version 1 never re-runs it, so from then on a contract change needs migration 2
+ * (ALTER TABLE …, CREATE TABLE …) and migration 1 must be frozen as literal SQL.
+ */
+export const MIGRATIONS: readonly Migration[] = [initialSchema()];
+
+export function pendingMigrations(appliedVersions: Iterable<number>): Migration[] {
+  const applied = new Set(appliedVersions);
+  return MIGRATIONS.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
+}
+
+/** Every table and view a BI user may read: the served tables and the dashboard views. */
+export function biReadableObjects(): string[] {
+  return [...servedTables().map((t) => t.name), ...Object.keys(DASHBOARD_VIEWS)];
+}
+
+export const selectAppliedVersions: SqlStatement = { sql: `SELECT \`version\` FROM \`${SCHEMA_MIGRATIONS_TABLE}\``, parameters: {} };
+
+export const recordMigration = (m: Migration): SqlStatement => ({
+  sql: `INSERT INTO \`${SCHEMA_MIGRATIONS_TABLE}\` (\`version\`, \`name\`, \`applied_at\`) VALUES (:version, :name, UTC_TIMESTAMP(6))`,
+  parameters: { version: m.version, name: m.name },
+});
+
+/**
+ * Creates the ledger, then applies every pending migration in order, recording each one after its
+ * statements. Returns the versions applied now (empty when the schema is current).
+ */
+export async function applyPendingMigrations(db: Pick<SqlRunner, 'query'>): Promise<number[]> {
+  // Read first and create only when missing: the loader user may read the ledger but not create tables.
+  const versions = await db.query(selectAppliedVersions).catch(async (e: unknown) => {
+    if (!/doesn't exist|1146/.test(e instanceof Error ? e.message : String(e))) throw e;
+    await db.query({ sql: CREATE_SCHEMA_MIGRATIONS, parameters: {} });
+    return [];
+  });
+  const applied = versions.map((r) => Number(r.version));
+  const done: number[] = [];
+  for (const migration of pendingMigrations(applied)) {
+    for (const sql of migration.statements) await db.query({ sql, parameters: {} });
+    await db.query(recordMigration(migration));
+    done.push(migration.version);
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database users. Names come from CDK (checked by IDENTIFIER_PATTERN); passwords from Secrets
+// Manager, always bound. Host '%': the Data API and BI clients connect from addresses we do not
+// know in advance; the cluster has no ingress except what BI access adds explicitly.
+// ---------------------------------------------------------------------------------------------
+
+export type ServingEngine = 'aurora-mysql' | 'mariadb';
+
+/** CREATE USER IF NOT EXISTS then ALTER USER: the password follows the secret on every deploy. */
+function userStatements(user: string, password: string): SqlStatement[] {
+  quoteIdentifier(user);
+  return [
+    { sql: `CREATE USER IF NOT EXISTS :user@'%' IDENTIFIED BY :password`, parameters: { user, password } },
+    { sql: `ALTER USER :user@'%' IDENTIFIED BY :password`, parameters: { user, password } },
+  ];
+}
+
+/** The BI user: SELECT on the served tables and the dashboard views, nothing else (no load_runs, no writes). */
+export function biUserStatements(user: string, password: string, database: string): SqlStatement[] {
+  const db = quoteIdentifier(database);
+  return [
+    ...userStatements(user, password),
+    ...biReadableObjects().map((name) => ({ sql: `GRANT SELECT ON ${db}.${quoteIdentifier(name)} TO :user@'%'`, parameters: { user } })),
+  ];
+}
+
+/**
+ * The loader user: on each served table t, t__staging and t__previous exactly what the steps need
+ * (CREATE for CREATE TABLE … LIKE, SELECT for LIKE and the count, INSERT for LOAD DATA, DROP and
+ * ALTER for DROP TABLE and RENAME), SELECT/INSERT/UPDATE on load_runs and SELECT on schema_migrations. Table-level grants on
+ * tables that do not exist yet are allowed because they include CREATE. Nothing on the views, no write on
+ * the migration ledger, and no database-wide privilege. On Aurora, LOAD DATA FROM S3 needs the
+ * AWS_LOAD_S3_ACCESS role (Aurora MySQL 3), made the default role so every Data API session has it.
+ */
+export function loaderUserStatements(user: string, password: string, database: string, engine: ServingEngine): SqlStatement[] {
+  const db = quoteIdentifier(database);
+  const tables = servedTables().flatMap((t) => [t.name, `${t.name}__staging`, `${t.name}__previous`]);
+  const statements: SqlStatement[] = [
+    ...userStatements(user, password),
+    ...tables.map((name) => ({
+      sql: `GRANT SELECT, INSERT, CREATE, DROP, ALTER ON ${db}.${quoteIdentifier(name)} TO :user@'%'`,
+      parameters: { user },
+    })),
+    { sql: `GRANT SELECT, INSERT, UPDATE ON ${db}.\`${LOAD_RUNS_TABLE}\` TO :user@'%'`, parameters: { user } },
+    // To check that the schema is current before loading.
+    { sql: `GRANT SELECT ON ${db}.\`${SCHEMA_MIGRATIONS_TABLE}\` TO :user@'%'`, parameters: { user } },
+  ];
+  if (engine === 'aurora-mysql') {
+    statements.push(
+      { sql: `GRANT AWS_LOAD_S3_ACCESS TO :user@'%'`, parameters: { user } },
+      { sql: `SET DEFAULT ROLE AWS_LOAD_S3_ACCESS TO :user@'%'`, parameters: { user } },
+    );
+  }
+  return statements;
+}

@@ -1,0 +1,144 @@
+/**
+ * Loads a local run's serving CSVs into MySQL or MariaDB with the same loader as Aurora
+ * (lib/serving/loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
+ * by mysql2. `shopsight run --mysql URL` calls `loadServingLocal`.
+ *
+ * URL: mysql://user:password@host[:port]/database, or with `?socketPath=/path/to/sock` for a
+ * Unix socket (host is then ignored). The server must allow LOCAL INFILE (`local_infile=1`).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as mysql from 'mysql2/promise';
+import { servedTables, servingColumns, ServingManifest } from '../../lib/contract';
+import {
+  errorText,
+  loadServingRun,
+  LoadResult,
+  ServingLoadError,
+  SqlRow,
+  SqlRunner,
+  SqlStatement,
+  TableToLoad,
+  toPositional,
+} from '../../lib/serving/loader-sql';
+import { applyPendingMigrations } from '../../lib/serving/mysql-schema';
+
+export type { LoadResult } from '../../lib/serving/loader-sql';
+
+/** Connection options from a mysql:// URL. */
+export function connectionOptionsFromUrl(url: string): mysql.ConnectionOptions {
+  const u = new URL(url);
+  if (u.protocol !== 'mysql:') throw new Error(`Not a mysql:// URL: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new Error('The MySQL URL must name a database: mysql://user:password@host/database');
+  const socketPath = u.searchParams.get('socketPath') ?? undefined;
+  return {
+    host: socketPath ? undefined : u.hostname || 'localhost',
+    port: socketPath ? undefined : Number(u.port || 3306),
+    socketPath,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database,
+    // Values the loader reads back (counts, JSON) as text; dates stay as the server writes them.
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    multipleStatements: false,
+  };
+}
+
+/** A SqlRunner over one mysql2 connection (`:name` placeholders converted to `?`). */
+export function mysql2Runner(connection: mysql.Connection): SqlRunner {
+  const query = async (statement: SqlStatement): Promise<SqlRow[]> => {
+    const { sql, values } = toPositional(statement);
+    const [rows] = await connection.query(sql, values);
+    return Array.isArray(rows) ? (rows as SqlRow[]) : [];
+  };
+  return {
+    query,
+    async transaction(work) {
+      await connection.beginTransaction();
+      try {
+        const result = await work({ query });
+        await connection.commit();
+        return result;
+      } catch (e) {
+        await connection.rollback().catch(() => undefined);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Reads `servingDir/manifest.json` and checks it against the contract, as load-serving does on S3. */
+export function readLocalManifest(servingDir: string): { manifest: ServingManifest; tables: TableToLoad[] } {
+  const manifestPath = path.join(servingDir, 'manifest.json');
+  let manifest: ServingManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf-8')) as ServingManifest;
+  } catch (e) {
+    throw new ServingLoadError('manifest', 'read', `${manifestPath}: ${errorText(e)}`);
+  }
+  const root = path.resolve(servingDir);
+  const tables = servedTables().map((table): TableToLoad => {
+    const entry = manifest.tables?.[table.name];
+    if (!entry) throw new ServingLoadError(table.name, 'check manifest', `missing from ${manifestPath}`);
+    const expected = servingColumns(table).map((c) => c.name).join(',');
+    if (entry.columns.join(',') !== expected) {
+      throw new ServingLoadError(table.name, 'check columns', `manifest has (${entry.columns.join(',')}), the contract (${expected})`);
+    }
+    const paths = entry.files.map((file) => {
+      const full = path.resolve(root, file);
+      if (!full.startsWith(root + path.sep)) throw new ServingLoadError(table.name, 'check files', `${file} is outside ${root}`);
+      if (!fs.existsSync(full)) throw new ServingLoadError(table.name, 'check files', `${full} does not exist`);
+      return full;
+    });
+    return { name: table.name, expectedRows: entry.rowCount, source: { kind: 'local-files', paths } };
+  });
+  return { manifest, tables };
+}
+
+/**
+ * Applies pending schema migrations, then loads the run in `servingDir` (manifest.json and its
+ * CSVs). Re-running the same run id changes nothing; a failure leaves the served tables as they were.
+ */
+export async function loadServingLocal(url: string, servingDir: string): Promise<LoadResult> {
+  const { manifest, tables } = readLocalManifest(servingDir);
+  const allowed = new Set(tables.flatMap((t) => (t.source.kind === 'local-files' ? t.source.paths : [])));
+  const connection = await mysql.createConnection({
+    ...connectionOptionsFromUrl(url),
+    // The server names the file to send; only the manifest's own files are ever given to it.
+    infileStreamFactory: (file: string) => {
+      if (!allowed.has(file)) throw new Error(`The server asked for ${file}, which is not a file of this run`);
+      return fs.createReadStream(file);
+    },
+  });
+  try {
+    // Strict for InnoDB, as on Aurora MySQL 3: a row with a missing or unparsable field fails the LOAD.
+    await connection.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+    await connection.query("SET SESSION time_zone = '+00:00'");
+    const db = mysql2Runner(connection);
+    await applyPendingMigrations(db);
+    return await loadServingRun(db, (_table, statements) => loadLocalFiles(connection, statements), manifest.runId, tables);
+  } finally {
+    await connection.end();
+  }
+}
+
+/**
+ * Runs the LOCAL INFILE statements of one table. With LOCAL the server cannot stop the client's
+ * upload part-way, so MySQL and MariaDB turn bad rows (missing or extra fields, unparsable values)
+ * into warnings even in strict mode; any warning therefore fails the load here, with the first few
+ * messages. (Aurora's LOAD DATA FROM S3 is not LOCAL: strict mode makes the statement itself fail.)
+ */
+async function loadLocalFiles(connection: mysql.Connection, statements: readonly SqlStatement[]): Promise<void> {
+  for (const statement of statements) {
+    const { sql, values } = toPositional(statement);
+    const [header] = await connection.query<mysql.ResultSetHeader>(sql, values);
+    if (header.warningStatus > 0) {
+      const [warnings] = await connection.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
+      const file = String(statement.parameters.source);
+      throw new Error(`${file}: ${header.warningStatus} warning(s): ${warnings.map((w) => `${w.Code} ${w.Message}`).join('; ')}`);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The serving loader (lib/serving/loader-sql.ts through local/serving/mysql-loader.ts) against a
+ * real MariaDB: fresh load, reload of the same run, a second run replacing the first, failures that
+ * leave the served data untouched, the BI user's read-only access, and readers during swaps.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as mysql from 'mysql2/promise';
+import { servedTables, servingColumns } from '../../lib/contract';
+import { ServingLoadError } from '../../lib/serving/loader-sql';
+import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../lib/serving/mysql-schema';
+import { loadServingLocal, mysql2Runner } from '../../local/serving/mysql-loader';
+import { MariaDb, startMariaDb } from '../support/mariadb';
+import { writeServingRun } from '../support/serving-run';
+
+const DB = 'shopsight';
+let server: MariaDb;
+let work: string;
+let admin: mysql.Connection;
+let url: string;
+
+beforeAll(async () => {
+  server = await startMariaDb();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-runs-'));
+  await server.exec(`CREATE DATABASE ${DB}`);
+  admin = await server.connect({ database: DB });
+  url = server.url('root', '', DB);
+}, 60_000);
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const TABLES = servedTables().map((t) => t.name);
+
+async function rows<T = Record<string, unknown>>(sql: string, values: unknown[] = []): Promise<T[]> {
+  const [result] = await admin.query(sql, values);
+  return result as T[];
+}
+
+/** CHECKSUM TABLE of every served table: equal checksums, equal contents. */
+async function checksums(): Promise<Record<string, string>> {
+  const result = await rows<{ Table: string; Checksum: string | null }>(`CHECKSUM TABLE ${TABLES.map((t) => `\`${t}\``).join(', ')}`);
+  return Object.fromEntries(result.map((r) => [r.Table.split('.')[1], String(r.Checksum)]));
+}
+
+async function counts(suffix = ''): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of TABLES) out[t] = Number((await rows<{ n: string }>(`SELECT COUNT(*) AS n FROM \`${t}${suffix}\``))[0].n);
+  return out;
+}
+
+const loadRun = async (runId: string) => (await rows(`SELECT * FROM load_runs WHERE run_id = ?`, [runId]))[0];
+
+describe('loading runs', () => {
+  let first: ReturnType<typeof writeServingRun>;
+
+  test('a fresh load fills every served table with the CSVs exactly (NULLs, "NULL", empty, quotes, commas, newlines, unicode)', async () => {
+    const dir = path.join(work, 'run-1');
+    first = writeServingRun(dir, 'run-1', { rows: 8, salt: 0 });
+    const result = await loadServingLocal(url, dir);
+    expect(result.status).toBe('loaded');
+    expect(Object.keys(result.tables).sort()).toEqual([...TABLES].sort());
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 8])));
+
+    // Every value of every table round-trips (as text; decimals at their scale).
+    for (const table of servedTables()) {
+      const columns = servingColumns(table);
+      const names = columns.map((c) => `\`${c.name}\``).join(', ');
+      const loaded = await rows<Record<string, unknown>>(`SELECT ${names} FROM \`${table.name}\` ORDER BY ${table.primaryKey.map((k) => `\`${k}\``).join(', ')}`);
+      const asText = (v: unknown, i: number): string | null => {
+        if (v === null) return null;
+        const type = columns[i].type;
+        return type.kind === 'decimal' ? Number(v).toFixed(type.scale) : String(v);
+      };
+      const sortKey = (values: (string | null)[]): string => table.primaryKey.map((k) => values[columns.findIndex((c) => c.name === k)]).join('\u0000');
+      const expected = first[table.name].map((values) => values.map(asText)).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+      const actual = loaded.map((r) => columns.map((c, i) => asText(r[c.name], i))).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+      expect({ table: table.name, rows: actual }).toEqual({ table: table.name, rows: expected });
+    }
+    const strings = await rows<{ category_code: string | null }>('SELECT category_code FROM products ORDER BY product_id');
+    expect(strings.map((r) => r.category_code)).toEqual(['plain', 'NULL', null, '', 'ünïcödé ✓ 😀', null, 'a,b,,c', 'back\\slash']);
+
+    const run = await loadRun('run-1');
+    expect(run).toMatchObject({ status: 'loaded', error: null });
+    expect(run.finished_at).not.toBeNull();
+    const tables = (typeof run.tables === 'string' ? JSON.parse(run.tables) : run.tables) as Record<string, { rowCount: number }>;
+    expect(tables.c_date.rowCount).toBe(8);
+  });
+
+  test('the dashboard views read the loaded tables, with product metadata joined', async () => {
+    for (const view of Object.keys(DASHBOARD_VIEWS)) await rows(`SELECT * FROM \`${view}\``);
+    const together = await rows<{ product_brand: string | null; other_brand: string | null }>('SELECT * FROM v_bought_together ORDER BY product_id');
+    expect(together).toHaveLength(8);
+    // bought_together.product_id and products.product_id both count from the same base, so every row joins.
+    expect(together[0].product_brand).toBe('plain');
+  });
+
+  test('reloading the same run id changes nothing', async () => {
+    const before = await checksums();
+    const runBefore = await loadRun('run-1');
+    const result = await loadServingLocal(url, path.join(work, 'run-1'));
+    expect(result.status).toBe('already-loaded');
+    expect(result.tables.c_date.rowCount).toBe(8);
+    expect(await checksums()).toEqual(before);
+    expect(await loadRun('run-1')).toEqual(runBefore);
+    // Not even a staging table was made.
+    expect(await rows("SHOW TABLES LIKE '%\\_\\_staging'")).toEqual([]);
+  });
+
+  test('a second run replaces the first, which becomes __previous', async () => {
+    const before = await checksums();
+    const dir = path.join(work, 'run-2');
+    writeServingRun(dir, 'run-2', { rows: 6, salt: 1 });
+    const result = await loadServingLocal(url, dir);
+    expect(result.status).toBe('loaded');
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 6])));
+    expect(await counts('__previous')).toEqual(Object.fromEntries(TABLES.map((t) => [t, 8])));
+    const previous = await rows<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${TABLES.map((t) => `\`${t}__previous\``).join(', ')}`);
+    expect(Object.fromEntries(previous.map((r) => [r.Table.split('.')[1].replace(/__previous$/, ''), String(r.Checksum)]))).toEqual(before);
+    expect(await rows("SHOW TABLES LIKE '%\\_\\_staging'")).toEqual([]);
+  });
+
+  test('a third run keeps exactly one previous version', async () => {
+    const dir = path.join(work, 'run-3');
+    writeServingRun(dir, 'run-3', { rows: 5, salt: 2 });
+    await loadServingLocal(url, dir);
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 5])));
+    expect(await counts('__previous')).toEqual(Object.fromEntries(TABLES.map((t) => [t, 6])));
+  });
+
+  test.each([
+    [
+      'a row with a missing column',
+      'bad-columns',
+      { editCsv: (t: string, csv: string) => (t === 'top_brands' ? csv.replace(/\n$/, '').replace(/,[^,]*$/, '\n') : csv) },
+      /^top_brands: load: /,
+    ],
+    [
+      'a row with an extra column',
+      'extra-column',
+      { editCsv: (t: string, csv: string) => (t === 'funnel' ? csv.replace(/\n$/, ',7\n') : csv) },
+      /^funnel: load: /,
+    ],
+    ['a value of the wrong type', 'bad-value', { editCsv: (t: string, csv: string) => (t === 'c_date' ? csv.replace(/^2026-11-01/, 'yesterday') : csv) }, /^c_date: load: /],
+    [
+      'a count that does not match the manifest',
+      'bad-count',
+      { editManifest: (m: { tables: Record<string, { rowCount: number }> }) => (m.tables.customer_segments.rowCount = 5) },
+      /^customer_segments: count: staging has 4 rows, the manifest says 5$/,
+    ],
+  ])('%s leaves the previous data served and untouched and names table and step', async (_what, runId, options, message) => {
+    const before = await checksums();
+    const previousBefore = await counts('__previous');
+    const dir = path.join(work, runId);
+    writeServingRun(dir, runId, { rows: 4, salt: 3, ...options });
+    const failure = loadServingLocal(url, dir);
+    await expect(failure).rejects.toBeInstanceOf(ServingLoadError);
+    await expect(failure).rejects.toThrow(message);
+    expect(await checksums()).toEqual(before);
+    expect(await counts('__previous')).toEqual(previousBefore);
+    const run = await loadRun(runId);
+    expect(run.status).toBe('failed');
+    expect(String(run.error)).toMatch(message);
+  });
+
+  test('a failed run can be loaded once fixed (same run id)', async () => {
+    const dir = path.join(work, 'bad-count');
+    writeServingRun(dir, 'bad-count', { rows: 4, salt: 3 });
+    expect((await loadServingLocal(url, dir)).status).toBe('loaded');
+    expect((await loadRun('bad-count')).status).toBe('loaded');
+  });
+});
+
+describe('users', () => {
+  let bi: mysql.Connection;
+  beforeAll(async () => {
+    const db = mysql2Runner(admin);
+    for (const s of biUserStatements('shopsight_bi', "bi-pa'ss", DB)) await db.query(s);
+    for (const s of loaderUserStatements('shopsight_loader', 'loader-pass', DB, 'mariadb')) await db.query(s);
+    // Applying again (every deploy does) succeeds and changes the password.
+    for (const s of biUserStatements('shopsight_bi', 'bi-pass-2', DB)) await db.query(s);
+    bi = await server.connect({ user: 'shopsight_bi', password: 'bi-pass-2', database: DB });
+  });
+  afterAll(async () => bi?.end());
+
+  test('the BI user can SELECT the views and served tables', async () => {
+    for (const view of Object.keys(DASHBOARD_VIEWS)) await bi.query(`SELECT * FROM \`${view}\` LIMIT 1`);
+    await bi.query('SELECT * FROM products LIMIT 1');
+  });
+
+  test.each([
+    ['INSERT', 'INSERT INTO products (product_id, views, carts, purchases, revenue, users) VALUES (1, 0, 0, 0, 0, 0)'],
+    ['UPDATE', 'UPDATE products SET views = 0'],
+    ['DELETE', 'DELETE FROM products'],
+    ['DROP', 'DROP TABLE products'],
+    ['CREATE', 'CREATE TABLE evil (id INT)'],
+    ['read load_runs', 'SELECT * FROM load_runs'],
+    ['read a previous version', 'SELECT * FROM products__previous'],
+  ])('the BI user cannot %s', async (_what, sql) => {
+    await expect(bi.query(sql)).rejects.toThrow(/denied/);
+  });
+
+  test('the loader user can load a run with its own grants only', async () => {
+    const dir = path.join(work, 'as-loader');
+    writeServingRun(dir, 'as-loader', { rows: 3, salt: 4 });
+    const result = await loadServingLocal(server.url('shopsight_loader', 'loader-pass', DB), dir);
+    expect(result.status).toBe('loaded');
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 3])));
+    const loader = await server.connect({ user: 'shopsight_loader', password: 'loader-pass', database: DB });
+    try {
+      await expect(loader.query('DROP VIEW v_funnel')).rejects.toThrow(/denied/);
+      await expect(loader.query('DELETE FROM schema_migrations')).rejects.toThrow(/denied/);
+    } finally {
+      await loader.end();
+    }
+  });
+});
+
+describe('readers during swaps', () => {
+  test('readers polling every served table never see a missing, empty or partial table', async () => {
+    const sizes = [7, 9, 8, 10];
+    const allowed = new Set([3, ...sizes]);
+    const dirs = sizes.map((rowsPerTable, i) => {
+      const dir = path.join(work, `swap-${i}`);
+      writeServingRun(dir, `swap-${i}`, { rows: rowsPerTable, salt: i });
+      return dir;
+    });
+    let stop = false;
+    const seen: string[] = [];
+    let reads = 0;
+    const reader = async (): Promise<void> => {
+      const c = await server.connect({ database: DB });
+      try {
+        while (!stop) {
+          for (const t of TABLES) {
+            try {
+              const [r] = await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
+              const n = Number((r as { n: string }[])[0].n);
+              reads++;
+              if (!allowed.has(n)) seen.push(`${t}: ${n} rows`);
+            } catch (e) {
+              seen.push(`${t}: ${(e as Error).message}`);
+            }
+          }
+        }
+      } finally {
+        await c.end();
+      }
+    };
+    const readers = Array.from({ length: 4 }, reader);
+    try {
+      for (const dir of dirs) expect((await loadServingLocal(url, dir)).status).toBe('loaded');
+    } finally {
+      stop = true;
+      await Promise.all(readers);
+    }
+    expect(seen).toEqual([]);
+    expect(reads).toBeGreaterThan(TABLES.length * 4);
+  });
+});
