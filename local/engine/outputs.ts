@@ -6,14 +6,16 @@
  *   serving column order, and `serving/manifest.json` (ServingManifest, paths relative to it);
  * - `run-summary.json` (RunSummary).
  *
- * CSV convention of the serving files (the Aurora loader's LOAD DATA clause reads exactly this):
- * comma-separated, fields quoted with " only when needed and quotes doubled, LF line ends, NULL
- * written as \N unquoted, timestamps `YYYY-MM-DD HH:MM:SS[.ffffff]`, decimals with a dot.
+ * CSV convention of the serving files: SERVING_CSV_FORMAT of lib/serving/loader-sql.ts, which the
+ * Aurora and MySQL loaders' LOAD DATA clause reads: comma-separated, LF line ends, NULL as the bare
+ * word NULL, every string in double quotes with quotes doubled (so an empty string and the text
+ * "NULL" stay strings), numbers bare, timestamps `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { OUTPUT_TABLES, OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../lib/contract';
+import { SERVING_CSV_FORMAT } from '../../lib/serving/loader-sql';
 import { countRows, sqlString } from './duck';
 import { checkAgainstContract } from './sql';
 
@@ -54,10 +56,13 @@ export async function writeServing(connection: DuckDBConnection, out: string, ru
   const tables: Record<string, ServingManifest['tables'][string]> = {};
   for (const table of servedTables()) {
     const columns = servingColumns(table).map((c) => c.name);
+    const strings = servingColumns(table).filter((c) => c.type.kind === 'string').map((c) => c.name);
     const relative = `${table.name}/part-00000.csv`;
     fs.mkdirSync(path.join(dir, table.name), { recursive: true });
     await connection.run(`COPY (SELECT ${columns.join(', ')} FROM ${table.name}) TO ${sqlString(path.join(dir, relative))}
-      (FORMAT CSV, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"', NULLSTR '\\N', DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%f')`);
+      (FORMAT CSV, HEADER false, DELIMITER ${sqlString(SERVING_CSV_FORMAT.fieldSeparator)}, QUOTE '"', ESCAPE '"',
+       NULLSTR ${sqlString(SERVING_CSV_FORMAT.nullToken)}${strings.length ? `, FORCE_QUOTE (${strings.join(', ')})` : ''},
+       DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%f')`);
     tables[table.name] = { columns, rowCount: await countRows(connection, table.name), files: [relative] };
   }
   const manifest: ServingManifest = { runId, createdAt, tables };

@@ -41,7 +41,33 @@
  * returned scores. Users are scored four at a time against a contiguous candidate matrix (each candidate
  * factor loaded once for four users), with a size-n binary min-heap per user and a threshold test so
  * that almost no score touches the heap.
+ *
+ * Fold-in (foldInUsers): user factors for a new ratings matrix over the same items, by one zero-start
+ * user half-step against fixed item factors (our serving shortcut; Spark has none).
+ *
+ * Threads (AlsParams.threads / ScoringOptions.threads, default os.availableParallelism() capped at 8):
+ * the user and item half-steps, the Gram matrices, the loss and the top-n scoring are split into tasks
+ * (entity / query ranges) that a persistent pool of worker_threads and the main thread take from a
+ * shared counter, over SharedArrayBuffer-backed factors and ratings. The API stays synchronous: the
+ * main thread takes tasks itself and then blocks in Atomics.wait until the workers report; workers
+ * report errors through shared memory, so a failure is a thrown Error, not a hang (a worker that dies
+ * outright is reported after STALL_MS without progress). Results are bit-identical for any thread
+ * count: each solve / score depends only on its own row and the other side's factors, and the Gram
+ * and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order in the main
+ * thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
+ * multiply-adds) stay in the main thread, where worker start-up and copies would dominate.
+ *
+ * Why the workers run `Function.prototype.toString()` of the kernels (new Worker(bootstrap, { eval:
+ * true })) rather than a worker file: this module runs transpiled per file by ts-jest, through the CLI's
+ * esbuild require hook (main thread only) and as plain JavaScript, and a worker cannot load a .ts file
+ * in the first two. After any of these transpilations the kernels' source text is plain JavaScript, so
+ * one copy of the kernels serves both the main thread and the workers, with nothing to keep in sync.
+ * The kernels (between "Kernels" and KERNELS below) therefore use only their arguments, each other and
+ * built-ins. If their text is not self-contained (istanbul coverage counters), threads are switched off.
  */
+
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
 
 export interface ImplicitRatings {
   users: number;
@@ -58,6 +84,14 @@ export interface AlsParams {
   maxIter: number;
   seed: number;
   cgSteps?: number;
+  /** CG steps of foldInUsers (zero start, single pass); default min(rank, 3 * cgSteps). */
+  foldInCgSteps?: number;
+  /**
+   * Threads (the main thread included) for training, fold-in and the loss; default
+   * os.availableParallelism() capped at 8. Problems under PARALLEL_MIN_RATINGS ratings stay
+   * single-threaded. Results are bit-identical for any value.
+   */
+  threads?: number;
 }
 
 export interface AlsModel {
@@ -228,31 +262,6 @@ function checkRatings(rt: ImplicitRatings): void {
   }
 }
 
-interface Csr {
-  ptr: Int32Array;
-  idx: Int32Array;
-  val: Float32Array;
-}
-
-/** Item-major CSR from the user-major one (counting sort; users ascending within an item). */
-function transpose(rt: ImplicitRatings): Csr {
-  const nnz = rt.itemIdx.length;
-  const ptr = new Int32Array(rt.items + 1);
-  for (let k = 0; k < nnz; k++) ptr[rt.itemIdx[k] + 1]++;
-  for (let i = 0; i < rt.items; i++) ptr[i + 1] += ptr[i];
-  const pos = ptr.slice(0, rt.items);
-  const idx = new Int32Array(nnz);
-  const val = new Float32Array(nnz);
-  for (let u = 0; u < rt.users; u++) {
-    for (let k = rt.userPtr[u], e = rt.userPtr[u + 1]; k < e; k++) {
-      const p = pos[rt.itemIdx[k]]++;
-      idx[p] = u;
-      val[p] = rt.values[k];
-    }
-  }
-  return { ptr, idx, val };
-}
-
 function checkParams(p: AlsParams): number {
   if (!Number.isInteger(p.rank) || p.rank < 1) throw new RangeError(`rank must be a positive integer, got ${p.rank}`);
   if (!(p.regParam >= 0) || !Number.isFinite(p.regParam)) throw new RangeError(`regParam must be >= 0, got ${p.regParam}`);
@@ -265,22 +274,9 @@ function checkParams(p: AlsParams): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Training.
-
-/** G = F^T F (rank x rank, full symmetric, double). */
-function gram(f: Float32Array, n: number, rank: number, g: Float64Array): void {
-  g.fill(0);
-  for (let e = 0; e < n; e++) {
-    const o = e * rank;
-    for (let a = 0; a < rank; a++) {
-      const fa = f[o + a];
-      if (fa === 0) continue;
-      const row = a * rank;
-      for (let b = a; b < rank; b++) g[row + b] += fa * f[o + b];
-    }
-  }
-  for (let a = 0; a < rank; a++) for (let b = 0; b < a; b++) g[a * rank + b] = g[b * rank + a];
-}
+// Kernels. Everything from here to `KERNELS` runs both in the main thread and, as source text, in the
+// worker threads: each is a plain function (or class) that uses only its arguments, the other kernels
+// named in `KERNELS` and JavaScript built-ins — no imports, no module state, no exports.
 
 /** sum_k f[fo + k] * d[k], four accumulators (breaks the add-latency chain). */
 function dotFD(f: Float32Array, fo: number, d: Float64Array, n: number): number {
@@ -322,28 +318,30 @@ function axpyF(c: number, f: Float32Array, fo: number, out: Float64Array, n: num
 }
 
 /**
- * One half-iteration: every row of `dst` (entities of `csr`) re-solved given `src`, by cgSteps CG steps
- * warm-started from its current value.
+ * Rows [from, to) of `dst` (entities of the CSR ptr/idx/val) re-solved given `src` and its Gram matrix
+ * G, by cgSteps CG steps started from the current row (or from zero when zeroStart). Each row depends
+ * only on its own ratings, `src` and G, never on another row of `dst`.
  */
-function updateSide(
-  csr: Csr,
-  nDst: number,
+function solveRange(
+  ptr: Int32Array,
+  idx: Int32Array,
+  val: Float32Array,
   dst: Float32Array,
   src: Float32Array,
-  nSrc: number,
+  G: Float64Array,
   rank: number,
   lambda: number,
   alpha: number,
   cgSteps: number,
+  zeroStart: boolean,
+  from: number,
+  to: number,
 ): void {
-  const G = new Float64Array(rank * rank);
-  gram(src, nSrc, rank, G);
   const x = new Float64Array(rank);
   const r = new Float64Array(rank);
   const p = new Float64Array(rank);
   const ap = new Float64Array(rank);
-  const { ptr, idx, val } = csr;
-  for (let e = 0; e < nDst; e++) {
+  for (let e = from; e < to; e++) {
     const s = ptr[e];
     const t = ptr[e + 1];
     const o = e * rank;
@@ -353,7 +351,7 @@ function updateSide(
     }
     const reg = lambda * (t - s);
     for (let k = 0; k < rank; k++) {
-      x[k] = dst[o + k];
+      x[k] = zeroStart ? 0 : dst[o + k];
       r[k] = 0;
     }
     // r = b - A x = sum_i (c_ui - (c_ui - 1)(y_i . x)) y_i - G x - reg x
@@ -381,41 +379,55 @@ function updateSide(
       let pap = 0;
       for (let k = 0; k < rank; k++) pap += p[k] * ap[k];
       if (!(pap > 0)) break;
-      const step_a = rr / pap;
+      const stepA = rr / pap;
       let rrNew = 0;
       for (let k = 0; k < rank; k++) {
-        x[k] += step_a * p[k];
-        const rk = r[k] - step_a * ap[k];
+        x[k] += stepA * p[k];
+        const rk = r[k] - stepA * ap[k];
         r[k] = rk;
         rrNew += rk * rk;
       }
       const beta = rrNew / rr;
-      for (let k = 0; k < rank; k++) p[k] = r[k] + beta * p[k];
       rr = rrNew;
+      for (let k = 0; k < rank; k++) p[k] = r[k] + beta * p[k];
     }
     for (let k = 0; k < rank; k++) dst[o + k] = x[k];
   }
 }
 
-function lossOf(
-  rt: ImplicitRatings,
-  itemCounts: Int32Array,
+/** Upper triangle of F[from..to)^T F[from..to) into out[oo .. oo + rank^2) (zeroed first). */
+function gramRange(f: Float32Array, from: number, to: number, rank: number, out: Float64Array, oo: number): void {
+  out.fill(0, oo, oo + rank * rank);
+  for (let e = from; e < to; e++) {
+    const o = e * rank;
+    for (let a = 0; a < rank; a++) {
+      const fa = f[o + a];
+      if (fa === 0) continue;
+      const row = oo + a * rank;
+      for (let b = a; b < rank; b++) out[row + b] += fa * f[o + b];
+    }
+  }
+}
+
+/**
+ * The user-dependent part of the loss for users [from, to): sum_u [ sum_{i in I_u} (c_ui (1 - d)^2 - d^2)
+ * + lambda n_u |x_u|^2 ], d = x_u . y_i (the unobserved-pair sum is added from the Gram matrices).
+ */
+function lossRange(
+  ptr: Int32Array,
+  idx: Int32Array,
+  val: Float32Array,
   X: Float32Array,
   Y: Float32Array,
   rank: number,
   lambda: number,
   alpha: number,
+  from: number,
+  to: number,
 ): number {
-  const G = new Float64Array(rank * rank);
-  gram(Y, rt.items, rank, G);
-  const { userPtr, itemIdx, values } = rt;
-  // sum_u x_u^T G_Y x_u = trace(G_X G_Y) = sum_ab G_X[a,b] G_Y[a,b]: O(users * rank^2 / 2).
-  const GX = new Float64Array(rank * rank);
-  gram(X, rt.users, rank, GX);
-  let total = 0;
-  for (let k = 0; k < rank * rank; k++) total += GX[k] * G[k];
   const x = new Float64Array(rank);
-  for (let u = 0; u < rt.users; u++) {
+  let total = 0;
+  for (let u = from; u < to; u++) {
     const o = u * rank;
     let nx = 0;
     for (let k = 0; k < rank; k++) {
@@ -424,85 +436,17 @@ function lossOf(
       nx += v * v;
     }
     let obs = 0;
-    const s = userPtr[u];
-    const t = userPtr[u + 1];
+    const s = ptr[u];
+    const t = ptr[u + 1];
     for (let q = s; q < t; q++) {
-      const d = dotFD(Y, itemIdx[q] * rank, x, rank);
-      const c = 1 + alpha * values[q];
+      const d = dotFD(Y, idx[q] * rank, x, rank);
+      const c = 1 + alpha * val[q];
       const e = 1 - d;
       obs += c * e * e - d * d;
     }
     total += obs + lambda * (t - s) * nx;
   }
-  for (let i = 0; i < rt.items; i++) {
-    const n = itemCounts[i];
-    if (n === 0) continue;
-    const o = i * rank;
-    let ny = 0;
-    for (let k = 0; k < rank; k++) ny += Y[o + k] * Y[o + k];
-    total += lambda * n * ny;
-  }
   return total;
-}
-
-function countsOf(rt: ImplicitRatings): Int32Array {
-  const c = new Int32Array(rt.items);
-  for (let k = 0; k < rt.itemIdx.length; k++) c[rt.itemIdx[k]]++;
-  return c;
-}
-
-export function trainImplicitAls(
-  ratings: ImplicitRatings,
-  params: AlsParams,
-  onIteration?: (iter: number, loss: number) => void,
-): AlsModel {
-  checkRatings(ratings);
-  const cgSteps = checkParams(params);
-  const { rank, regParam: lambda, alpha } = params;
-  const { users, items } = ratings;
-  const userFactors = initFactors(users, rank, params.seed, 1);
-  const itemFactors = initFactors(items, rank, params.seed, 2);
-  const byUser: Csr = { ptr: ratings.userPtr, idx: ratings.itemIdx, val: ratings.values };
-  const byItem = transpose(ratings);
-  const itemCounts = countsOf(ratings);
-  const lossHistory = [lossOf(ratings, itemCounts, userFactors, itemFactors, rank, lambda, alpha)];
-  for (let it = 1; it <= params.maxIter; it++) {
-    updateSide(byUser, users, userFactors, itemFactors, items, rank, lambda, alpha, cgSteps);
-    updateSide(byItem, items, itemFactors, userFactors, users, rank, lambda, alpha, cgSteps);
-    const loss = lossOf(ratings, itemCounts, userFactors, itemFactors, rank, lambda, alpha);
-    lossHistory.push(loss);
-    if (onIteration) onIteration(it, loss);
-  }
-  return { rank, users, items, userFactors, itemFactors, lossHistory };
-}
-
-function checkModel(rt: ImplicitRatings | undefined, m: AlsModel): void {
-  if (!Number.isInteger(m.rank) || m.rank < 1) throw new RangeError('model rank must be a positive integer');
-  if (m.userFactors.length !== m.users * m.rank) throw new RangeError('userFactors must hold users*rank floats');
-  if (m.itemFactors.length !== m.items * m.rank) throw new RangeError('itemFactors must hold items*rank floats');
-  if (rt && (rt.users !== m.users || rt.items !== m.items)) throw new RangeError('ratings and model sizes differ');
-}
-
-export function implicitLoss(ratings: ImplicitRatings, model: AlsModel, params: AlsParams): number {
-  checkRatings(ratings);
-  checkModel(ratings, model);
-  if (!(params.regParam >= 0) || !(params.alpha >= 0)) throw new RangeError('regParam and alpha must be >= 0');
-  return lossOf(ratings, countsOf(ratings), model.userFactors, model.itemFactors, model.rank, params.regParam, params.alpha);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scoring: blocked top-n.
-
-/** Sorted, de-duplicated, range-checked copy of a candidate list. */
-function normaliseCandidates(c: Int32Array, items: number): Int32Array {
-  const s = Int32Array.from(c).sort();
-  let w = 0;
-  for (let k = 0; k < s.length; k++) {
-    const v = s[k];
-    if (v < 0 || v >= items) throw new RangeError(`candidate item ${v} out of range [0, ${items})`);
-    if (w === 0 || s[w - 1] !== v) s[w++] = v;
-  }
-  return s.slice(0, w);
 }
 
 function contains(sorted: Int32Array | undefined, v: number): boolean {
@@ -523,11 +467,13 @@ function contains(sorted: Int32Array | undefined, v: number): boolean {
 class TopN {
   readonly score: Float64Array;
   readonly item: Int32Array;
+  readonly n: number;
   size = 0;
   exclude: Int32Array | undefined = undefined;
   self = -1;
 
-  constructor(readonly n: number) {
+  constructor(n: number) {
+    this.n = n;
     this.score = new Float64Array(Math.max(n, 1));
     this.item = new Int32Array(Math.max(n, 1));
   }
@@ -538,13 +484,13 @@ class TopN {
     this.self = self;
   }
 
-  private worse(a: number, b: number): boolean {
+  worse(a: number, b: number): boolean {
     const sa = this.score[a];
     const sb = this.score[b];
     return sa < sb || (sa === sb && this.item[a] > this.item[b]);
   }
 
-  private swap(a: number, b: number): void {
+  swap(a: number, b: number): void {
     const s = this.score[a];
     this.score[a] = this.score[b];
     this.score[b] = s;
@@ -589,46 +535,61 @@ class TopN {
     return this.score[0];
   }
 
-  /** Best first, ties by lower index. */
-  result(): { items: Int32Array; scores: Float32Array } {
+  /** Writes the kept entries best first (ties by lower index) at items/scores[o ..); returns the count. */
+  writeTo(items: Int32Array, scores: Float32Array, o: number): number {
     const k = this.size;
-    const order = Array.from({ length: k }, (_, j) => j);
-    order.sort((a, b) => this.score[b] - this.score[a] || this.item[a] - this.item[b]);
-    const items = new Int32Array(k);
-    const scores = new Float32Array(k);
+    const order: number[] = [];
+    for (let j = 0; j < k; j++) order.push(j);
+    const sc = this.score;
+    const it = this.item;
+    order.sort((a, b) => sc[b] - sc[a] || it[a] - it[b]);
     for (let j = 0; j < k; j++) {
-      items[j] = this.item[order[j]];
-      scores[j] = this.score[order[j]];
+      items[o + j] = it[order[j]];
+      scores[o + j] = sc[order[j]];
     }
-    return { items, scores };
+    return k;
   }
 }
 
+/** A top-n scoring job: query q (position in qRows) is row qRows[q] of Q. */
+interface TopNJob {
+  kind: 'topn';
+  Q: Float32Array;
+  qRows: Int32Array;
+  C: Float32Array /* m x rank candidate rows, candidate j = item candItem[j] (or j), ascending */;
+  m: number;
+  candItem: Int32Array | null;
+  rank: number;
+  n: number;
+  /** Per query q: excluded items exIdx[exPtr[q] .. exPtr[q + 1]), sorted ascending. */
+  exPtr: Int32Array | null;
+  exIdx: Int32Array | null;
+  /** Similar items: a query never returns its own row, and rows with valid[row] = 0 return nothing. */
+  selfIsRow: boolean;
+  valid: Uint8Array | null;
+  block: number;
+  outItems: Int32Array /* qRows.length x n */;
+  outScores: Float32Array;
+  outCount: Int32Array;
+}
+
 /**
- * Top-n of query rows (Q, rows qRows[]) against candidate rows C (m x rank, candidate j = item
- * candItem[j], ascending). Four queries per pass over C.
+ * Top-n for queries [qFrom, qTo) of a TopNJob. Four queries per pass over C (each candidate factor loaded
+ * once for four queries); every query's scores and heap are its own, so the grouping never changes a
+ * result.
  */
-function topNBlocked(
-  Q: Float32Array,
-  qRows: Int32Array,
-  C: Float32Array,
-  m: number,
-  candItem: Int32Array | undefined,
-  rank: number,
-  n: number,
-  prepare: (slot: number, heap: TopN, query: number) => boolean,
-  emit: (query: number, heap: TopN) => void,
-): void {
+function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
+  const { Q, qRows, C, m, candItem, rank, n, exPtr, exIdx, selfIsRow, valid, outItems, outScores, outCount } = job;
   const heaps = [new TopN(n), new TopN(n), new TopN(n), new TopN(n)];
   const active = [false, false, false, false];
-  const nq = qRows.length;
-  for (let b = 0; b < nq; b += 4) {
-    const offs = [0, 0, 0, 0];
+  const offs = [0, 0, 0, 0];
+  for (let b = qFrom; b < qTo; b += 4) {
     for (let s = 0; s < 4; s++) {
-      const qi = b + s < nq ? b + s : -1;
-      heaps[s].reset(undefined, -1);
-      active[s] = qi >= 0 && n > 0 && m > 0 && prepare(s, heaps[s], qi);
-      offs[s] = (qi >= 0 ? qRows[qi] : qRows[b]) * rank;
+      const qi = b + s < qTo ? b + s : -1;
+      const row = qi >= 0 ? qRows[qi] : qRows[b];
+      heaps[s].reset(qi >= 0 && exPtr && exIdx ? exIdx.subarray(exPtr[qi], exPtr[qi + 1]) : undefined, selfIsRow ? row : -1);
+      active[s] = qi >= 0 && n > 0 && m > 0 && (valid === null || valid[row] === 1);
+      offs[s] = row * rank;
     }
     const o0 = offs[0];
     const o1 = offs[1];
@@ -733,18 +694,627 @@ function topNBlocked(
         }
       }
     }
-    for (let s = 0; s < 4 && b + s < nq; s++) emit(b + s, heaps[s]);
+    for (let s = 0; s < 4 && b + s < qTo; s++) {
+      const q = b + s;
+      outCount[q] = active[s] ? heaps[s].writeTo(outItems, outScores, q * n) : 0;
+    }
   }
 }
 
-function gatherRows(F: Float32Array, rows: Int32Array, rank: number): Float32Array {
-  const out = new Float32Array(rows.length * rank);
+interface SolveJob {
+  kind: 'solve';
+  ptr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+  dst: Float32Array;
+  src: Float32Array;
+  G: Float64Array;
+  rank: number;
+  lambda: number;
+  alpha: number;
+  cgSteps: number;
+  zeroStart: boolean;
+  /** Task t solves entities [bounds[t], bounds[t + 1]). */
+  bounds: Int32Array;
+}
+
+interface GramJob {
+  kind: 'gram';
+  f: Float32Array;
+  count: number;
+  rank: number;
+  block: number;
+  out: Float64Array /* one rank x rank partial per block */;
+}
+
+interface LossJob {
+  kind: 'loss';
+  ptr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+  X: Float32Array;
+  Y: Float32Array;
+  users: number;
+  rank: number;
+  lambda: number;
+  alpha: number;
+  block: number;
+  out: Float64Array /* one partial sum per block */;
+}
+
+interface FailJob {
+  kind: 'fail';
+  message: string;
+}
+
+type Job = SolveJob | GramJob | LossJob | TopNJob | FailJob;
+
+/** Task t of a job (the unit handed to threads). */
+function runTask(job: Job, t: number, inWorker: boolean): void {
+  switch (job.kind) {
+    case 'solve':
+      solveRange(
+        job.ptr, job.idx, job.val, job.dst, job.src, job.G, job.rank, job.lambda, job.alpha, job.cgSteps, job.zeroStart,
+        job.bounds[t], job.bounds[t + 1],
+      );
+      return;
+    case 'gram':
+      gramRange(job.f, t * job.block, Math.min(job.count, (t + 1) * job.block), job.rank, job.out, t * job.rank * job.rank);
+      return;
+    case 'loss':
+      job.out[t] = lossRange(
+        job.ptr, job.idx, job.val, job.X, job.Y, job.rank, job.lambda, job.alpha, t * job.block, Math.min(job.users, (t + 1) * job.block),
+      );
+      return;
+    case 'topn':
+      topNRange(job, t * job.block, Math.min(job.qRows.length, (t + 1) * job.block));
+      return;
+    case 'fail':
+      if (inWorker) throw new Error(job.message);
+      return;
+  }
+}
+
+/** The worker-thread copy of the kernels is built from these functions' source text. */
+const KERNELS: ReadonlyArray<{ toString(): string }> = [dotFD, dotDD, axpyF, solveRange, gramRange, lossRange, contains, TopN, topNRange, runTask];
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool: persistent worker threads that take tasks from a shared counter; the main thread takes
+// tasks too and then blocks (Atomics.wait) until every worker has reported, so the API stays
+// synchronous. Workers report their own errors through shared memory (their 'error' events would only
+// reach the blocked main thread's event loop later), so a failing task surfaces as a thrown Error.
+
+/** Bootstrap of a worker (plain JavaScript, no TypeScript): compiles the kernels, then serves jobs. */
+const WORKER_BOOTSTRAP = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const ctl = workerData.ctl;
+const err = workerData.err;
+let runTask = null;
+let initError = null;
+try { runTask = new Function(workerData.source)(); } catch (e) { initError = e; }
+parentPort.on('message', (msg) => {
+  const n = msg.tasks;
+  try {
+    if (initError) throw initError;
+    for (;;) {
+      const t = Atomics.add(ctl, 0, 1);
+      if (t >= n) break;
+      runTask(msg.job, t, true);
+      Atomics.add(ctl, 3, 1);
+    }
+  } catch (e) {
+    Atomics.store(ctl, 0, n);
+    if (Atomics.compareExchange(ctl, 2, 0, 1) === 0) {
+      const text = String((e && e.stack) || e);
+      const { written } = new TextEncoder().encodeInto(text, err);
+      Atomics.store(ctl, 4, written);
+    }
+  } finally {
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
+});
+`;
+
+/** Control words: 0 next task, 1 workers done, 2 error flag, 3 tasks completed (progress), 4 error length. */
+interface Pool {
+  workers: Worker[];
+  ctl: Int32Array;
+  err: Uint8Array;
+  broken: boolean;
+}
+
+let pool: Pool | null = null;
+/** Set when the kernels' source cannot run in a worker (e.g. coverage instrumentation): threads off. */
+let kernelsPortable: boolean | null = null;
+/** A job with no task completed anywhere for this long is declared stuck (a worker died). */
+const STALL_MS = 120_000;
+
+function kernelSource(): string {
+  return `'use strict';\n${KERNELS.map((k) => k.toString()).join('\n')}\nreturn runTask;`;
+}
+
+function threadsUsable(): boolean {
+  if (kernelsPortable === null) {
+    // Instrumented code (istanbul's cov_xxx() counters) refers to module state and cannot run in a worker.
+    kernelsPortable = !/\bcov_\w+\(\)/.test(kernelSource());
+  }
+  return kernelsPortable;
+}
+
+function getPool(workers: number): Pool {
+  if (pool && pool.broken) {
+    const old = pool;
+    pool = null;
+    for (const w of old.workers) void w.terminate();
+  }
+  if (!pool) {
+    pool = {
+      workers: [],
+      ctl: new Int32Array(new SharedArrayBuffer(8 * 4)),
+      err: new Uint8Array(new SharedArrayBuffer(16384)),
+      broken: false,
+    };
+  }
+  const p = pool;
+  while (p.workers.length < workers) {
+    const w = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { ctl: p.ctl, err: p.err, source: kernelSource() } });
+    w.unref();
+    w.on('error', () => {
+      p.broken = true;
+    });
+    w.on('exit', () => {
+      p.broken = true;
+    });
+    p.workers.push(w);
+  }
+  return p;
+}
+
+/** Terminates the ALS worker threads (they are unref'd, so this is only needed for a tidy shutdown). */
+export async function shutdownAlsWorkers(): Promise<void> {
+  const p = pool;
+  pool = null;
+  if (p) await Promise.all(p.workers.map((w) => w.terminate()));
+}
+
+function defaultThreads(): number {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(8, n));
+}
+
+function resolveThreads(t: number | undefined): number {
+  if (t === undefined) return defaultThreads();
+  if (!Number.isInteger(t) || t < 1) throw new RangeError(`threads must be a positive integer, got ${t}`);
+  return t;
+}
+
+/**
+ * Runs tasks 0..tasks-1 of `job` on up to `threads` threads (the main thread included) and returns when
+ * all are done. Which thread runs which task never changes a result: tasks write disjoint outputs.
+ */
+function runJob(job: Job, tasks: number, threads: number, mainHelps = true): void {
+  const nWorkers = Math.min(threads - 1, mainHelps ? tasks - 1 : tasks);
+  if (nWorkers <= 0 || !threadsUsable()) {
+    for (let t = 0; t < tasks; t++) runTask(job, t, false);
+    return;
+  }
+  const p = getPool(nWorkers);
+  const ctl = p.ctl;
+  for (let k = 0; k < 5; k++) Atomics.store(ctl, k, 0);
+  for (let w = 0; w < nWorkers; w++) p.workers[w].postMessage({ job, tasks });
+  let mainError: unknown = null;
+  if (mainHelps) {
+    try {
+      for (;;) {
+        const t = Atomics.add(ctl, 0, 1);
+        if (t >= tasks) break;
+        runTask(job, t, false);
+        Atomics.add(ctl, 3, 1);
+      }
+    } catch (e) {
+      Atomics.store(ctl, 0, tasks);
+      mainError = e;
+    }
+  }
+  let progress = Atomics.load(ctl, 3);
+  let since = Date.now();
+  for (;;) {
+    const done = Atomics.load(ctl, 1);
+    if (done >= nWorkers) break;
+    Atomics.wait(ctl, 1, done, 1000);
+    const now = Date.now();
+    const pr = Atomics.load(ctl, 3);
+    if (pr !== progress) {
+      progress = pr;
+      since = now;
+    } else if (Atomics.load(ctl, 1) < nWorkers && now - since > STALL_MS) {
+      p.broken = true;
+      throw new Error(`ALS worker threads made no progress for ${STALL_MS / 1000} s (a worker thread died?)`);
+    }
+  }
+  if (mainError !== null) throw mainError;
+  if (Atomics.load(ctl, 2) !== 0) {
+    const text = new TextDecoder().decode(p.err.slice(0, Atomics.load(ctl, 4)));
+    throw new Error(`ALS worker thread failed: ${text}`);
+  }
+}
+
+/**
+ * Health check of the worker pool: runs a trivial job on `threads - 1` workers (all of them when
+ * `failWith` is given: each then throws Error(failWith), which must surface here as a thrown Error).
+ */
+export function checkAlsWorkers(options: { threads?: number; failWith?: string } = {}): void {
+  const threads = resolveThreads(options.threads);
+  runJob({ kind: 'fail', message: options.failWith ?? '' }, options.failWith === undefined ? 0 : threads - 1, threads, false);
+  if (options.failWith === undefined && threads > 1 && threadsUsable()) getPool(threads - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared buffers.
+
+/** Below this many ratings training stays in the main thread (worker start-up and copies dominate). */
+export const PARALLEL_MIN_RATINGS = 200_000;
+/** Below this many multiply-adds (queries x candidates x rank) scoring stays in the main thread. */
+export const PARALLEL_MIN_SCORE_WORK = 2.5e8;
+
+function sharedF32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(n * 4));
+}
+
+function sharedCopyF32(a: Float32Array): Float32Array {
+  const out = sharedF32(a.length);
+  out.set(a);
+  return out;
+}
+
+function sharedCopyI32(a: Int32Array): Int32Array {
+  const out = new Int32Array(new SharedArrayBuffer(a.length * 4));
+  out.set(a);
+  return out;
+}
+
+/** Whether a view is on a SharedArrayBuffer (tag test: works across realms, e.g. jest's sandbox). */
+function isShared(a: ArrayBufferView): boolean {
+  return Object.prototype.toString.call(a.buffer) === '[object SharedArrayBuffer]';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training.
+
+interface Csr {
+  ptr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+}
+
+/** Item-major CSR from the user-major one (counting sort; users ascending within an item). */
+function transpose(rt: ImplicitRatings, shared: boolean): Csr {
+  const nnz = rt.itemIdx.length;
+  const ptr = new Int32Array(rt.items + 1);
+  for (let k = 0; k < nnz; k++) ptr[rt.itemIdx[k] + 1]++;
+  for (let i = 0; i < rt.items; i++) ptr[i + 1] += ptr[i];
+  const pos = ptr.slice(0, rt.items);
+  const idx = shared ? new Int32Array(new SharedArrayBuffer(nnz * 4)) : new Int32Array(nnz);
+  const val = shared ? sharedF32(nnz) : new Float32Array(nnz);
+  for (let u = 0; u < rt.users; u++) {
+    for (let k = rt.userPtr[u], e = rt.userPtr[u + 1]; k < e; k++) {
+      const p = pos[rt.itemIdx[k]]++;
+      idx[p] = u;
+      val[p] = rt.values[k];
+    }
+  }
+  return { ptr: shared ? sharedCopyI32(ptr) : ptr, idx, val };
+}
+
+function byUserCsr(rt: ImplicitRatings, shared: boolean): Csr {
+  if (!shared) return { ptr: rt.userPtr, idx: rt.itemIdx, val: rt.values };
+  return {
+    ptr: isShared(rt.userPtr) ? rt.userPtr : sharedCopyI32(rt.userPtr),
+    idx: isShared(rt.itemIdx) ? rt.itemIdx : sharedCopyI32(rt.itemIdx),
+    val: isShared(rt.values) ? rt.values : sharedCopyF32(rt.values),
+  };
+}
+
+/**
+ * Entity ranges for the solve tasks, balanced on the approximate cost (rank + 2 nnz_e per entity and CG
+ * step, in units of rank multiply-adds): about 256 tasks, so dynamic scheduling evens out the threads.
+ * The split only affects scheduling, never a result.
+ */
+function solveBounds(ptr: Int32Array, n: number, rank: number): Int32Array {
+  const total = 2 * ptr[n] + n * rank;
+  const target = Math.max(total / 256, 1);
+  const out: number[] = [0];
+  let acc = 0;
+  for (let e = 0; e < n; e++) {
+    acc += 2 * (ptr[e + 1] - ptr[e]) + rank;
+    if (acc >= target && e + 1 < n) {
+      out.push(e + 1);
+      acc = 0;
+    }
+  }
+  if (n > 0) out.push(n);
+  return Int32Array.from(out);
+}
+
+/** Fixed block of entities per Gram / loss task: partial sums are added in block order, so the result is the same for any thread count. */
+const SUM_BLOCK = 8192;
+
+/** G = F^T F (rank x rank, full symmetric, double), from per-block partials summed in block order. */
+function gramOf(f: Float32Array, count: number, rank: number, threads: number): Float64Array {
+  const blocks = Math.ceil(count / SUM_BLOCK);
+  const rr = rank * rank;
+  const t = threads > 1 && isShared(f) ? threads : 1;
+  const out = t > 1 ? new Float64Array(new SharedArrayBuffer(Math.max(blocks, 1) * rr * 8)) : new Float64Array(Math.max(blocks, 1) * rr);
+  runJob({ kind: 'gram', f, count, rank, block: SUM_BLOCK, out }, blocks, t);
+  const g = new Float64Array(rr);
+  for (let b = 0; b < blocks; b++) for (let k = 0; k < rr; k++) g[k] += out[b * rr + k];
+  for (let a = 0; a < rank; a++) for (let b = 0; b < a; b++) g[a * rank + b] = g[b * rank + a];
+  return g;
+}
+
+/** The objective, given the Gram matrices of X and Y. */
+function lossOf(
+  byUser: Csr,
+  users: number,
+  items: number,
+  itemCounts: Int32Array,
+  X: Float32Array,
+  Y: Float32Array,
+  GX: Float64Array,
+  GY: Float64Array,
+  rank: number,
+  lambda: number,
+  alpha: number,
+  threads: number,
+): number {
+  // sum_u x_u^T G_Y x_u = trace(G_X G_Y) = sum_ab G_X[a,b] G_Y[a,b].
+  let total = 0;
+  for (let k = 0; k < rank * rank; k++) total += GX[k] * GY[k];
+  const blocks = Math.ceil(users / SUM_BLOCK);
+  const shared = threads > 1 && isShared(X) && isShared(Y) && isShared(byUser.ptr) && isShared(byUser.idx) && isShared(byUser.val);
+  const out = shared ? new Float64Array(new SharedArrayBuffer(Math.max(blocks, 1) * 8)) : new Float64Array(Math.max(blocks, 1));
+  runJob({ kind: 'loss', ptr: byUser.ptr, idx: byUser.idx, val: byUser.val, X, Y, users, rank, lambda, alpha, block: SUM_BLOCK, out }, blocks, shared ? threads : 1);
+  for (let b = 0; b < blocks; b++) total += out[b];
+  for (let i = 0; i < items; i++) {
+    const n = itemCounts[i];
+    if (n === 0) continue;
+    const o = i * rank;
+    let ny = 0;
+    for (let k = 0; k < rank; k++) ny += Y[o + k] * Y[o + k];
+    total += lambda * n * ny;
+  }
+  return total;
+}
+
+function countsOf(rt: ImplicitRatings): Int32Array {
+  const c = new Int32Array(rt.items);
+  for (let k = 0; k < rt.itemIdx.length; k++) c[rt.itemIdx[k]]++;
+  return c;
+}
+
+function solveSide(
+  csr: Csr,
+  n: number,
+  dst: Float32Array,
+  src: Float32Array,
+  G: Float64Array,
+  rank: number,
+  lambda: number,
+  alpha: number,
+  cgSteps: number,
+  zeroStart: boolean,
+  threads: number,
+): void {
+  const bounds = solveBounds(csr.ptr, n, rank);
+  runJob(
+    { kind: 'solve', ptr: csr.ptr, idx: csr.idx, val: csr.val, dst, src, G, rank, lambda, alpha, cgSteps, zeroStart, bounds },
+    bounds.length - 1,
+    threads,
+  );
+}
+
+/** Threads for a training-sized problem: 1 below PARALLEL_MIN_RATINGS or when workers cannot run the kernels. */
+function trainingThreads(params: AlsParams, nnz: number): number {
+  const t = resolveThreads(params.threads);
+  return t > 1 && nnz >= PARALLEL_MIN_RATINGS && threadsUsable() ? t : 1;
+}
+
+/** A plain (non-shared) copy of a factor array that was shared during the computation. */
+function unshare(a: Float32Array): Float32Array {
+  return isShared(a) ? a.slice() : a;
+}
+
+export function trainImplicitAls(
+  ratings: ImplicitRatings,
+  params: AlsParams,
+  onIteration?: (iter: number, loss: number) => void,
+): AlsModel {
+  checkRatings(ratings);
+  const cgSteps = checkParams(params);
+  const { rank, regParam: lambda, alpha } = params;
+  const { users, items } = ratings;
+  const threads = trainingThreads(params, ratings.itemIdx.length);
+  const shared = threads > 1;
+  let userFactors = initFactors(users, rank, params.seed, 1);
+  let itemFactors = initFactors(items, rank, params.seed, 2);
+  if (shared) {
+    userFactors = sharedCopyF32(userFactors);
+    itemFactors = sharedCopyF32(itemFactors);
+  }
+  const byUser = byUserCsr(ratings, shared);
+  const byItem = transpose(ratings, shared);
+  const itemCounts = countsOf(ratings);
+  let GY = gramOf(itemFactors, items, rank, threads);
+  let GX = gramOf(userFactors, users, rank, threads);
+  const lossHistory = [lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads)];
+  for (let it = 1; it <= params.maxIter; it++) {
+    solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, cgSteps, false, threads);
+    GX = gramOf(userFactors, users, rank, threads);
+    solveSide(byItem, items, itemFactors, userFactors, GX, rank, lambda, alpha, cgSteps, false, threads);
+    GY = gramOf(itemFactors, items, rank, threads);
+    const loss = lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
+    lossHistory.push(loss);
+    if (onIteration) onIteration(it, loss);
+  }
+  return { rank, users, items, userFactors: unshare(userFactors), itemFactors: unshare(itemFactors), lossHistory };
+}
+
+/**
+ * CG steps of a fold-in solve: `params.foldInCgSteps`, else min(rank, 3 * cgSteps). The fitted user
+ * factors had cgSteps warm-started steps in each of maxIter iterations; a fold-in starts from zero
+ * and gets a single pass, so it needs more steps to reach the same accuracy (see foldInUsers).
+ */
+function foldInSteps(params: AlsParams, cgSteps: number, rank: number): number {
+  const s = params.foldInCgSteps ?? Math.min(rank, 3 * cgSteps);
+  if (!Number.isInteger(s) || s < 1) throw new RangeError(`foldInCgSteps must be a positive integer, got ${s}`);
+  return s;
+}
+
+/**
+ * Fold-in: a model with `model`'s item factors and user factors solved for `ratings` by one user
+ * half-step (the per-user normal equations given the fixed item factors), from a zero start with
+ * foldInCgSteps CG steps (default min(rank, 3 * cgSteps) — 9 at the default cgSteps = 3; CG from zero
+ * on these well-regularised rank-sized systems is then within about 1e-3 relative of the exact solve,
+ * as good as or better than the warm-started factors of the fit, at about 2.5 user half-steps of cost).
+ * Spark has no fold-in; this is our shortcut for serving: the engine fits on the pre-holdout data
+ * (for evaluation) and folds the full data's users in instead of a second full fit.
+ *
+ * `ratings` must be over the SAME item index space as the model (ratings.items === model.items; items
+ * the fitted model has never seen must be mapped out by the caller — their factors would be zero
+ * anyway); its user index space is its own (ratings.users rows). Users with no ratings get zero
+ * factors. lossHistory holds one entry: the objective on `ratings` with the folded-in users.
+ * `params.rank` must equal the model's rank; `params.threads` is honoured like in training.
+ */
+export function foldInUsers(model: AlsModel, ratings: ImplicitRatings, params: AlsParams): AlsModel {
+  checkRatings(ratings);
+  checkModel(undefined, model);
+  const cgSteps = checkParams(params);
+  if (params.rank !== model.rank) throw new RangeError(`params.rank ${params.rank} differs from the model rank ${model.rank}`);
+  if (ratings.items !== model.items) {
+    throw new RangeError(`ratings cover ${ratings.items} items but the model has ${model.items}: map unseen items out first`);
+  }
+  const rank = model.rank;
+  const { regParam: lambda, alpha } = params;
+  const steps = foldInSteps(params, cgSteps, rank);
+  const threads = trainingThreads(params, ratings.itemIdx.length);
+  const shared = threads > 1;
+  const items = model.items;
+  const users = ratings.users;
+  const itemFactors = shared && !isShared(model.itemFactors) ? sharedCopyF32(model.itemFactors) : model.itemFactors;
+  const userFactors = shared ? sharedF32(users * rank) : new Float32Array(users * rank);
+  const byUser = byUserCsr(ratings, shared);
+  const GY = gramOf(itemFactors, items, rank, threads);
+  solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, steps, true, threads);
+  const GX = gramOf(userFactors, users, rank, threads);
+  const loss = lossOf(byUser, users, items, countsOf(ratings), userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
+  return { rank, users, items, userFactors: unshare(userFactors), itemFactors: model.itemFactors, lossHistory: [loss] };
+}
+
+function checkModel(rt: ImplicitRatings | undefined, m: AlsModel): void {
+  if (!Number.isInteger(m.rank) || m.rank < 1) throw new RangeError('model rank must be a positive integer');
+  if (m.userFactors.length !== m.users * m.rank) throw new RangeError('userFactors must hold users*rank floats');
+  if (m.itemFactors.length !== m.items * m.rank) throw new RangeError('itemFactors must hold items*rank floats');
+  if (rt && (rt.users !== m.users || rt.items !== m.items)) throw new RangeError('ratings and model sizes differ');
+}
+
+export function implicitLoss(ratings: ImplicitRatings, model: AlsModel, params: AlsParams): number {
+  checkRatings(ratings);
+  checkModel(ratings, model);
+  if (!(params.regParam >= 0) || !(params.alpha >= 0)) throw new RangeError('regParam and alpha must be >= 0');
+  const rank = model.rank;
+  const threads = trainingThreads(params, ratings.itemIdx.length);
+  const shared = threads > 1;
+  const X = shared ? sharedCopyF32(model.userFactors) : model.userFactors;
+  const Y = shared ? sharedCopyF32(model.itemFactors) : model.itemFactors;
+  const byUser = byUserCsr(ratings, shared);
+  const GX = gramOf(X, model.users, rank, threads);
+  const GY = gramOf(Y, model.items, rank, threads);
+  return lossOf(byUser, model.users, model.items, countsOf(ratings), X, Y, GX, GY, rank, params.regParam, params.alpha, threads);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoring: blocked top-n.
+
+/** Options of the scoring functions. */
+export interface ScoringOptions {
+  /** Threads (main included); default as AlsParams.threads. Small problems stay single-threaded. */
+  threads?: number;
+}
+
+/** Sorted, de-duplicated, range-checked copy of a candidate list. */
+function normaliseCandidates(c: Int32Array, items: number): Int32Array {
+  const s = Int32Array.from(c).sort();
+  let w = 0;
+  for (let k = 0; k < s.length; k++) {
+    const v = s[k];
+    if (v < 0 || v >= items) throw new RangeError(`candidate item ${v} out of range [0, ${items})`);
+    if (w === 0 || s[w - 1] !== v) s[w++] = v;
+  }
+  return s.slice(0, w);
+}
+
+function gatherRows(F: Float32Array, rows: Int32Array, rank: number, shared: boolean): Float32Array {
+  const out = shared ? sharedF32(rows.length * rank) : new Float32Array(rows.length * rank);
   for (let j = 0; j < rows.length; j++) out.set(F.subarray(rows[j] * rank, rows[j] * rank + rank), j * rank);
   return out;
 }
 
 function checkN(n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+}
+
+/** Queries per scoring task (a multiple of 4) and per chunk whose outputs are buffered before streaming. */
+const SCORE_BLOCK = 64;
+const SCORE_CHUNK = 1 << 15;
+
+function scoringThreads(options: ScoringOptions | undefined, queries: number, m: number, rank: number): number {
+  const t = resolveThreads(options?.threads);
+  return t > 1 && queries * m * rank >= PARALLEL_MIN_SCORE_WORK && threadsUsable() ? t : 1;
+}
+
+function i32(n: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n);
+}
+
+/**
+ * Scores the queries chunk by chunk: `exclusions(from, to)` gives the chunk's exclusion CSR (or null),
+ * then `emit` streams each query's result in order.
+ */
+function scoreAll(
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount'>,
+  queries: Int32Array,
+  threads: number,
+  exclusions: ((from: number, to: number) => { ptr: Int32Array; idx: Int32Array } | null) | null,
+  emit: (q: number, items: Int32Array, scores: Float32Array) => void,
+): void {
+  const shared = threads > 1;
+  const n = base.n;
+  const chunk = Math.min(SCORE_CHUNK, Math.max(queries.length, 1));
+  const outItems = i32(chunk * n, shared);
+  const outScores = shared ? sharedF32(chunk * n) : new Float32Array(chunk * n);
+  const outCount = i32(chunk, shared);
+  for (let from = 0; from < queries.length; from += chunk) {
+    const to = Math.min(queries.length, from + chunk);
+    const qRows = shared ? sharedCopyI32(queries.subarray(from, to)) : queries.subarray(from, to);
+    const ex = exclusions ? exclusions(from, to) : null;
+    const job: TopNJob = {
+      ...base,
+      qRows,
+      exPtr: ex ? ex.ptr : null,
+      exIdx: ex ? ex.idx : null,
+      block: SCORE_BLOCK,
+      outItems,
+      outScores,
+      outCount,
+    };
+    runJob(job, Math.ceil((to - from) / SCORE_BLOCK), threads);
+    for (let q = 0; q < to - from; q++) {
+      const c = outCount[q];
+      emit(from + q, outItems.slice(q * n, q * n + c), outScores.slice(q * n, q * n + c));
+    }
+  }
 }
 
 /** Top-n items for one user by score x_u·y_i, skipping `exclude` (sorted ascending item indices) and items not in `candidates` (if given). Returns item indices and scores, best first, ties by lower index. */
@@ -765,11 +1335,18 @@ export function recommendForUser(
       out = { items, scores };
     },
     candidates,
+    { threads: 1 },
   );
   return out;
 }
 
-/** Streams top-n for many users (blocked: compute scores for a block of users against all candidate items with a tight loop, keep a small binary heap per user) */
+/**
+ * Streams top-n for many users, in the order given (blocked: scores for four users at a time against
+ * all candidate items with a tight loop, a small binary heap per user). `excludeFor` (sorted ascending
+ * item indices) is called for a chunk of up to 32768 users before their `onUser` calls. On large
+ * problems (users x candidates x rank >= PARALLEL_MIN_SCORE_WORK) the users are split over
+ * worker threads; the output is identical for any thread count.
+ */
 export function recommendForUsers(
   model: AlsModel,
   users: Int32Array,
@@ -777,6 +1354,7 @@ export function recommendForUsers(
   excludeFor: (user: number) => Int32Array | undefined,
   onUser: (user: number, items: Int32Array, scores: Float32Array) => void,
   candidates?: Int32Array,
+  options?: ScoringOptions,
 ): void {
   checkModel(undefined, model);
   checkN(n);
@@ -785,40 +1363,51 @@ export function recommendForUsers(
     const u = users[k];
     if (!Number.isInteger(u) || u < 0 || u >= model.users) throw new RangeError(`user ${u} out of range [0, ${model.users})`);
   }
-  let C = model.itemFactors;
-  let m = model.items;
-  let candItem: Int32Array | undefined;
-  if (candidates) {
-    candItem = normaliseCandidates(candidates, model.items);
-    C = gatherRows(model.itemFactors, candItem, rank);
-    m = candItem.length;
-  }
-  topNBlocked(
-    model.userFactors,
+  const candItem = candidates ? normaliseCandidates(candidates, model.items) : null;
+  const m = candItem ? candItem.length : model.items;
+  const threads = scoringThreads(options, users.length, m, rank);
+  const shared = threads > 1;
+  let C: Float32Array;
+  if (candItem) C = gatherRows(model.itemFactors, candItem, rank, shared);
+  else C = shared && !isShared(model.itemFactors) ? sharedCopyF32(model.itemFactors) : model.itemFactors;
+  const Q = shared && !isShared(model.userFactors) ? sharedCopyF32(model.userFactors) : model.userFactors;
+  scoreAll(
+    { kind: 'topn', Q, C, m, candItem: candItem && shared ? sharedCopyI32(candItem) : candItem, rank, n, selfIsRow: false, valid: null },
     users,
-    C,
-    m,
-    candItem,
-    rank,
-    n,
-    (_slot, heap, q) => {
-      heap.reset(excludeFor(users[q]), -1);
-      return true;
+    threads,
+    (from, to) => {
+      const lists: (Int32Array | undefined)[] = [];
+      let total = 0;
+      for (let q = from; q < to; q++) {
+        const ex = excludeFor(users[q]);
+        lists.push(ex);
+        if (ex) total += ex.length;
+      }
+      if (total === 0) return null;
+      const ptr = i32(to - from + 1, shared);
+      const idx = i32(total, shared);
+      for (let q = 0, w = 0; q < to - from; q++) {
+        const ex = lists[q];
+        if (ex) {
+          idx.set(ex, w);
+          w += ex.length;
+        }
+        ptr[q + 1] = w;
+      }
+      return { ptr, idx };
     },
-    (q, heap) => {
-      const r = heap.result();
-      onUser(users[q], r.items, r.scores);
-    },
+    (q, items, scores) => onUser(users[q], items, scores),
   );
 }
 
-/** Top-n most similar items by cosine similarity of item factors (zero vectors have no neighbours), ties by lower index; streams like recommendForUsers. */
+/** Top-n most similar items by cosine similarity of item factors (zero vectors have no neighbours), ties by lower index; streams like recommendForUsers (threads likewise). */
 export function similarItems(
   model: AlsModel,
   items: Int32Array,
   n: number,
   onItem: (item: number, similar: Int32Array, similarity: Float32Array) => void,
   candidates?: Int32Array,
+  options?: ScoringOptions,
 ): void {
   checkModel(undefined, model);
   checkN(n);
@@ -828,9 +1417,13 @@ export function similarItems(
     const it = items[k];
     if (!Number.isInteger(it) || it < 0 || it >= model.items) throw new RangeError(`item ${it} out of range [0, ${model.items})`);
   }
+  const cand = candidates ? normaliseCandidates(candidates, model.items) : undefined;
+  const total = cand ? cand.length : model.items;
+  const threads = scoringThreads(options, items.length, total, rank);
+  const shared = threads > 1;
   // Unit-normalised copies of the item factors; zero vectors flagged.
-  const unit = new Float32Array(F.length);
-  const nonZero = new Uint8Array(model.items);
+  const unit = shared ? sharedF32(F.length) : new Float32Array(F.length);
+  const nonZero = shared ? new Uint8Array(new SharedArrayBuffer(Math.max(model.items, 1))) : new Uint8Array(model.items);
   for (let i = 0; i < model.items; i++) {
     const o = i * rank;
     let s = 0;
@@ -841,33 +1434,19 @@ export function similarItems(
       for (let k = 0; k < rank; k++) unit[o + k] = F[o + k] * inv;
     }
   }
-  const cand = candidates ? normaliseCandidates(candidates, model.items) : undefined;
   let cnt = 0;
-  const all = cand ?? null;
-  const total = all ? all.length : model.items;
-  for (let j = 0; j < total; j++) if (nonZero[all ? all[j] : j]) cnt++;
-  const candItem = new Int32Array(cnt);
+  for (let j = 0; j < total; j++) if (nonZero[cand ? cand[j] : j]) cnt++;
+  const candItem = i32(cnt, shared);
   for (let j = 0, w = 0; j < total; j++) {
-    const it = all ? all[j] : j;
+    const it = cand ? cand[j] : j;
     if (nonZero[it]) candItem[w++] = it;
   }
-  const C = gatherRows(unit, candItem, rank);
-  topNBlocked(
-    unit,
+  const C = gatherRows(unit, candItem, rank, shared);
+  scoreAll(
+    { kind: 'topn', Q: unit, C, m: cnt, candItem, rank, n, selfIsRow: true, valid: nonZero },
     items,
-    C,
-    cnt,
-    candItem,
-    rank,
-    n,
-    (_slot, heap, q) => {
-      const it = items[q];
-      heap.reset(undefined, it);
-      return nonZero[it] === 1;
-    },
-    (q, heap) => {
-      const r = heap.result();
-      onItem(items[q], r.items, r.scores);
-    },
+    threads,
+    null,
+    (q, similar, similarity) => onItem(items[q], similar, similarity),
   );
 }

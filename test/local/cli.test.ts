@@ -15,6 +15,7 @@ import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, served
 import { EXIT, main } from '../../local/cli/main';
 import { generate, PlantedTruth } from '../../local/generate';
 import { checkAgainstContract } from '../../local/engine/sql';
+import { MariaDb, startMariaDb } from '../support/mariadb';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DATA = path.resolve(ROOT, '../shared/data');
@@ -88,7 +89,7 @@ async function expectServingExport(out: string, summary: RunSummary): Promise<Se
   expect(Object.keys(manifest.tables).sort()).toEqual(servedTables().map((t) => t.name).sort());
   for (const [table, entry] of Object.entries(manifest.tables)) {
     const text = entry.files.map((f) => fs.readFileSync(path.join(out, 'serving', f), 'utf8')).join('');
-    const records = Number((await one(`SELECT count(*) AS n FROM read_csv('${path.join(out, 'serving', entry.files[0])}', header = false, all_varchar = true, quote = '"', escape = '"', nullstr = '\\N', auto_detect = false, columns = {${entry.columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}})`)).n);
+    const records = Number((await one(`SELECT count(*) AS n FROM read_csv('${path.join(out, 'serving', entry.files[0])}', header = false, all_varchar = true, quote = '"', escape = '"', nullstr = 'NULL', auto_detect = false, columns = {${entry.columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}})`)).n);
     expect({ table, records, lines: text === '' ? records === 0 : text.replace(/\n$/, '').split('\n').length >= records }).toEqual({ table, records: entry.rowCount, lines: true });
     expect({ table, parquet: await count(out, table) }).toEqual({ table, parquet: entry.rowCount });
   }
@@ -326,6 +327,52 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
     expect(r.status).toBe(EXIT.inputNotFound);
     // Progress lines may come first; the error is the last line, and no stack trace.
     expect(r.stderr.trim().split('\n').pop()).toBe(`shopsight: ${missing}: no such file or directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('shopsight run --mysql loads the serving tables into MariaDB through the loader SQL', () => {
+  let server: MariaDb;
+  const out = () => path.join(tmp, 'mysql');
+  beforeAll(async () => {
+    server = await startMariaDb();
+    await server.exec('CREATE DATABASE shopsight');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('every served table holds exactly the rows of its Parquet table; a rerun of the same run changes nothing', async () => {
+    const url = server.url('root', '', 'shopsight');
+    const r = await cli('run', '-i', NOV, '-o', out(), '--run-id', 'nov-mysql', '--mysql', url, '--no-report');
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code).toBe(EXIT.ok);
+    const db = await server.connect({ database: 'shopsight' });
+    try {
+      for (const table of servedTables()) {
+        const [rows] = await db.query(`SELECT COUNT(*) AS n FROM \`${table.name}\``);
+        expect({ table: table.name, rows: Number((rows as { n: string }[])[0].n) }).toEqual({ table: table.name, rows: await count(out(), table.name) });
+      }
+      // Values survive the CSV round trip: revenue per date equals the Parquet table's.
+      const [revenue] = await db.query('SELECT CAST(SUM(revenue) AS CHAR) AS total FROM purch_date');
+      const parquetRevenue = await one(`SELECT CAST(sum(revenue) AS VARCHAR) AS total FROM ${parquet(out(), 'purch_date')}`);
+      expect((revenue as { total: string }[])[0].total).toBe(parquetRevenue.total);
+      const [runs] = await db.query('SELECT run_id, status FROM load_runs');
+      expect(runs).toEqual([{ run_id: 'nov-mysql', status: 'loaded' }]);
+      const [before] = await db.query('SELECT * FROM load_runs');
+      const again = await cli('run', '-i', NOV, '-o', out(), '--run-id', 'nov-mysql', '--mysql', url, '--no-report');
+      expect(again.code).toBe(EXIT.ok);
+      const [after] = await db.query('SELECT * FROM load_runs');
+      expect(after).toEqual(before);
+    } finally {
+      await db.end();
+    }
+  });
+
+  test('an unreachable database exits 5 with one line', async () => {
+    const r = await cli('run', '-i', NOV, '-o', path.join(tmp, 'mysql-bad'), '--no-report', '--mysql', 'mysql://root@localhost/shopsight?socketPath=/nonexistent/mysqld.sock');
+    expect(r.code).toBe(EXIT.mysqlLoad);
+    expect(r.stderr).toContain('--mysql');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

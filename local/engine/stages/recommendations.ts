@@ -4,13 +4,17 @@
  * 2. evaluation: ALS (local/ml/als.ts) fitted on the events before the last `holdoutDays` dates,
  *    scored against what each user did in the holdout, next to the popularity baseline of the same
  *    period → `model_metrics` (stage = recommendations);
- * 3. serving: ALS refitted on the whole run → `user_recommendations` (top N among the candidate
- *    products, purchased products left out when configured) and `similar_products`.
+ * 3. serving: every user of the whole run folded into that model (one exact-enough least-squares
+ *    solve per user against the fitted product factors, `foldInUsers`) → `user_recommendations` (top
+ *    N among the candidate products, purchased products left out when configured) and
+ *    `similar_products`. Spark refits on the whole run instead; folding in costs a fraction of a
+ *    second fit, and products first seen in the holdout days (no factors yet) are not recommended.
+ *    Without a holdout (holdoutDays 0, or a run of one date) the model is fitted on the whole run.
  * Users and products cross into JS as dense indices (DuckDB keeps the id maps); ratings as a CSR.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
+import { AlsModel, foldInUsers, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';
@@ -43,28 +47,50 @@ interface Fitted {
   interactions: number;
 }
 
+interface RatingsData {
+  users: number;
+  items: number;
+  u: Int32Array;
+  i: Int32Array;
+  r: Float32Array;
+  purchases: Int32Array;
+}
+
 /**
- * Interactions (optionally before a time) → temp tables `_u_<tag>` (user_id → u), `_i_<tag>`
- * (product_id → i, with its weighted popularity) and an ALS model.
+ * Interactions (optionally before a time) → temp tables `_inter_<tag>` and `_u_<tag>` (user_id → u),
+ * and, unless `itemsOf` names an earlier tag whose product map to reuse, `_i_<tag>` (product_id → i,
+ * with its weighted popularity). Pairs on products outside a reused map are left out.
  */
-async function fit(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, onIteration?: (i: number, loss: number) => void): Promise<Fitted> {
-  const r = params.recommendations;
+async function ratingsFor(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, itemsOf?: string): Promise<RatingsData> {
   await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('features/interactions.sql', { ...weights(params), before })}`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _u_${tag} AS
     SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS u FROM (SELECT DISTINCT user_id FROM _inter_${tag})`);
-  await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
-    SELECT product_id, CAST(row_number() OVER (ORDER BY product_id) - 1 AS INTEGER) AS i, score FROM (
-      SELECT product_id, SUM(rating) AS score FROM _inter_${tag} GROUP BY product_id)`);
+  const items = itemsOf ?? tag;
+  if (!itemsOf) {
+    await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
+      SELECT product_id, CAST(row_number() OVER (ORDER BY product_id) - 1 AS INTEGER) AS i, score FROM (
+        SELECT product_id, SUM(rating) AS score FROM _inter_${tag} GROUP BY product_id)`);
+  }
   const users = Number(await scalar(connection, `SELECT count(*) FROM _u_${tag}`));
-  const items = Number(await scalar(connection, `SELECT count(*) FROM _i_${tag}`));
-  const { rows, columns } = await fetchColumns(
+  const itemCount = Number(await scalar(connection, `SELECT count(*) FROM _i_${items}`));
+  const { columns } = await fetchColumns(
     connection,
-    `SELECT u, i, CAST(rating AS FLOAT), CAST(purchases AS INTEGER) FROM _inter_${tag} JOIN _u_${tag} USING (user_id) JOIN _i_${tag} USING (product_id) ORDER BY u, i`,
+    `SELECT u, i, CAST(rating AS FLOAT), CAST(purchases AS INTEGER) FROM _inter_${tag} JOIN _u_${tag} USING (user_id) JOIN _i_${items} USING (product_id) ORDER BY u, i`,
     ['i32', 'i32', 'f32', 'i32'] as const,
   );
-  const [uCol, iCol, rCol, purchases] = columns;
-  const ratings = ratingsFromTriples(users, items, uCol, iCol, rCol);
-  const model = trainImplicitAls(ratings, { rank: r.rank, regParam: r.regParam, alpha: r.alpha, maxIter: r.maxIter, seed: r.seed }, onIteration);
+  const [u, i, r, purchases] = columns;
+  return { users, items: itemCount, u, i, r, purchases };
+}
+
+function alsParams(params: PipelineParameters) {
+  const r = params.recommendations;
+  return { rank: r.rank, regParam: r.regParam, alpha: r.alpha, maxIter: r.maxIter, seed: r.seed };
+}
+
+/** The exclusion lists and per-user product counts of a ratings set, around a model. */
+function fitted(model: AlsModel, data: RatingsData): Fitted {
+  const { users, u: uCol, i: iCol, purchases } = data;
+  const rows = uCol.length;
   const purchasedPtr = new Int32Array(users + 1);
   const userProducts = new Int32Array(users);
   for (let k = 0; k < rows; k++) {
@@ -76,7 +102,20 @@ async function fit(connection: DuckDBConnection, params: PipelineParameters, tag
   const fill = purchasedPtr.slice(0, users);
   // Rows are ordered by (u, i), so each user's bought items land sorted ascending.
   for (let k = 0; k < rows; k++) if (purchases[k] > 0) purchasedIdx[fill[uCol[k]]++] = iCol[k];
-  return { model, users, items, purchasedPtr, purchasedIdx, userProducts, interactions: rows };
+  return { model, users, items: data.items, purchasedPtr, purchasedIdx, userProducts, interactions: rows };
+}
+
+async function fit(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, onIteration?: (i: number, loss: number) => void): Promise<Fitted> {
+  const data = await ratingsFor(connection, params, tag, before);
+  const model = trainImplicitAls(ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params), onIteration);
+  return fitted(model, data);
+}
+
+/** Every user of the whole run folded into `base` (same product index space, `_i_<baseTag>`). */
+async function foldIn(connection: DuckDBConnection, params: PipelineParameters, base: Fitted, baseTag: string, tag: string): Promise<Fitted> {
+  const data = await ratingsFor(connection, params, tag, null, baseTag);
+  const model = foldInUsers(base.model, ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params));
+  return fitted(model, data);
 }
 
 const excludeOf = (f: Fitted, excludePurchased: boolean) => (u: number): Int32Array | undefined =>
@@ -99,10 +138,9 @@ function eligibleUsers(f: Fitted, min: number): Int32Array {
   return Int32Array.from(out);
 }
 
-async function evaluate(connection: DuckDBConnection, params: PipelineParameters, cutoff: string): Promise<{ metrics: MetricRow[]; users: number }> {
+async function evaluate(connection: DuckDBConnection, params: PipelineParameters, train: Fitted, cutoff: string): Promise<{ metrics: MetricRow[]; users: number }> {
   const r = params.recommendations;
   const k = r.evaluationK;
-  const train = await fit(connection, params, 'eval', cutoff);
   // Relevant: products a training user touched in the holdout and not before it.
   const { rows, columns } = await fetchColumns(
     connection,
@@ -184,6 +222,8 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   // Holdout: the last holdoutDays dates of the run, when some training data remains before them.
   let metrics: MetricRow[] = [];
   let evaluatedUsers = 0;
+  let full: Fitted | undefined;
+  let itemsTag = 'all';
   if (r.holdoutDays > 0) {
     const bounds = (await connection.runAndReadAll(
       `SELECT CAST(min(event_date) AS VARCHAR), CAST(max(event_date) - INTERVAL ${r.holdoutDays - 1} DAY AS DATE) FROM events`,
@@ -191,15 +231,19 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
     const first = bounds[0] === null ? null : String(bounds[0]);
     const cutoffDate = bounds[1] === null ? null : String(bounds[1]);
     if (first !== null && cutoffDate !== null && cutoffDate > first) {
-      const evaluation = await evaluate(connection, params, `${cutoffDate} 00:00:00`);
+      const cutoff = `${cutoffDate} 00:00:00`;
+      const train = await fit(connection, params, 'eval', cutoff, onIteration);
+      const evaluation = await evaluate(connection, params, train, cutoff);
       metrics = evaluation.metrics;
       evaluatedUsers = evaluation.users;
+      full = await foldIn(connection, params, train, 'eval', 'all');
+      itemsTag = 'eval';
     }
   }
   await writeMetrics(connection, 'recommendations', metrics);
+  if (!full) full = await fit(connection, params, 'all', null, onIteration);
 
-  const full = await fit(connection, params, 'all', null, onIteration);
-  const candidates = await candidateItems(connection, 'all', r.candidateProducts);
+  const candidates = await candidateItems(connection, itemsTag, r.candidateProducts);
   const users = eligibleUsers(full, r.minUserProducts);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _recs (u INTEGER, rank INTEGER, i INTEGER, score DOUBLE)`);
   await appendRows(connection, '_recs', (a) => {
@@ -215,7 +259,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   });
   await createContractTable(connection, 'user_recommendations');
   await connection.run(`INSERT INTO user_recommendations
-    SELECT u.user_id, r.rank, i.product_id, r.score FROM _recs r JOIN _u_all u USING (u) JOIN _i_all i USING (i) ORDER BY u.user_id, r.rank`);
+    SELECT u.user_id, r.rank, i.product_id, r.score FROM _recs r JOIN _u_all u USING (u) JOIN _i_${itemsTag} i USING (i) ORDER BY u.user_id, r.rank`);
 
   await connection.run(`CREATE OR REPLACE TEMP TABLE _similar (i INTEGER, rank INTEGER, j INTEGER, similarity DOUBLE)`);
   await appendRows(connection, '_similar', (a) => {
@@ -231,7 +275,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   });
   await createContractTable(connection, 'similar_products');
   await connection.run(`INSERT INTO similar_products
-    SELECT a.product_id, s.rank, b.product_id, s.similarity FROM _similar s JOIN _i_all a ON a.i = s.i JOIN _i_all b ON b.i = s.j
+    SELECT a.product_id, s.rank, b.product_id, s.similarity FROM _similar s JOIN _i_${itemsTag} a ON a.i = s.i JOIN _i_${itemsTag} b ON b.i = s.j
     ORDER BY a.product_id, s.rank`);
 
   const result: RecommendationsStageResult = {

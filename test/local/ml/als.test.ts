@@ -1,19 +1,27 @@
 /**
  * Implicit-feedback ALS (local/ml/als.ts): the objective against a brute-force evaluation, monotone
  * loss, the CG solve against an exact dense solve, planted-preference recovery against a popularity
- * baseline, determinism, and the top-n / similar-items streams against brute-force scoring.
+ * baseline, determinism, the top-n / similar-items streams against brute-force scoring, user fold-in
+ * against exact solves, and bit-identical results for one and two threads.
  */
 import {
   AlsModel,
   AlsParams,
+  checkAlsWorkers,
+  foldInUsers,
   ImplicitRatings,
   implicitLoss,
+  PARALLEL_MIN_RATINGS,
+  PARALLEL_MIN_SCORE_WORK,
   ratingsFromTriples,
   recommendForUser,
   recommendForUsers,
+  shutdownAlsWorkers,
   similarItems,
   trainImplicitAls,
 } from '../../../local/ml/als';
+
+afterAll(() => shutdownAlsWorkers());
 
 /** Test-local PRNG (mulberry32), independent of the one in the module. */
 function rng(seed: number): () => number {
@@ -103,6 +111,80 @@ function gaussSolve(A: number[][], b: number[]): number[] {
     x[r] = s / M[r][r];
   }
   return x;
+}
+
+/** Users who like one or two of ten genres (90% of picks), 4 held-out items each. */
+function plantedGenres() {
+  const r = rng(2024);
+  const users = 800;
+  const genres = 10;
+  const perGenre = 30;
+  const items = genres * perGenre;
+  const train: [number, number][] = [];
+  const held: Set<number>[] = [];
+  const seen: Set<number>[] = [];
+  for (let u = 0; u < users; u++) {
+    const g1 = Math.floor(r() * genres);
+    const g2 = r() < 0.5 ? Math.floor(r() * genres) : g1;
+    const chosen = new Set<number>();
+    const count = 12 + Math.floor(r() * 8);
+    while (chosen.size < count) {
+      let it: number;
+      if (r() < 0.9) {
+        const g = r() < 0.5 ? g1 : g2;
+        it = g * perGenre + Math.floor(perGenre * Math.pow(r(), 1.5)); // mildly skewed within the genre
+      } else {
+        it = Math.floor(r() * items);
+      }
+      chosen.add(it);
+    }
+    const list = [...chosen];
+    const h = new Set<number>();
+    while (h.size < 4) h.add(list[Math.floor(r() * list.length)]);
+    held.push(h);
+    const s = new Set<number>();
+    for (const it of list) {
+      if (!h.has(it)) {
+        train.push([u, it]);
+        s.add(it);
+      }
+    }
+    seen.push(s);
+  }
+  const rt = ratingsFromTriples(
+    users,
+    items,
+    Int32Array.from(train.map((t) => t[0])),
+    Int32Array.from(train.map((t) => t[1])),
+    new Float32Array(train.length).fill(1),
+  );
+  return { users, items, train, held, seen, rt };
+}
+
+/** Precision@10 on the held-out items of ALS (recommendForUsers, seen items excluded) and of popularity. */
+function precisionAt10(m: AlsModel, g: ReturnType<typeof plantedGenres>): { pAls: number; pPop: number } {
+  const { users, items, train, held, seen } = g;
+  const pop = new Array<number>(items).fill(0);
+  for (const [, it] of train) pop[it]++;
+  const byPop = [...pop.keys()].sort((a, b) => pop[b] - pop[a] || a - b);
+  let hitsAls = 0;
+  let hitsPop = 0;
+  const allUsers = Int32Array.from({ length: users }, (_, u) => u);
+  recommendForUsers(
+    m,
+    allUsers,
+    10,
+    (u) => Int32Array.from([...seen[u]].sort((a, b) => a - b)),
+    (u, recs) => {
+      expect(recs.length).toBe(10);
+      for (const it of recs) if (held[u].has(it)) hitsAls++;
+    },
+  );
+  for (let u = 0; u < users; u++) {
+    const recs = byPop.filter((it) => !seen[u].has(it)).slice(0, 10);
+    for (const it of recs) if (held[u].has(it)) hitsPop++;
+  }
+  return { pAls: hitsAls / (users * 10), pPop: hitsPop / (users * 10) };
 }
 
 describe('ratingsFromTriples', () => {
@@ -214,72 +296,9 @@ describe('training', () => {
   });
 
   it('recovers planted genre preferences far better than popularity', () => {
-    const r = rng(2024);
-    const users = 800;
-    const genres = 10;
-    const perGenre = 30;
-    const items = genres * perGenre;
-    const train: [number, number][] = [];
-    const held: Set<number>[] = [];
-    const seen: Set<number>[] = [];
-    for (let u = 0; u < users; u++) {
-      const g1 = Math.floor(r() * genres);
-      const g2 = r() < 0.5 ? Math.floor(r() * genres) : g1;
-      const chosen = new Set<number>();
-      const count = 12 + Math.floor(r() * 8);
-      while (chosen.size < count) {
-        let it: number;
-        if (r() < 0.9) {
-          const g = r() < 0.5 ? g1 : g2;
-          it = g * perGenre + Math.floor(perGenre * Math.pow(r(), 1.5)); // mildly skewed within the genre
-        } else {
-          it = Math.floor(r() * items);
-        }
-        chosen.add(it);
-      }
-      const list = [...chosen];
-      const h = new Set<number>();
-      while (h.size < 4) h.add(list[Math.floor(r() * list.length)]);
-      held.push(h);
-      const s = new Set<number>();
-      for (const it of list) {
-        if (!h.has(it)) {
-          train.push([u, it]);
-          s.add(it);
-        }
-      }
-      seen.push(s);
-    }
-    const rt = ratingsFromTriples(
-      users,
-      items,
-      Int32Array.from(train.map((t) => t[0])),
-      Int32Array.from(train.map((t) => t[1])),
-      new Float32Array(train.length).fill(1),
-    );
-    const m = trainImplicitAls(rt, { rank: 12, regParam: 0.05, alpha: 20, maxIter: 10, seed: 1 });
-    const pop = new Array<number>(items).fill(0);
-    for (const [, it] of train) pop[it]++;
-    const byPop = [...pop.keys()].sort((a, b) => pop[b] - pop[a] || a - b);
-    let hitsAls = 0;
-    let hitsPop = 0;
-    const allUsers = Int32Array.from({ length: users }, (_, u) => u);
-    recommendForUsers(
-      m,
-      allUsers,
-      10,
-      (u) => Int32Array.from([...seen[u]].sort((a, b) => a - b)),
-      (u, recs) => {
-        expect(recs.length).toBe(10);
-        for (const it of recs) if (held[u].has(it)) hitsAls++;
-      },
-    );
-    for (let u = 0; u < users; u++) {
-      const recs = byPop.filter((it) => !seen[u].has(it)).slice(0, 10);
-      for (const it of recs) if (held[u].has(it)) hitsPop++;
-    }
-    const pAls = hitsAls / (users * 10);
-    const pPop = hitsPop / (users * 10);
+    const g = plantedGenres();
+    const m = trainImplicitAls(g.rt, { rank: 12, regParam: 0.05, alpha: 20, maxIter: 10, seed: 1 });
+    const { pAls, pPop } = precisionAt10(m, g);
     if (process.env.ALS_TEST_VERBOSE) console.log(`precision@10 ALS ${pAls} popularity ${pPop}`);
     expect(pAls).toBeGreaterThanOrEqual(0.1);
     expect(pAls).toBeGreaterThanOrEqual(3 * pPop);
@@ -373,5 +392,157 @@ describe('scoring', () => {
         if (exp.length > 1 && exp[0].s - exp[1].s > 1e-5) expect(items[0]).toBe(exp[0].i);
       }
     }
+  });
+});
+
+describe('foldInUsers', () => {
+  it('with many CG steps equals the exact per-user normal-equation solution given the item factors', () => {
+    const rank = 6;
+    const p: AlsParams = { rank, regParam: 0.2, alpha: 3, maxIter: 4, seed: 13, foldInCgSteps: 3 * rank };
+    const fitted = trainImplicitAls(randomRatings(50, 30, 0.15, 4), p);
+    const rt = randomRatings(35, 30, 0.2, 99); // other users, same items; some may have no ratings
+    const m = foldInUsers(fitted, rt, p);
+    expect(m.users).toBe(35);
+    expect(m.items).toBe(30);
+    expect(m.itemFactors).toBe(fitted.itemFactors);
+    expect(m.lossHistory.length).toBe(1);
+    expect(Math.abs(m.lossHistory[0] - bruteLoss(rt, m, p)) / m.lossHistory[0]).toBeLessThan(1e-10);
+    const R = dense(rt);
+    const Y = fitted.itemFactors;
+    let checked = 0;
+    for (let u = 0; u < rt.users; u++) {
+      const x = m.userFactors.subarray(u * rank, u * rank + rank);
+      const A = Array.from({ length: rank }, () => new Array<number>(rank).fill(0));
+      const b = new Array<number>(rank).fill(0);
+      let n = 0;
+      for (let i = 0; i < rt.items; i++) {
+        const r = R[u][i];
+        const c = 1 + p.alpha * r;
+        if (r > 0) n++;
+        for (let a = 0; a < rank; a++) {
+          if (r > 0) b[a] += c * Y[i * rank + a];
+          for (let bb = 0; bb < rank; bb++) A[a][bb] += c * Y[i * rank + a] * Y[i * rank + bb];
+        }
+      }
+      if (n === 0) {
+        expect(Array.from(x)).toEqual(new Array<number>(rank).fill(0));
+        continue;
+      }
+      for (let a = 0; a < rank; a++) A[a][a] += p.regParam * n;
+      const exact = gaussSolve(A, b);
+      const scale = Math.max(...exact.map(Math.abs));
+      for (let a = 0; a < rank; a++) expect(Math.abs(x[a] - exact[a])).toBeLessThan(1e-4 * scale + 1e-6);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(25);
+    // The default step count is close to exact too; a single step is not (the check is not vacuous).
+    const rel = (q: AlsModel) => {
+      let num = 0;
+      let den = 0;
+      for (let k = 0; k < m.userFactors.length; k++) {
+        num += (q.userFactors[k] - m.userFactors[k]) ** 2;
+        den += m.userFactors[k] ** 2;
+      }
+      return Math.sqrt(num / den);
+    };
+    expect(rel(foldInUsers(fitted, rt, { ...p, foldInCgSteps: undefined }))).toBeLessThan(1e-2);
+    expect(rel(foldInUsers(fitted, rt, { ...p, foldInCgSteps: 1 }))).toBeGreaterThan(1e-2);
+  });
+
+  it('rejects ratings over another item space or rank', () => {
+    const p: AlsParams = { rank: 3, regParam: 0.1, alpha: 1, maxIter: 1, seed: 1 };
+    const fitted = trainImplicitAls(randomRatings(10, 8, 0.3, 1), p);
+    expect(() => foldInUsers(fitted, randomRatings(10, 9, 0.3, 2), p)).toThrow(RangeError);
+    expect(() => foldInUsers(fitted, randomRatings(10, 8, 0.3, 2), { ...p, rank: 4 })).toThrow(RangeError);
+  });
+
+  it('after fitting on earlier data, folded-in users keep precision far above popularity', () => {
+    const g = plantedGenres();
+    // "Pre-holdout" fit: a random 60% of the training pairs (every item still present), then the
+    // users of the full training data folded in for serving.
+    const r = rng(77);
+    const early = g.train.filter(() => r() < 0.6);
+    const pre = ratingsFromTriples(
+      g.users,
+      g.items,
+      Int32Array.from(early.map((t) => t[0])),
+      Int32Array.from(early.map((t) => t[1])),
+      new Float32Array(early.length).fill(1),
+    );
+    const params: AlsParams = { rank: 12, regParam: 0.05, alpha: 20, maxIter: 10, seed: 1 };
+    const fitted = trainImplicitAls(pre, params);
+    const folded = foldInUsers(fitted, g.rt, params);
+    const full = trainImplicitAls(g.rt, params);
+    const a = precisionAt10(folded, g);
+    const b = precisionAt10(full, g);
+    if (process.env.ALS_TEST_VERBOSE) console.log(`precision@10 fold-in ${a.pAls} full fit ${b.pAls} popularity ${a.pPop}`);
+    expect(a.pAls).toBeGreaterThanOrEqual(0.1);
+    expect(a.pAls).toBeGreaterThanOrEqual(3 * a.pPop);
+    expect(a.pAls).toBeGreaterThanOrEqual(0.8 * b.pAls);
+  });
+});
+
+describe('threads', () => {
+  // Above the single-thread thresholds: >= PARALLEL_MIN_RATINGS ratings, scoring >= PARALLEL_MIN_SCORE_WORK.
+  const rt = (() => {
+    // About 20 random items per user (duplicates summed), generated sparsely.
+    const r = rng(31);
+    const n = 12000 * 20;
+    const u = Int32Array.from({ length: n }, (_, k) => Math.floor(k / 20));
+    const i = Int32Array.from({ length: n }, () => Math.floor(4000 * r() * r()));
+    const v = Float32Array.from({ length: n }, () => 1 + Math.floor(r() * 5));
+    return ratingsFromTriples(12000, 4000, u, i, v);
+  })();
+  const p: AlsParams = { rank: 16, regParam: 0.05, alpha: 5, maxIter: 2, seed: 8 };
+  const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+  it('the problem is above the thresholds', () => {
+    expect(rt.itemIdx.length).toBeGreaterThanOrEqual(PARALLEL_MIN_RATINGS);
+    expect(rt.users * rt.items * p.rank).toBeGreaterThanOrEqual(PARALLEL_MIN_SCORE_WORK);
+    expect(rt.items * rt.items * p.rank).toBeGreaterThanOrEqual(PARALLEL_MIN_SCORE_WORK);
+  });
+
+  it('one and two threads give bit-identical training, fold-in, recommendations and similar items', () => {
+    const m1 = trainImplicitAls(rt, { ...p, threads: 1 });
+    const m2 = trainImplicitAls(rt, { ...p, threads: 2 });
+    expect(same(m1.userFactors, m2.userFactors)).toBe(true);
+    expect(same(m1.itemFactors, m2.itemFactors)).toBe(true);
+    expect(m1.lossHistory).toEqual(m2.lossHistory);
+    expect(Object.prototype.toString.call(m2.userFactors.buffer)).toBe('[object ArrayBuffer]'); // not left on shared memory
+    expect(implicitLoss(rt, m1, { ...p, threads: 2 })).toBe(implicitLoss(rt, m1, { ...p, threads: 1 }));
+
+    const f1 = foldInUsers(m1, rt, { ...p, threads: 1 });
+    const f2 = foldInUsers(m1, rt, { ...p, threads: 2 });
+    expect(same(f1.userFactors, f2.userFactors)).toBe(true);
+    expect(f1.lossHistory).toEqual(f2.lossHistory);
+
+    const users = Int32Array.from({ length: rt.users }, (_, u) => (u * 7919) % rt.users);
+    const exclude = (u: number) => (u % 3 === 0 ? rt.itemIdx.subarray(rt.userPtr[u], rt.userPtr[u + 1]) : undefined);
+    const recs = (threads: number) => {
+      const out: number[] = [];
+      recommendForUsers(m1, users, 10, exclude, (u, items, scores) => {
+        out.push(u, items.length, ...items, ...Array.from(scores));
+      }, undefined, { threads });
+      return out;
+    };
+    const r1 = recs(1);
+    expect(recs(2)).toEqual(r1);
+    expect(r1.length).toBe(rt.users * 22);
+
+    const items = Int32Array.from({ length: rt.items }, (_, i) => i);
+    const sims = (threads: number) => {
+      const out: number[] = [];
+      similarItems(m1, items, 5, (it, s, v) => out.push(it, s.length, ...s, ...Array.from(v)), undefined, { threads });
+      return out;
+    };
+    expect(sims(2)).toEqual(sims(1));
+  });
+
+  it('a failing worker surfaces as a thrown Error, and the pool keeps working', () => {
+    expect(() => checkAlsWorkers({ threads: 2, failWith: 'planted worker failure' })).toThrow(/planted worker failure/);
+    expect(() => checkAlsWorkers({ threads: 2 })).not.toThrow();
+    const a = trainImplicitAls(rt, { ...p, maxIter: 1, threads: 2 });
+    const b = trainImplicitAls(rt, { ...p, maxIter: 1, threads: 1 });
+    expect(same(a.userFactors, b.userFactors)).toBe(true);
   });
 });
