@@ -306,7 +306,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     partitionKeys: [],
     primaryKey: ['user_id', 'rank'],
     served: true,
-    excludes: 'Users and products below the minimum interaction counts of the recommendations parameters get no row; the API falls back to popular_products.',
+    excludes: 'Users with fewer distinct products than recommendations.minUserProducts get no row (the API falls back to popular_products); only the recommendations.candidateProducts most popular products are recommended.',
   },
   {
     name: 'similar_products',
@@ -322,7 +322,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     partitionKeys: [],
     primaryKey: ['product_id', 'rank'],
     served: true,
-    excludes: 'Products below the minimum interaction count have no factors and no row.',
+    excludes: 'Only the recommendations.candidateProducts most popular products have rows, with neighbours among the same products.',
   },
   {
     name: 'popular_products',
