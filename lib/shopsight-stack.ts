@@ -18,6 +18,8 @@ import { PipelineStateMachine } from './orchestration/pipeline-state-machine';
 import { SparkProcessing } from './processing/spark-processing';
 import { ServingDatabase } from './serving/serving-database';
 import { ServingSchema } from './serving/serving-schema';
+import { BiAccess } from './serving/bi-access';
+import { RecommendationsApi } from './api/recommendations-api';
 import { DataLakeStorage } from './storage/data-lake-storage';
 
 export interface ShopSightStackProps extends StackProps {
@@ -37,6 +39,8 @@ export class ShopSightStack extends Stack {
   readonly catalog: DataCatalog;
   readonly serving: ServingDatabase;
   readonly servingSchema: ServingSchema;
+  readonly recommendationsApi: RecommendationsApi;
+  readonly biAccess: BiAccess;
   readonly processing: SparkProcessing;
   readonly pipeline: PipelineStateMachine;
   readonly topic: sns.Topic;
@@ -83,6 +87,22 @@ export class ShopSightStack extends Stack {
 
     // Migrations and the BI and loader users, applied on every deploy through the Data API.
     this.servingSchema = new ServingSchema(this, 'ServingSchema', { database: this.serving, logRetention });
+    // The storefront's API reads as the read-only BI user; callers sign with SigV4 (grantInvoke).
+    this.recommendationsApi = new RecommendationsApi(this, 'RecommendationsApi', {
+      database: this.serving,
+      readOnlySecret: this.servingSchema.biSecret,
+      throttlingRateLimit: config.api.throttlingRateLimit,
+      throttlingBurstLimit: config.api.throttlingBurstLimit,
+      coefficientsCacheTtl: Duration.seconds(config.api.coefficientsCacheSeconds),
+      logRetention,
+    });
+    // BI paths into the isolated VPC: each one off unless configured (biQuickSightVpcConnection, biBastion, biAllowedCidrs).
+    this.biAccess = new BiAccess(this, 'BiAccess', {
+      database: this.serving,
+      quickSightVpcConnection: config.bi.quickSightVpcConnection,
+      bastion: config.bi.bastion,
+      allowedCidrs: config.bi.allowedCidrs,
+    });
 
     const out = (name: string, value: string, description: string): CfnOutput =>
       new CfnOutput(this, name, { value, description });

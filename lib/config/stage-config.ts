@@ -59,6 +59,23 @@ export interface StageConfig {
     /** Raw prefix a scheduled run reads. */
     readonly scheduleInputPrefix: string;
   };
+  /** The storefront's recommendations API (HTTP API, IAM-authorised). */
+  readonly api: {
+    /** Steady-state requests per second across all routes. */
+    readonly throttlingRateLimit: number;
+    readonly throttlingBurstLimit: number;
+    /** How long a Lambda container keeps the purchase-intent coefficients. */
+    readonly coefficientsCacheSeconds: number;
+  };
+  /** BI access to Aurora; every path is off unless configured. */
+  readonly bi: {
+    /** A QuickSight VPC connection into the database subnets (needs QuickSight Enterprise). */
+    readonly quickSightVpcConnection: boolean;
+    /** A t4g.nano SSM bastion for Power BI Desktop through port forwarding (≈ $26/month with its endpoints). */
+    readonly bastion: boolean;
+    /** Private CIDRs (a VPN or Direct Connect range routed into the VPC) allowed to 3306. */
+    readonly allowedCidrs: readonly string[];
+  };
 }
 
 const DEFAULTS: Record<Stage, StageConfig> = {
@@ -92,6 +109,8 @@ const DEFAULTS: Record<Stage, StageConfig> = {
       logRetentionDays: 14,
     },
     trigger: { onReadyMarker: false, scheduleInputPrefix: 'rees46/' },
+    api: { throttlingRateLimit: 50, throttlingBurstLimit: 100, coefficientsCacheSeconds: 60 },
+    bi: { quickSightVpcConnection: false, bastion: false, allowedCidrs: [] },
   },
   prod: {
     stage: 'prod',
@@ -123,6 +142,8 @@ const DEFAULTS: Record<Stage, StageConfig> = {
       logRetentionDays: 365,
     },
     trigger: { onReadyMarker: true, scheduleInputPrefix: 'rees46/' },
+    api: { throttlingRateLimit: 200, throttlingBurstLimit: 400, coefficientsCacheSeconds: 60 },
+    bi: { quickSightVpcConnection: false, bastion: false, allowedCidrs: [] },
   },
 };
 
@@ -170,6 +191,17 @@ const bool: Parser = (raw, key) => {
   throw invalid(key, raw, 'true, false');
 };
 
+/** A comma-separated list of IPv4 CIDRs (private ranges are checked by the BiAccess construct). */
+const cidrList: Parser = (raw, key) => {
+  const text = Array.isArray(raw) ? raw.join(',') : raw;
+  if (typeof text !== 'string') throw invalid(key, raw, 'comma-separated IPv4 CIDRs such as 10.20.0.0/16');
+  const list = text.split(',').map((c) => c.trim()).filter(Boolean);
+  for (const c of list) {
+    if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(c)) throw invalid(key, raw, 'comma-separated IPv4 CIDRs such as 10.20.0.0/16');
+  }
+  return list;
+};
+
 const pattern =
   (re: RegExp, allowed: string): Parser =>
   (raw, key) => {
@@ -204,6 +236,12 @@ const OVERRIDES: Record<string, { path: string[]; parse: Parser }> = {
     parse: pattern(/^(cron|rate)\(.+\)$/, 'an EventBridge schedule expression such as cron(0 3 * * ? *) or rate(1 day)'),
   },
   triggerInputPrefix: { path: ['trigger', 'scheduleInputPrefix'], parse: pattern(/^[^/].*\/$/, 'a raw key prefix ending in "/"') },
+  apiThrottlingRateLimit: { path: ['api', 'throttlingRateLimit'], parse: number(1, 10000, { integer: true }) },
+  apiThrottlingBurstLimit: { path: ['api', 'throttlingBurstLimit'], parse: number(1, 5000, { integer: true }) },
+  apiCoefficientsCacheSeconds: { path: ['api', 'coefficientsCacheSeconds'], parse: number(0, 3600, { integer: true }) },
+  biQuickSightVpcConnection: { path: ['bi', 'quickSightVpcConnection'], parse: bool },
+  biBastion: { path: ['bi', 'bastion'], parse: bool },
+  biAllowedCidrs: { path: ['bi', 'allowedCidrs'], parse: cidrList },
 };
 
 export const CONTEXT_KEYS = ['stage', ...Object.keys(OVERRIDES)];

@@ -244,7 +244,8 @@ export function pendingMigrations(appliedVersions: Iterable<number>): Migration[
 
 /** Every table and view a BI user may read: the served tables and the dashboard views. */
 export function biReadableObjects(): string[] {
-  return [...servedTables().map((t) => t.name), ...Object.keys(DASHBOARD_VIEWS)];
+  // load_runs too: dashboards and the API's /health show which run is served and when it loaded.
+  return [...servedTables().map((t) => t.name), ...Object.keys(DASHBOARD_VIEWS), LOAD_RUNS_TABLE];
 }
 
 export const selectAppliedVersions: SqlStatement = { sql: `SELECT \`version\` FROM \`${SCHEMA_MIGRATIONS_TABLE}\``, parameters: {} };

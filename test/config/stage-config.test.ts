@@ -54,3 +54,23 @@ describe('stage configuration from CDK context', () => {
     expect(() => fromContext({ '@aws-cdk/aws-s3:createDefaultLoggingPolicy': true, 'aws:cdk:enable-path-metadata': true })).not.toThrow();
   });
 });
+
+describe('API and BI access settings', () => {
+  const load = (context: Record<string, unknown>) => loadStageConfig((k) => context[k], Object.keys(context));
+
+  test('BI access is off and the API throttled by default on both stages', () => {
+    for (const stage of ['dev', 'prod']) {
+      const config = load({ stage });
+      expect(config.bi).toEqual({ quickSightVpcConnection: false, bastion: false, allowedCidrs: [] });
+      expect(config.api.throttlingRateLimit).toBeGreaterThan(0);
+      expect(config.api.throttlingBurstLimit).toBeGreaterThanOrEqual(config.api.throttlingRateLimit);
+    }
+  });
+
+  test('biAllowedCidrs takes a comma-separated list and refuses anything else, naming the key', () => {
+    expect(load({ biAllowedCidrs: '10.20.0.0/16, 192.168.1.0/24' }).bi.allowedCidrs).toEqual(['10.20.0.0/16', '192.168.1.0/24']);
+    expect(() => load({ biAllowedCidrs: 'my office' })).toThrow(/Invalid CDK context "biAllowedCidrs": "my office"; allowed: comma-separated IPv4 CIDRs/);
+    expect(() => load({ biBastion: 'yes' })).toThrow(/"biBastion".*allowed: true, false/);
+    expect(() => load({ apiThrottlingRateLimit: 0 })).toThrow(/"apiThrottlingRateLimit"/);
+  });
+});

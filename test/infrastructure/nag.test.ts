@@ -5,26 +5,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildShopSightApp } from '../../lib/app';
 import { newApp } from '../support/stack';
-
-/** Synthesizes with the AwsSolutions pack as bin/shopsight.ts does; returns the report's violations. */
-function nagViolations(app: App): { rule: string; paths: string[] }[] {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  try {
-    app.synth();
-  } catch (e) {
-    if (!/Validation ?failed/i.test(`${(e as Error).name} ${(e as Error).message}`)) throw e;
-  }
-  const reportFile = path.join(app.outdir, 'validation-report.json');
-  if (!fs.existsSync(reportFile)) return [];
-  const report = JSON.parse(fs.readFileSync(reportFile, 'utf-8'));
-  return report.pluginReports.flatMap((r: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }) =>
-    r.violations.map((v) => ({ rule: v.ruleName, paths: v.violatingConstructs.map((c) => c.constructPath) })),
-  );
-}
+import { nagViolations } from '../support/serving-test-stack';
 
 describe('cdk-nag AwsSolutions', () => {
   test.each([['dev'], ['prod']])('the %s stage has no unacknowledged finding', (stage) => {
     const app = newApp({ stage, alertEmail: 'ops@example.com', triggerOnReadyMarker: 'true', triggerSchedule: 'rate(1 day)' });
+    buildShopSightApp(app);
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  test('with every BI access path on (QuickSight VPC connection, bastion, a VPN range) there is still none', () => {
+    const app = newApp({ stage: 'prod', biQuickSightVpcConnection: 'true', biBastion: 'true', biAllowedCidrs: '10.20.0.0/16' });
     buildShopSightApp(app);
     expect(nagViolations(app)).toEqual([]);
   });

@@ -16,8 +16,8 @@ describe('orchestration, triggers and monitoring', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Environment?.Variables?.NODE_OPTIONS,
     );
-    // validate-input, data-quality-gate, load-serving and the serving-schema custom resource handler.
-    expect(functions).toHaveLength(4);
+    // validate-input, data-quality-gate, load-serving, the serving-schema custom resource handler and the recommendations API.
+    expect(functions).toHaveLength(5);
     for (const f of functions) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

@@ -189,6 +189,8 @@ describe('users', () => {
   test('the BI user can SELECT the views and served tables', async () => {
     for (const view of Object.keys(DASHBOARD_VIEWS)) await bi.query(`SELECT * FROM \`${view}\` LIMIT 1`);
     await bi.query('SELECT * FROM products LIMIT 1');
+    // Which run is served, for freshness on dashboards and the API's /health.
+    await bi.query('SELECT run_id, status, finished_at FROM load_runs');
   });
 
   test.each([
@@ -197,7 +199,8 @@ describe('users', () => {
     ['DELETE', 'DELETE FROM products'],
     ['DROP', 'DROP TABLE products'],
     ['CREATE', 'CREATE TABLE evil (id INT)'],
-    ['read load_runs', 'SELECT * FROM load_runs'],
+    ['write load_runs', "UPDATE load_runs SET status = 'failed'"],
+    ['read the migration ledger', 'SELECT * FROM schema_migrations'],
     ['read a previous version', 'SELECT * FROM products__previous'],
   ])('the BI user cannot %s', async (_what, sql) => {
     await expect(bi.query(sql)).rejects.toThrow(/denied/);
