@@ -1,8 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { App, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildShopSightApp } from '../../lib/app';
 import { newApp } from '../support/stack';
 import { nagViolations } from '../support/serving-test-stack';
