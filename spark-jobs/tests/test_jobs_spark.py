@@ -46,7 +46,7 @@ def params(**overrides: Any) -> Dict[str, Any]:
 
 
 def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
-    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2053013552326770905, code, brand, price, user, session)
+    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2100000000000000002, code, brand, price, user, session)
 
 
 def write_text(path: Path, text: str, gz: bool = False) -> str:
@@ -93,7 +93,7 @@ def test_the_spark_csv_line_is_the_python_rule(spark) -> None:
 
 
 def test_split_bucket_column_is_the_python_split(spark) -> None:
-    ids = ["", "a", "1-1", "ünï", "72d76fde-8bb3-4e00-8c23-a032dfed738c"] + ["s{}".format(i) for i in range(200)]
+    ids = ["", "a", "1-1", "ünï", "00000000-0000-4000-8000-000000000001"] + ["s{}".format(i) for i in range(200)]
     df = spark.createDataFrame([(s,) for s in ids], "session_id string")
     got = [r[0] for r in df.select(intent.split_bucket_column(42)).collect()]
     assert got == [intent.split_bucket(42, s) for s in ids]

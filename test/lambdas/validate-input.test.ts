@@ -92,7 +92,7 @@ function rees46Csv(bytes: number, seed = 1): string {
     const second = String(i % 60).padStart(2, '0');
     const line =
       `2019-10-01 00:00:${second} UTC,${['view', 'cart', 'purchase'][next() % 3]},${next() % 10_000_000},` +
-      `2053013555631882655,electronics.smartphone,brand${next() % 500},${(next() % 100_000) / 100},${next() % 600_000_000},` +
+      `2100000000000000001,electronics.smartphone,brand${next() % 500},${(next() % 100_000) / 100},${next() % 600_000_000},` +
       `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(8)}${hex(4)}`;
     lines.push(line);
     size += line.length + 1;

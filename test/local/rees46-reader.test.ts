@@ -143,12 +143,12 @@ describe('malformed files', () => {
       t,
       type,
       extra.product ?? '1004856',
-      extra.category ?? '2053013555631882655',
+      extra.category ?? '2100000000000000001',
       extra.code ?? 'electronics.smartphone',
       extra.brand ?? 'samsung',
       extra.price ?? '130.76',
-      extra.user ?? '543272936',
-      extra.session ?? '8187d148-3c41-46d4-b0c0-9c08cd9dc564',
+      extra.user ?? '900000001',
+      extra.session ?? '00000000-0000-4000-8000-000000000002',
     ].join(',');
   const T = '2019-10-01 00:00:00 UTC';
   const first = ok(T);
@@ -231,8 +231,8 @@ describe('malformed files', () => {
       [b, 3, 'purchase'],
     ]);
     const at = (file: string, line: number) => events.find((e) => e.source_file === file && Number(e.source_line) === line)!;
-    expect(at(a, 2).session_id).toBe('8187d148-3c41-46d4-b0c0-9c08cd9dc564'); // no \r left from CRLF
-    expect(at(a, 2).category_id).toBe('2053013555631882655');
+    expect(at(a, 2).session_id).toBe('00000000-0000-4000-8000-000000000002'); // no \r left from CRLF
+    expect(at(a, 2).category_id).toBe('2100000000000000001');
     expect(at(a, 8).brand).toBe('acme, "the" shop');
     expect(at(a, 17)).toMatchObject({ brand: null, category_code: null, category: null, sub_category: null, category_id: null });
     expect(at(a, 18)).toMatchObject({ category_code: 'kids', category: 'kids', sub_category: null, event_hour: 1 });

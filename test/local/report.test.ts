@@ -35,7 +35,7 @@ const HEADER = 'event_time,event_type,product_id,category_id,category_code,brand
 /** Extra input: one purchase of a brand named like a script tag (valid), three rejects. */
 const EXTRA_LINES = [
   HEADER,
-  `2019-10-01 12:00:00 UTC,purchase,99000001,2053013555631882655,electronics.smartphone,${EVIL_BRAND},99999.99,99000001,fixture-session-1`,
+  `2019-10-01 12:00:00 UTC,purchase,99000001,2100000000000000001,electronics.smartphone,${EVIL_BRAND},99999.99,99000001,fixture-session-1`,
   '2019-10-01 12:00:01 UTC,purchase,1,2,a.b,x,abc,5,fixture-session-2',
   '2019-10-01 12:00:02 UTC,click,1,2,a.b,x,1.00,5,fixture-session-2',
   'too,few,columns',

@@ -283,7 +283,7 @@ describe('sessions: a gap strictly greater than 30 minutes starts a new one', ()
 });
 
 describe('malformed files', () => {
-  const T = 1_433_193_132_535; // 2015-06-01 21:12:12.535 UTC
+  const T = 1_433_193_100_123; // 2015-06-01 21:11:40.123 UTC
   /** Physical lines of file A (header = 1); CRLF line ends, a UTF-8 BOM, no newline after the last line. */
   const fileA: string[] = [
     H, //                                                 1
@@ -310,9 +310,9 @@ describe('malformed files', () => {
   /** File B, gzip, LF, with the sample's trailing datetime column. */
   const fileB: string[] = [
     `${H},datetime`,
-    `${T},100,view,200,,2015-06-01 21:12:12.535`, //     2 duplicate of A's line 2 (datetime ignored)
+    `${T},100,view,200,,2015-06-01 21:11:40.123`, //     2 duplicate of A's line 2 (datetime ignored)
     `${T},100,view,200,,something else`, //              3 duplicate again: datetime is not compared
-    `${T + 5},102,view,202,,2015-06-01 21:12:12.540`, // 4 accepted
+    `${T + 5},102,view,202,,2015-06-01 21:11:40.128`, // 4 accepted
     `${T + 6},102,view,202,`, //                         5 wrong_column_count: 5 fields in a 6-column file
   ];
 
@@ -368,7 +368,7 @@ describe('malformed files', () => {
       [a, 17, 'view', null],
       [b, 4, 'view', null],
     ]);
-    expect(events[0]).toMatchObject({ u: '100', session_id: '100-1', t: '2015-06-01 21:12:12.535' });
+    expect(events[0]).toMatchObject({ u: '100', session_id: '100-1', t: '2015-06-01 21:11:40.123' });
     expect(events[2]).toMatchObject({ u: '101', session_id: '101-1' });
     expect(events[4]).toMatchObject({ session_id: '100-2', t: '2100-01-01 00:00:00.000' });
   });
