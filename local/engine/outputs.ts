@@ -49,8 +49,14 @@ export async function writeParquet(connection: DuckDBConnection, table: OutputTa
   }
 }
 
-/** Writes the serving CSVs and their manifest; returns the manifest. */
-export async function writeServing(connection: DuckDBConnection, out: string, runId: string, createdAt: string): Promise<ServingManifest> {
+/** Writes the serving CSVs and their manifest (row counts as the tables were written); returns the manifest. */
+export async function writeServing(
+  connection: DuckDBConnection,
+  out: string,
+  runId: string,
+  createdAt: string,
+  tableRows: Readonly<Record<string, number>>,
+): Promise<ServingManifest> {
   const dir = path.join(out, SERVING_DIR);
   fs.rmSync(dir, { recursive: true, force: true });
   const tables: Record<string, ServingManifest['tables'][string]> = {};
@@ -63,7 +69,7 @@ export async function writeServing(connection: DuckDBConnection, out: string, ru
       (FORMAT CSV, HEADER false, DELIMITER ${sqlString(SERVING_CSV_FORMAT.fieldSeparator)}, QUOTE '"', ESCAPE '"',
        NULLSTR ${sqlString(SERVING_CSV_FORMAT.nullToken)}${strings.length ? `, FORCE_QUOTE (${strings.join(', ')})` : ''},
        DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%f')`);
-    tables[table.name] = { columns, rowCount: await countRows(connection, table.name), files: [relative] };
+    tables[table.name] = { columns, rowCount: tableRows[table.name] ?? (await countRows(connection, table.name)), files: [relative] };
   }
   const manifest: ServingManifest = { runId, createdAt, tables };
   fs.writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PipelineParameters } from '../../lib/config/pipeline-params';
 import { DatasetKind } from '../../lib/config/execution-input';
-import { FileRowCounts, INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RowCounts, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../lib/contract';
+import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../lib/contract';
 import { writeReport } from '../report';
 import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
 import { EXIT_INPUT_UNUSABLE, InputError, resolveInputs } from './inputs';
@@ -79,13 +79,6 @@ export function defaultMemoryLimit(): string {
   return `${Math.floor(gb * 1024)}MB`;
 }
 
-function sumCounts(files: readonly FileRowCounts[]): RowCounts {
-  const byReason: Record<string, number> = {};
-  for (const f of files) for (const [k, v] of Object.entries(f.rejectedByReason)) byReason[k] = (byReason[k] ?? 0) + v;
-  const sum = (k: 'rowsRead' | 'accepted' | 'rejected' | 'duplicatesRemoved') => files.reduce((a, f) => a + f[k], 0);
-  return { rowsRead: sum('rowsRead'), accepted: sum('accepted'), rejected: sum('rejected'), rejectedByReason: byReason, duplicatesRemoved: sum('duplicatesRemoved') };
-}
-
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const progress = options.progress ?? SILENT_PROGRESS;
   const runId = options.runId ?? defaultRunId();
@@ -121,7 +114,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       (r) => `${r.totals.accepted.toLocaleString('en-US')} accepted, ${r.totals.rejected.toLocaleString('en-US')} rejected, ${r.totals.duplicatesRemoved.toLocaleString('en-US')} duplicates removed`,
     );
     const files = loaded.perFile;
-    const totals = sumCounts(files);
+    const totals = loaded.totals;
     const summaryBase = { runId, dataset: inputs.dataset, files, totals };
 
     if (totals.accepted === 0) {
@@ -164,7 +157,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       return rows;
     }, (n) => n);
     const createdAt = new Date().toISOString();
-    await timed('serving-export', () => writeServing(connection, options.out, runId, createdAt), (m) => Object.values(m.tables).reduce((a, t) => a + t.rowCount, 0));
+    await timed('serving-export', () => writeServing(connection, options.out, runId, createdAt, tableRows), (m) => Object.values(m.tables).reduce((a, t) => a + t.rowCount, 0));
 
     const summary: RunSummary = { ...summaryBase, stages, engine: 'local', createdAt, tableRows };
     const problems = reconcileRunSummary(summary);

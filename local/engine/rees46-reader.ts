@@ -20,6 +20,7 @@
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES, FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { readAccounting } from './accounting';
 import { duckType, materialisedColumns } from './sql';
 
 export const REES46_HEADER: readonly string[] = RAW_TABLES.find((t) => t.name === 'raw_rees46_events')!.header;
@@ -183,37 +184,15 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
 
   // 6. Accounting: only counts leave DuckDB.
   // Duplicates = typed rows - kept rows: the kept table holds one row per distinct typed row.
-  const counts = await connection.runAndReadAll(`
-    SELECT r.file_idx, r.rows_read, coalesce(k.accepted, 0) AS accepted, r.rejected,
-      r.rows_read - r.rejected - coalesce(k.accepted, 0) AS duplicates
-    FROM (SELECT file_idx, count(*) AS rows_read, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected FROM _rees46_rows GROUP BY file_idx) r
-    LEFT JOIN (SELECT CAST(row_key // 1000000000000 AS INTEGER) AS file_idx, count(*) AS accepted FROM _rees46_kept GROUP BY 1) k USING (file_idx)`);
-  const byReason = await connection.runAndReadAll(
-    `SELECT file_idx, reason, count(*) AS n FROM _rees46_rows WHERE reason IS NOT NULL GROUP BY file_idx, reason ORDER BY reason`,
+  const { perFile, totals } = await readAccounting(
+    connection,
+    files,
+    `SELECT r.file_idx, r.rows_read, coalesce(k.accepted, 0) AS accepted, r.rejected,
+       r.rows_read - r.rejected - coalesce(k.accepted, 0) AS duplicates
+     FROM (SELECT file_idx, count(*) AS rows_read, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected FROM _rees46_rows GROUP BY file_idx) r
+     LEFT JOIN (SELECT CAST(row_key // 1000000000000 AS INTEGER) AS file_idx, count(*) AS accepted FROM _rees46_kept GROUP BY 1) k USING (file_idx)`,
+    `SELECT file_idx, reason, count(*) AS n FROM _rees46_rows WHERE reason IS NOT NULL GROUP BY file_idx, reason`,
   );
-  const perFile: FileRowCounts[] = files.map((source, idx) => {
-    const row = counts.getRowObjects().find((r) => Number(r.file_idx) === idx);
-    const reasons: Record<string, number> = {};
-    for (const r of byReason.getRowObjects()) if (Number(r.file_idx) === idx) reasons[String(r.reason)] = Number(r.n);
-    return {
-      source,
-      rowsRead: Number(row?.rows_read ?? 0),
-      accepted: Number(row?.accepted ?? 0),
-      rejected: Number(row?.rejected ?? 0),
-      rejectedByReason: reasons,
-      duplicatesRemoved: Number(row?.duplicates ?? 0),
-    };
-  });
-  const totalsByReason: Record<string, number> = {};
-  for (const f of perFile) for (const [k, v] of Object.entries(f.rejectedByReason)) totalsByReason[k] = (totalsByReason[k] ?? 0) + v;
-  const sum = (k: 'rowsRead' | 'accepted' | 'rejected' | 'duplicatesRemoved') => perFile.reduce((a, f) => a + f[k], 0);
-  const totals: RowCounts = {
-    rowsRead: sum('rowsRead'),
-    accepted: sum('accepted'),
-    rejected: sum('rejected'),
-    rejectedByReason: totalsByReason,
-    duplicatesRemoved: sum('duplicatesRemoved'),
-  };
   for (const t of ['_rees46_lines', '_rees46_rows', '_rees46_kept']) await run(`DROP TABLE IF EXISTS ${t}`);
   return { perFile, totals };
 }

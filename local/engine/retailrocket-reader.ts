@@ -46,6 +46,7 @@
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { readAccounting } from './accounting';
 import { duckType, materialisedColumns } from './sql';
 
 const rawTable = (name: string) => RAW_TABLES.find((t) => t.name === name)!;
@@ -365,31 +366,7 @@ export async function loadRetailRocket(
     ORDER BY k.file_idx, k.source_line`);
 
   // 9. Accounting: only counts leave DuckDB.
-  const counts = await connection.runAndReadAll(`SELECT * FROM _rr_counts`);
-  const byReason = await connection.runAndReadAll(`SELECT * FROM _rr_reasons ORDER BY reason`);
-  const perFile: FileRowCounts[] = files.map((source, idx) => {
-    const row = counts.getRowObjects().find((r) => Number(r.file_idx) === idx);
-    const reasons: Record<string, number> = {};
-    for (const r of byReason.getRowObjects()) if (Number(r.file_idx) === idx) reasons[String(r.reason)] = Number(r.n);
-    return {
-      source,
-      rowsRead: Number(row?.rows_read ?? 0),
-      accepted: Number(row?.accepted ?? 0),
-      rejected: Number(row?.rejected ?? 0),
-      rejectedByReason: reasons,
-      duplicatesRemoved: Number(row?.duplicates ?? 0),
-    };
-  });
-  const totalsByReason: Record<string, number> = {};
-  for (const f of perFile) for (const [k, v] of Object.entries(f.rejectedByReason)) totalsByReason[k] = (totalsByReason[k] ?? 0) + v;
-  const sum = (k: 'rowsRead' | 'accepted' | 'rejected' | 'duplicatesRemoved') => perFile.reduce((a, f) => a + f[k], 0);
-  const totals: RowCounts = {
-    rowsRead: sum('rowsRead'),
-    accepted: sum('accepted'),
-    rejected: sum('rejected'),
-    rejectedByReason: totalsByReason,
-    duplicatesRemoved: sum('duplicatesRemoved'),
-  };
+  const { perFile, totals } = await readAccounting(connection, files, `SELECT * FROM _rr_counts`, `SELECT * FROM _rr_reasons`);
   const categories: RetailRocketCategories = {
     treeCategories: await count(`SELECT count(*) FROM _rr_tree`),
     itemsWithCategory: await count(`SELECT count(DISTINCT product_id) FROM events WHERE category_id IS NOT NULL`),
