@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed here: the Spark job tests run where it is")
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
 
 from pyspark.sql import Row, functions as F  # noqa: E402
 

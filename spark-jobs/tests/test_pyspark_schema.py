@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed here: the Spark schema check runs where it is")
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
 
 from pyspark.sql import SparkSession, functions as F, types as T  # noqa: E402
 
