@@ -1,6 +1,7 @@
 /**
  * Writes spark-jobs/shopsight_jobs/contract.json: the JSON copy of the table contract (lib/contract)
- * and the default pipeline parameters that the PySpark jobs read (ARCHITECTURE.md, "The spine").
+ * and the default pipeline parameters that the PySpark jobs read (ARCHITECTURE.md, "The spine"),
+ * plus the Spark jobs' entry scripts and settings (lib/processing/spark-jobs.ts) for the tests.
  *
  *   npm run contract:json            rewrite the file
  *   npm run contract:json -- --check exit 1 when the committed file is stale
@@ -17,6 +18,7 @@ import * as path from 'path';
 import { DEFAULT_PIPELINE_PARAMETERS } from '../lib/config/pipeline-params';
 import { EVENT_TYPES, MISSING_LABEL, OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../lib/contract/tables';
 import * as layout from '../lib/contract/layout';
+import { ALL_SPARK_JOBS } from '../lib/processing/spark-jobs';
 
 export const CONTRACT_JSON_PATH = path.join(__dirname, '..', 'spark-jobs', 'shopsight_jobs', 'contract.json');
 
@@ -105,6 +107,21 @@ function layoutSection(): Record<string, unknown> {
   };
 }
 
+/**
+ * The Spark jobs in the order the pipeline runs them (prepare first), with the Spark settings the
+ * state machine passes to each. Tests that start a job with spark-submit (spark-jobs/tests/
+ * spark_submit.py) read this list instead of repeating the entry scripts and settings by hand.
+ * `description` stays in lib/processing/spark-jobs.ts: it is for people and the docs.
+ */
+function sparkJobsSection(): Array<Record<string, unknown>> {
+  return ALL_SPARK_JOBS.map((job) => ({
+    id: job.id,
+    stage: job.stage,
+    entryPoint: job.entryPoint,
+    sparkConf: { ...job.sparkConf },
+  }));
+}
+
 /** Copy with object keys sorted at every level (arrays keep their order); undefined members dropped, as JSON does. */
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -129,6 +146,7 @@ export function contractDocument(): Record<string, unknown> {
     pipelineParameters: DEFAULT_PIPELINE_PARAMETERS,
     rawTables: RAW_TABLES,
     runIdPartition: RUN_ID_PARTITION,
+    sparkJobs: sparkJobsSection(),
   }) as Record<string, unknown>;
   return { generatedBy: GENERATED_BY, ...body };
 }

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../lib/contract';
 import * as layout from '../lib/contract/layout';
+import { ALL_SPARK_JOBS } from '../lib/processing/spark-jobs';
 import { CONTRACT_JSON_PATH, contractDocument, contractJson, LAYOUT_KEY_FUNCTIONS } from '../scripts/write-contract-json';
 
 const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
@@ -59,6 +60,16 @@ describe('spark-jobs/shopsight_jobs/contract.json', () => {
     expect(doc.runIdPartition).toEqual(JSON.parse(JSON.stringify(RUN_ID_PARTITION)));
     // Column order is the output order: arrays must not be sorted.
     expect(doc.outputTables[0].columns.map((c: { name: string }) => c.name)).toEqual(OUTPUT_TABLES[0].columns.map((c) => c.name));
+  });
+});
+
+describe('sparkJobs in contract.json (read by spark-jobs/tests/spark_submit.py)', () => {
+  test('lists every Spark job in pipeline order with its entry script, stage and exact Spark settings', () => {
+    const doc = JSON.parse(contractJson());
+    expect(doc.sparkJobs).toEqual(
+      ALL_SPARK_JOBS.map((job) => ({ id: job.id, stage: job.stage, entryPoint: job.entryPoint, sparkConf: { ...job.sparkConf } })),
+    );
+    expect(doc.sparkJobs[0].id).toBe('prepare');
   });
 });
 
