@@ -1,0 +1,122 @@
+"""The prepare job's readers on a local SparkSession: line numbers, parsing, rejects, duplicates and
+the per-file accounting, identical to the local engine's readers (local/engine/*-reader.ts)."""
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
+
+from shopsight_jobs import contract, lines, outputs, readers, runtime, summary  # noqa: E402
+
+REES46_HEADER = ",".join(lines.REES46_HEADER)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = runtime.spark_session("shopsight-prepare-tests", master="local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "4")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
+    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2100000000000000002, code, brand, price, user, session)
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        with gzip.open(str(path), "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rees46_reader_lines_rejects_duplicates_and_counts(spark, tmp_path: Path) -> None:
+    first = [
+        REES46_HEADER,
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"),
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"),  # duplicate of line 2
+        "",  # blank: not a row
+        rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1", price="-1.00"),
+        "2019-10-01 00:00:00 UTC,view,1",
+        rees46_line("2019-10-06 23:30:00", "purchase", 2, 11, "s2", code="", brand=""),
+    ]
+    second = [REES46_HEADER, rees46_line("2019-10-01 00:00:00", "view", 1, 10, "s1"), rees46_line("2019-10-02 01:00:00", "cart", 3, 10, "s3")]
+    write_text(tmp_path / "in" / "a.csv", "\n".join(first) + "\n")
+    write_text(tmp_path / "in" / "b.csv.gz", "\r\n".join(second) + "\r\n", gz=True)
+    files = readers.list_input_files(spark, str(tmp_path / "in"))
+    assert [Path(f.replace("file:", "")).name for f in files] == ["a.csv", "b.csv.gz"]
+    result = readers.read_rees46(spark, files)
+    events = result.events.orderBy("file_idx", "source_line").collect()
+    assert [(e["file_idx"], e["source_line"]) for e in events] == [(0, 2), (0, 7), (1, 3)]
+    assert events[1]["category"] is None and events[1]["brand"] is None and events[1]["day_of_week"] == 7
+    # collect() renders timestamps in the Python process's local zone: compare instants.
+    utc = dt.datetime(2019, 10, 6, 23, 30, tzinfo=dt.timezone.utc)
+    assert events[1]["event_time"] == dt.datetime.fromtimestamp(utc.timestamp())
+    assert events[1]["event_date"] == dt.date(2019, 10, 6) and events[1]["event_hour"] == 23
+    assert events[0]["category"] == "a" and events[0]["sub_category"] == "b"
+    rejects = result.rejects.orderBy("source_line").collect()
+    assert [(r["source_line"], r["reason"]) for r in rejects] == [(5, "negative_price"), (6, "wrong_column_count")]
+    counts = summary.count_per_file(result.typed, result.events, result.rejects, result.files)
+    assert [(c["rowsRead"], c["accepted"], c["rejected"], c["duplicatesRemoved"]) for c in counts] == [(5, 2, 2, 1), (2, 1, 0, 1)]
+    doc = summary.build_run_summary("t", "rees46", counts, [])
+    assert summary.reconcile_run_summary(doc) == []
+    conformed = outputs.conform(result.events.drop("file_idx"), "events")
+    assert conformed.count() == 3
+
+
+def test_line_numbers_are_exact_across_partitions_of_a_plain_file(spark, tmp_path: Path) -> None:
+    body = [REES46_HEADER] + [rees46_line("2019-10-01 00:00:00", "view", i, i, "s{}".format(i)) for i in range(1, 5001)]
+    path = write_text(tmp_path / "big.csv", "\n".join(body) + "\n")
+    assert spark.sparkContext.textFile(path).getNumPartitions() >= 2
+    numbered = readers.read_lines(spark, [path]).collect()
+    assert [r[2] for r in numbered] == list(range(1, 5002))
+    assert all(r[3].split(",")[2] == str(r[2] - 1) for r in numbered[1:])
+
+
+def test_retailrocket_sessions_categories_and_paths(spark, tmp_path: Path) -> None:
+    base = 1433193132000
+    minute = 60000
+    events = [
+        "timestamp,visitorid,event,itemid,transactionid",
+        "{},1,view,100,".format(base),
+        "{},1,view,100,".format(base + 30 * minute),  # gap exactly 30 min: same session
+        "{},1,addtocart,200,".format(base + 61 * minute),  # gap 31 min: new session
+        "{},1,transaction,200,8693.0".format(base + 62 * minute),
+        "{},2,view,100,".format(base - 10 * minute),  # before item 100's first property
+        "{},2,view,999,".format(base),
+        "{},2,click,999,".format(base),
+    ]
+    write_text(tmp_path / "rr" / "events.csv", "\n".join(events) + "\n")
+    write_text(tmp_path / "rr" / "category_tree.csv", "categoryid,parentid\n1016,213\n213,\n1017,213\n")
+    write_text(
+        tmp_path / "rr" / "item_properties_part1.csv",
+        "timestamp,itemid,property,value\n{},100,categoryid,1016\n{},100,categoryid,1017\n{},100,available,1\n{},200,categoryid,5\n".format(
+            base, base + 45 * minute, base, base
+        ),
+    )
+    files = readers.list_input_files(spark, str(tmp_path / "rr"))
+    inputs = readers.recognise_inputs(spark, "retailrocket", files)
+    assert len(inputs.events) == 1 and len(inputs.category_tree) == 1 and len(inputs.item_properties) == 1
+    result = readers.read_retailrocket(spark, inputs, 30)
+    rows = result.events.orderBy("source_line").collect()
+    assert [r["session_id"] for r in rows] == ["1-1", "1-1", "1-2", "1-2", "2-1", "2-1"]
+    assert [r["event_type"] for r in rows] == ["view", "view", "cart", "purchase", "view", "view"]
+    assert [r["category_id"] for r in rows] == [1016, 1016, 5, 5, 1016, None]
+    assert [r["category_code"] for r in rows] == ["213.1016", "213.1016", "5", "5", "213.1016", None]
+    assert [r["sub_category"] for r in rows] == ["1016", "1016", None, None, "1016", None]
+    assert rows[3]["transaction_id"] == 8693 and rows[0]["price"] is None and rows[0]["brand"] is None
+    assert [r["reason"] for r in result.rejects.collect()] == ["unknown_event_type"]
+    assert contract.check_schema("events", outputs.conform(result.events.drop("file_idx"), "events")) == []
+
+
