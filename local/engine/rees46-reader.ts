@@ -3,21 +3,44 @@
  * table and the `rejects` table in DuckDB, with per-file row accounting that reconciles:
  * rows read = accepted + rejected + duplicates removed.
  *
- * How it reads. DuckDB reads each file as physical lines (one VARCHAR column, no quoting, one
- * sequential scan, `WITH ORDINALITY`), so the line number of every row is exact (header = line 1)
- * and the raw line is kept as it was. Each line is then split into the 9 CSV fields in SQL by one
- * anchored RFC 4180 pattern (quoted fields with commas and doubled quotes included); a line that
- * does not match is a reject (wrong_column_count, or unterminated_quote when its quotes are
- * unbalanced), and so is a value that does not type (TRY_CAST, checked in SQL). Why not read_csv's
- * parser with store_rejects: see the note below; the test suite keeps those findings
- * honest. A CSV field spanning several lines (a newline inside quotes) is not supported: REES46 never
- * writes one, and such a line is rejected, never silently merged.
+ * How it reads. Each file is read as physical lines (`readPhysicalLines` below: DuckDB's CSV scanner
+ * as a line splitter, one VARCHAR column, no quoting, one sequential scan, `WITH ORDINALITY`), so the
+ * line number of every row is exact (header = line 1) and the raw line is kept as it was. Each line is
+ * then split into the 9 CSV fields in SQL by one anchored RFC 4180 pattern (quoted fields with commas
+ * and doubled quotes included); a line that does not match is a reject (wrong_column_count, or
+ * unterminated_quote when its quotes are unbalanced), and so is a value that does not type (checked
+ * in SQL). Why not read_csv's parser with store_rejects: see the note below; the test suite keeps
+ * those findings honest. A CSV field spanning several lines (a newline inside quotes) is not
+ * supported: REES46 never writes one, and such a line is rejected, never silently merged.
  *
- * Blank lines (e.g. a trailing empty line) are not rows: they are neither read nor rejected.
- * Exact duplicates (all 9 fields equal, within and across files) are dropped from the accepted rows,
- * keeping the first by (file order, line); rejected lines are all kept in `rejects`.
- * No event row ever comes into the JS heap: only counts do.
+ * Lines (the same rule in both readers and on Spark). A file is split into lines on LF (`\n`) only.
+ * One CR (`\r`) at the end of a line is removed (CRLF files); any other CR is content: it stays in
+ * the line, which then fails its field checks or keeps the CR inside a value (e.g. in user_session).
+ * A UTF-8 BOM at the start of the file is dropped. A file with CR-only line ends is therefore one
+ * line (its header does not match: the file is refused). Blank lines (e.g. a trailing empty line)
+ * are not rows: they are neither read nor rejected, but they count in the line numbers.
+ *
+ * Values (the first failing check, in this order, is the reason; detail `column: "value"` or
+ * `column: (empty)`; an empty field is missing):
+ * - event_time: exactly `YYYY-MM-DD HH:MM:SS[.f…] UTC` with hour 00..23, minute and second 00..59
+ *   (`24:00:00` and a leap second `23:59:60` are bad_timestamp), a real calendar date of year
+ *   0001..9999 (Feb 30, month 13, day 00, year 0000 are bad_timestamp). The fraction, when present, is
+ *   1 or more digits; digits beyond the 6th (microseconds) are TRUNCATED, not rounded
+ *   (`.1234567` and `.9999999` → .123456 and .999999 s); a `.` without digits is bad_timestamp.
+ * - event_type: view, cart, purchase or remove_from_cart, else unknown_event_type.
+ * - product_id, user_id: 1..19 digits (no sign, no spaces) that fit a BIGINT (≤ 9223372036854775807),
+ *   else bad_product_id / bad_user_id. category_id: empty (NULL) or the same, else bad_category_id.
+ * - price: `-?digits[.d or .dd]`, within DECIMAL(12,2), else bad_price; below 0 negative_price;
+ *   0.00 is a valid price.
+ * - user_session: empty → missing_session. category_code and brand may be empty (NULL).
+ *
+ * Exact duplicates (all 9 fields equal after unquoting, within and across files) are dropped from the
+ * accepted rows, keeping the first by (file order, line); rejected lines are all kept in `rejects`.
+ * No event row ever comes into the JS heap: only counts do (but see readPhysicalLines for files
+ * DuckDB's scanner refuses).
  */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES, FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
 import { readAccounting } from './accounting';
@@ -38,10 +61,144 @@ export const REES46_HEADER: readonly string[] = RAW_TABLES.find((t) => t.name ==
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/*
+ * What DuckDB's CSV scanner does with line ends (DuckDB 1.5.5; delim 0x1F, quote '', escape '',
+ * strict mode, the settings used here; checked by test/local/reader-cases.test.ts):
+ * - new_line auto-detected: LF files and CRLF files are split right (the CR of a CRLF is removed, a
+ *   BOM too); a file whose FIRST line ends with a bare CR is read as CR-separated lines (against the
+ *   rule above); a bare CR inside a line, a file mixing LF and CRLF lines, a 0x1F byte, or invalid
+ *   UTF-8 make the whole scan throw "Invalid Input Error: The CSV Parser state machine reached an
+ *   invalid state" / "CSV Error on Line: N".
+ * - new_line = '\n' set explicitly: a CRLF file throws too; new_line = '\r\n': an LF file throws.
+ * - strict_mode = true written out (it is the default) together with new_line = '\r\n' silently
+ *   returns wrong lines (a CRLF file comes back as one NULL line): so it is left at its default.
+ * - strict_mode = false: a bare CR always ends a line (there is no option that makes a CR outside
+ *   quotes content), and with new_line = '\n' every CRLF yields an extra empty line (line numbers
+ *   shift); with '\r\n' the character after a bare CR is lost.
+ * So the scanner can only be used where it is exact: the file's first line (read in Node) decides
+ * new_line ('\r\n' when it ends in CRLF, '\n' when it has no CR at all), strict mode then throws on
+ * any deviation later in the file, and every file it throws on, or whose first line carries a bare CR,
+ * is read by the Node fallback below, which applies the rule itself.
+ */
+
+/** Bytes of (decompressed) input looked at to choose new_line: enough for any header line. */
+const SNIFF_BYTES = 1 << 20;
+
+const isGzip = (head: Buffer): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+/** The first up to SNIFF_BYTES bytes of the file's content (gunzipped when it is gzip). */
+async function contentHead(file: string): Promise<Buffer> {
+  const fd = fs.openSync(file, 'r');
+  const magic = Buffer.alloc(2);
+  const got = fs.readSync(fd, magic, 0, 2, 0);
+  fs.closeSync(fd);
+  const stream: NodeJS.ReadableStream = isGzip(magic.subarray(0, got))
+    ? fs.createReadStream(file).pipe(zlib.createGunzip())
+    : fs.createReadStream(file, { end: SNIFF_BYTES - 1 });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= SNIFF_BYTES) break; // leaving the loop destroys the stream
+  }
+  return Buffer.concat(chunks).subarray(0, SNIFF_BYTES);
+}
+
+/** new_line for DuckDB from the first line, or null when only the Node fallback reads the file right. */
+function newLineOf(head: Buffer): '\\n' | '\\r\\n' | null {
+  const lf = head.indexOf(0x0a);
+  const cr = head.indexOf(0x0d);
+  if (cr < 0) return '\\n';
+  if (lf >= 0 && cr === lf - 1) return '\\r\\n';
+  return null; // a bare CR in or at the end of the first line
+}
+
+/** Lines of the rule, in Node: split on LF, one trailing CR and a leading BOM removed, invalid UTF-8 → U+FFFD. */
+async function appendLinesInNode(connection: DuckDBConnection, file: string, table: string): Promise<void> {
+  const head = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  const got = fs.readSync(fd, head, 0, 2, 0);
+  fs.closeSync(fd);
+  const raw = fs.createReadStream(file);
+  const stream: NodeJS.ReadableStream = isGzip(head.subarray(0, got)) ? raw.pipe(zlib.createGunzip()) : raw;
+  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  const appender = await connection.createAppender(table);
+  let line = 0n;
+  let carry: Buffer = Buffer.alloc(0);
+  const emit = (bytes: Buffer): void => {
+    line += 1n;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end -= 1;
+    let text = decoder.decode(bytes.subarray(0, end));
+    if (line === 1n && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    appender.appendBigInt(line);
+    if (text === '') appender.appendNull();
+    else appender.appendVarchar(text);
+    appender.endRow();
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      let start = 0;
+      for (let lf = data.indexOf(0x0a, start); lf >= 0; lf = data.indexOf(0x0a, start)) {
+        emit(data.subarray(start, lf));
+        start = lf + 1;
+      }
+      carry = Buffer.from(data.subarray(start));
+      data = carry;
+    }
+    if (carry.length > 0) emit(carry);
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+let nodeLinesSeq = 0;
+
+/**
+ * Runs `use` with a relation of the file's physical lines `(ordinality BIGINT, l VARCHAR)` as the rule
+ * in the header says (l NULL for a blank line). Normally that relation is DuckDB's CSV scanner over the
+ * file (a subquery, read while `use` runs); when the scanner cannot read the file exactly (see the note
+ * above), the lines are streamed through Node into a temp table first (slower, and the lines pass
+ * through the JS heap one at a time). `use` must be one statement (all or nothing), since it may run
+ * twice. `parallel`: let the scanner run in parallel (only when line numbers are not needed).
+ */
+export async function readPhysicalLines<T>(
+  connection: DuckDBConnection,
+  file: string,
+  use: (lines: string) => Promise<T>,
+  options: { parallel?: boolean } = {},
+): Promise<T> {
+  const newLine = newLineOf(await contentHead(file));
+  if (newLine !== null) {
+    const scan = `(SELECT ordinality, l
+      FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
+                    delim = '\u001f', quote = '', escape = '', new_line = '${newLine}',
+                    parallel = ${options.parallel === true}) WITH ORDINALITY)`;
+    try {
+      return await use(scan);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('Invalid Input Error')) throw e;
+    }
+  }
+  const table = `_node_lines_${++nodeLinesSeq}`;
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${table} (ordinality BIGINT, l VARCHAR)`);
+  try {
+    await appendLinesInNode(connection, file, table);
+    return await use(`(SELECT ordinality, l FROM ${table})`);
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
 /** One CSV field: quoted (doubled quotes inside) or unquoted without commas or quotes. */
 const FIELD = '("(?:[^"]|"")*"|[^,"]*)';
 /** The 9 fields, the whole line as group 1 (`line`): one regexp_extract both splits and tells a match (line <> '' on a non-empty line). */
 const LINE_PATTERN = `^(${REES46_HEADER.map(() => FIELD).join(',')})$`;
+/** event_time's shape: hour 00..23, minute and second 00..59, optional fraction of 1+ digits. */
+const TIME_PATTERN = '[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)? UTC';
 /** Orders rows by (file order, line) with one BIGINT: files hold far fewer than 10^12 lines. */
 const ROW_KEY = 'file_idx * 1000000000000 + source_line';
 
@@ -71,10 +228,8 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
   // 1. Physical lines of every file, numbered from 1 (the header). One sequential scan per file.
   await run(`CREATE OR REPLACE TEMP TABLE _rees46_lines (file_idx INTEGER, source_file VARCHAR, source_line BIGINT, raw_line VARCHAR)`);
   for (const [idx, file] of files.entries()) {
-    await run(`INSERT INTO _rees46_lines
-      SELECT ${idx}, ${sqlString(file)}, ordinality, rtrim(l, chr(13))
-      FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
-                    delim = '\u001f', quote = '', escape = '', parallel = false) WITH ORDINALITY`);
+    await readPhysicalLines(connection, file, (lines) =>
+      run(`INSERT INTO _rees46_lines SELECT ${idx}, ${sqlString(file)}, ordinality, l FROM ${lines}`));
     const header = await connection.runAndReadAll(
       `SELECT raw_line FROM _rees46_lines WHERE file_idx = ${idx} AND source_line = 1`,
     );
@@ -101,7 +256,9 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
       FROM split
     ), typed AS (
       SELECT *,
-        CASE WHEN regexp_full_match(event_time, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)? UTC')
+        -- The pattern enforces hour 00..23 and minute/second 00..59 (TRY_CAST alone takes 24:00:00 as the
+        -- next day); TRY_CAST then rejects impossible dates and truncates the fraction to microseconds.
+        CASE WHEN regexp_full_match(event_time, ${sqlString(TIME_PATTERN)}) AND NOT starts_with(event_time, '0000')
              THEN TRY_CAST(substr(event_time, 1, length(event_time) - 4) AS TIMESTAMP) END AS t_time,
         ${ID('product_id')} AS t_product_id,
         ${ID('category_id')} AS t_category_id,

@@ -8,8 +8,10 @@
  * VARCHAR column, no quoting, one sequential scan, `WITH ORDINALITY`), so source_line is exact (header
  * = line 1) and the raw line is kept; each line is split into its CSV fields in SQL by one anchored
  * RFC 4180 pattern; values are typed with TRY_CAST behind a strict pattern; the first failing check
- * is the reject reason. A UTF-8 BOM before the header and CRLF line ends are tolerated. Blank lines
- * are not rows. A file's header is `timestamp,visitorid,event,itemid,transactionid`, optionally
+ * is the reject reason. Lines: the REES46 reader's rule (readPhysicalLines there): split on LF only,
+ * one trailing CR removed (CRLF), any other CR is content (the line then fails its field checks), a
+ * UTF-8 BOM at the start of the file dropped; the same for category_tree and item_properties. Blank
+ * lines are not rows, but count in the line numbers. A file's header is `timestamp,visitorid,event,itemid,transactionid`, optionally
  * followed by `datetime` (the shared sample has it): the header decides how many fields the file's
  * lines must have; `datetime` is only a rendering of `timestamp` and is ignored.
  *
@@ -42,11 +44,31 @@
  * (NULL for a one-element path). Lines of category_tree / item_properties that do not parse are not
  * events: they are counted in `categories` and never throw; only a wrong header throws.
  *
+ * category_tree lines: exactly `digits,digits` or `digits,` (1..19 digits fitting a BIGINT, no quotes,
+ * no spaces); anything else is counted in treeRowsRejected. A category listed twice keeps its first line.
+ *
+ * item_properties lines, exactly (for the Spark reader to match):
+ * 1. physical lines as above; the first line must be the header `timestamp,itemid,property,value`;
+ *    every line equal to that header (after the BOM is dropped) is skipped wherever it is (files
+ *    concatenated with their headers are fine); blank lines are skipped;
+ * 2. each other line is split into exactly 4 fields by the same anchored RFC 4180 pattern as the
+ *    events (a field is `"…"` with `""` for a quote inside, or unquoted text without `,` or `"`):
+ *    `1,2,categoryid,"1 2,3"` is 4 fields (value `1 2,3`), `1,2,categoryid,1 2,3` is 5; a line
+ *    that does not split into 4 fields (too many or too few, an unterminated quote, a stray quote in an
+ *    unquoted field) is counted in propertyRowsRejected, whatever its property;
+ * 3. fields are unquoted (`""` → `"`, empty → NULL); only rows whose property is exactly `categoryid`
+ *    (case-sensitive) are used, every other property is ignored (not counted);
+ * 4. a categoryid row needs timestamp, itemid and value each of 1..19 digits fitting a BIGINT (after
+ *    unquoting, so `"1338"` is 1338; `1338.0`, ` 1338`, `-1` are not), else it is counted in
+ *    propertyRowsRejected; timestamp is epoch milliseconds (no range check here);
+ * 5. two rows for the same (itemid, timestamp) with different values: the larger categoryid wins.
+ *
  * No event row ever comes into the JS heap: only counts do.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
 import { readAccounting } from './accounting';
+import { readPhysicalLines } from './rees46-reader';
 import { duckType, materialisedColumns } from './sql';
 
 const rawTable = (name: string) => RAW_TABLES.find((t) => t.name === name)!;
@@ -115,18 +137,12 @@ const ID = (column: string): string => `CASE WHEN regexp_full_match(${column}, '
 const MIN_MS = Date.UTC(2000, 0, 1);
 const MAX_MS = Date.UTC(2101, 0, 1);
 
-/** Physical lines of a file as `(ordinality, l)`, CR of a CRLF dropped. */
-const linesOf = (file: string): string =>
-  `(SELECT ordinality, rtrim(l, chr(13)) AS l
-    FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
-                  delim = '\u001f', quote = '', escape = '', parallel = false) WITH ORDINALITY)`;
-
 /**
  * First line of a file, BOM dropped; null for a 0-byte file. A single-threaded scan keeps the file's
  * order, so LIMIT 1 is line 1 (and stops early; a WHERE on ordinality would scan the whole file).
  */
 async function headerOf(connection: DuckDBConnection, file: string): Promise<string | null> {
-  const reader = await connection.runAndReadAll(`SELECT l FROM ${linesOf(file)} LIMIT 1`);
+  const reader = await readPhysicalLines(connection, file, (lines) => connection.runAndReadAll(`SELECT l FROM ${lines} LIMIT 1`));
   const first = reader.getRows()[0]?.[0];
   return typeof first === 'string' ? first.replace(/^\uFEFF/, '') : null;
 }
@@ -174,8 +190,8 @@ export async function loadRetailRocket(
       throw headerError(file, 'events', got, `"${base}" (optionally followed by ",${RETAILROCKET_TRAILING.join(',')}")`);
     }
     await run(`INSERT INTO _rr_files VALUES (${idx}, ${sqlString(file)})`);
-    await run(`INSERT INTO _rr_lines
-      SELECT ${idx}, ${got === withTrailing}, ordinality, l FROM ${linesOf(file)}`);
+    await readPhysicalLines(connection, file, (lines) =>
+      run(`INSERT INTO _rr_lines SELECT ${idx}, ${got === withTrailing}, ordinality, l FROM ${lines}`));
   }
 
   // 2. Fields split in SQL; values typed behind strict patterns; the first failing check is the reason.
@@ -271,13 +287,13 @@ export async function loadRetailRocket(
   let treeRowsRejected = 0;
   if (input.categoryTree !== undefined) {
     const file = input.categoryTree;
-    await run(`CREATE OR REPLACE TEMP TABLE _rr_tree_lines AS
+    await readPhysicalLines(connection, file, (lines) => run(`CREATE OR REPLACE TEMP TABLE _rr_tree_lines AS
       WITH f AS (
         SELECT ordinality, regexp_extract(l, '^([0-9]{1,19}),([0-9]{0,19})$', ['c', 'p']) AS s,
           regexp_full_match(l, '^([0-9]{1,19}),([0-9]{0,19})$') AS ok
-        FROM ${linesOf(file)} WHERE ordinality > 1 AND l IS NOT NULL AND l <> ''
+        FROM ${lines} WHERE ordinality > 1 AND l IS NOT NULL AND l <> ''
       )
-      SELECT ordinality, ok, s.p AS s_p, TRY_CAST(s.c AS BIGINT) AS categoryid, TRY_CAST(NULLIF(s.p, '') AS BIGINT) AS parentid FROM f`);
+      SELECT ordinality, ok, s.p AS s_p, TRY_CAST(s.c AS BIGINT) AS categoryid, TRY_CAST(NULLIF(s.p, '') AS BIGINT) AS parentid FROM f`));
     treeRowsRejected = await count(`SELECT count(*) FROM _rr_tree_lines WHERE NOT ok OR categoryid IS NULL OR (s_p <> '' AND parentid IS NULL)`);
     // A category listed twice keeps its first line's parent (arg_min_null: an empty parent on that line counts).
     await run(`INSERT INTO _rr_tree
@@ -304,12 +320,8 @@ export async function loadRetailRocket(
   for (const file of input.itemProperties) {
     // Only malformed lines and categoryid rows are kept (the other properties are most of the file).
     // No line numbers are needed here, so the scan may run in parallel; the header line is recognised by its text.
-    await run(`CREATE OR REPLACE TEMP TABLE _rr_prop_lines AS
-      WITH lines AS (
-        SELECT rtrim(l, chr(13)) AS l
-        FROM read_csv(${sqlString(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false,
-                      delim = '\u001f', quote = '', escape = '')
-      ), split AS (
+    await readPhysicalLines(connection, file, (lines) => run(`CREATE OR REPLACE TEMP TABLE _rr_prop_lines AS
+      WITH lines AS (SELECT l FROM ${lines}), split AS (
         SELECT regexp_extract(l, ${sqlString(propPattern)}, [${propNames}]) AS f
         FROM lines WHERE l IS NOT NULL AND l <> '' AND ltrim(l, chr(65279)) <> ${sqlString(propHeader)}
       ), fields AS (
@@ -318,7 +330,7 @@ export async function loadRetailRocket(
       SELECT ok,
         CASE WHEN regexp_full_match(timestamp, '[0-9]{1,19}') THEN TRY_CAST(timestamp AS BIGINT) END AS ts,
         ${ID('itemid')} AS itemid, ${ID('value')} AS categoryid
-      FROM fields WHERE NOT ok OR property = 'categoryid'`);
+      FROM fields WHERE NOT ok OR property = 'categoryid'`), { parallel: true });
     propertyRowsRejected += await count(`SELECT count(*) FROM _rr_prop_lines WHERE NOT ok OR ts IS NULL OR itemid IS NULL OR categoryid IS NULL`);
     await run(`INSERT INTO _rr_itemcat SELECT itemid, ts, categoryid FROM _rr_prop_lines
       WHERE ok AND ts IS NOT NULL AND itemid IS NOT NULL AND categoryid IS NOT NULL`);
