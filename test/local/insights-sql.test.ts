@@ -184,19 +184,21 @@ describe('products', () => {
     expect(new Set(octRows.map((r) => r.product)).size).toBe(6493);
   });
 
-  test('latest metadata equals the last raw line with a value, found here in TypeScript (time, then file, then line)', () => {
-    const latest = (rows: RawRow[], has: (r: RawRow) => boolean) => {
+  test('latest metadata equals the last raw line with a value, found here in TypeScript (time, then line, then the larger value; never the file)', () => {
+    /** The raw row with the greatest (time, line, value) among those with a value; `after(a, b)`: value a ranks above b. */
+    const latest = (rows: RawRow[], value: (r: RawRow) => string, after: (a: string, b: string) => boolean) => {
       const best = new Map<string, RawRow>();
       for (const r of rows) {
-        if (!has(r)) continue;
+        if (value(r) === '') continue;
         const b = best.get(r.product);
-        if (!b || r.time > b.time || (r.time === b.time && (r.file > b.file || (r.file === b.file && r.line > b.line)))) best.set(r.product, r);
+        if (!b || r.time > b.time || (r.time === b.time && (r.line > b.line || (r.line === b.line && after(value(r), value(b)))))) best.set(r.product, r);
       }
       return best;
     };
-    const code = latest(allRows, (r) => r.code !== '');
-    const brand = latest(allRows, (r) => r.brand !== '');
-    const price = latest(allRows, (r) => r.price !== '');
+    const text = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) > 0;
+    const code = latest(allRows, (r) => r.code, text);
+    const brand = latest(allRows, (r) => r.brand, text);
+    const price = latest(allRows, (r) => r.price, (a, b) => cents(a) > cents(b));
     const rows = out.products;
     expect(rows).toHaveLength(new Set(allRows.map((r) => r.product)).size);
     const got = rows.map((p) => [p.product_id, p.category_code, p.category, p.sub_category, p.brand, toCents(p.price)]);
@@ -207,6 +209,25 @@ describe('products', () => {
       return [p.product_id, c, c === null ? null : c.split('.')[0], sub, brand.get(id)?.brand ?? null, cents(price.get(id)!.price)];
     });
     expect(got).toEqual(want);
+  });
+
+  test('a tie in (event_time, source_line) across files breaks on the values, the same whatever the files are called', async () => {
+    const results: JsonRow[][] = [];
+    for (const [first, second] of [['s3://raw/rees46/a.csv', '/tmp/b.csv'], ['/tmp/b.csv', 's3://raw/rees46/a.csv']]) {
+      const T = '2019-10-03 10:00:00';
+      const c = await handmade([
+        { t: T, type: 'view', product: 7, user: 1, session: 's1', price: '5.00', code: 'a.b', line: 2 },
+        { t: T, type: 'view', product: 7, user: 2, session: 's2', price: '3.00', code: 'z.y', line: 2 },
+      ]);
+      await c.run(`UPDATE events SET source_file = CASE WHEN user_id = 1 THEN '${first}' ELSE '${second}' END,
+                     brand = CASE WHEN user_id = 1 THEN 'acme' ELSE 'zeta' END,
+                     category_id = CASE WHEN user_id = 1 THEN 20 ELSE 10 END`);
+      results.push(await runSql(c, 'insights/products.sql'));
+    }
+    expect(results[1]).toEqual(results[0]);
+    const p = results[0][0];
+    // The larger value of each column wins the tie: category_id 20, code z.y, brand zeta, price 5.00.
+    expect([p.category_id, p.category_code, p.category, p.sub_category, p.brand, toCents(p.price)]).toEqual(['20', 'z.y', 'z', 'y', 'zeta', 500n]);
   });
 
   test('activity adds up to the schema tables and the events', async () => {

@@ -1,28 +1,31 @@
 -- products: every product seen in the run, its latest metadata and its activity.
 -- One row per product_id with any accepted event (remove_from_cart included). "Latest" means the
--- last event by (event_time, source_file, source_line), ranked with ROW_NUMBER (no max_by, which
--- Spark and DuckDB tie-break differently): category_id from the latest event (null when that
--- event has none); category_code, and the category / sub_category derived from that same path,
--- from the latest event that has a category_code; brand from the latest event with a brand; price
--- from the latest event with a price. Counts and revenue (SUM(price) over purchases, 0 without
--- prices) cover all of the product's events. NULLs are sorted through CASE flags, never by the
--- engines' different default NULL ordering.
+-- last event by event_time, then by source_line (the later line of a file), then by the value
+-- itself (the larger one, in byte order for strings): never by source_file, which differs between
+-- the engines for the same input (an S3 URI on Spark, a local path on DuckDB), so the result depends
+-- only on the data. Ranked with ROW_NUMBER (no max_by, which Spark and DuckDB tie-break
+-- differently): category_id from the latest event (null when that event has none; a non-null id
+-- wins a tie); category_code, and the category / sub_category derived from that same path, from the
+-- latest event that has a category_code; brand from the latest event with a brand; price from the
+-- latest event with a price. Counts and revenue (SUM(price) over purchases, 0 without prices) cover
+-- all of the product's events. NULLs are sorted through CASE flags, never by the engines'
+-- different default NULL ordering.
 -- Input: the canonical `events` view. Runs on Spark SQL and DuckDB.
 WITH ranked AS (
   SELECT
     product_id, category_id, category_code, category, sub_category, brand, price, event_type, user_id,
     ROW_NUMBER() OVER (
       PARTITION BY product_id
-      ORDER BY event_time DESC, source_file DESC, source_line DESC) AS latest_rank,
+      ORDER BY event_time DESC, source_line DESC, CASE WHEN category_id IS NULL THEN 1 ELSE 0 END, category_id DESC) AS latest_rank,
     ROW_NUMBER() OVER (
       PARTITION BY product_id
-      ORDER BY CASE WHEN category_code IS NULL THEN 1 ELSE 0 END, event_time DESC, source_file DESC, source_line DESC) AS code_rank,
+      ORDER BY CASE WHEN category_code IS NULL THEN 1 ELSE 0 END, event_time DESC, source_line DESC, category_code DESC) AS code_rank,
     ROW_NUMBER() OVER (
       PARTITION BY product_id
-      ORDER BY CASE WHEN brand IS NULL THEN 1 ELSE 0 END, event_time DESC, source_file DESC, source_line DESC) AS brand_rank,
+      ORDER BY CASE WHEN brand IS NULL THEN 1 ELSE 0 END, event_time DESC, source_line DESC, brand DESC) AS brand_rank,
     ROW_NUMBER() OVER (
       PARTITION BY product_id
-      ORDER BY CASE WHEN price IS NULL THEN 1 ELSE 0 END, event_time DESC, source_file DESC, source_line DESC) AS price_rank
+      ORDER BY CASE WHEN price IS NULL THEN 1 ELSE 0 END, event_time DESC, source_line DESC, price DESC) AS price_rank
   FROM events
 )
 SELECT
