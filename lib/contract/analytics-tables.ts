@@ -58,7 +58,8 @@ const PRODUCTS: OutputTableDef = {
   name: 'products',
   layer: 'insight',
   producedBy: 'prepare',
-  description: 'Every product seen in the run with its category, brand and last price, and its activity: the metadata that BI and the API join to.',
+  description:
+    'Every product seen in the run with its category, brand and last price, and its activity: the metadata that BI and the API join to. "Latest" = the last event by event_time, then source_line, then the larger value itself (never by source file, so both engines agree on the same input).',
   columns: [
     col('product_id', BIGINT, 'Product id.'),
     col('category_id', BIGINT, 'Category id of the product\'s latest event (null when unknown).', true),
@@ -296,7 +297,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     layer: 'model',
     producedBy: 'recommendations',
     description:
-      'Top-N products per user from ALS with implicit feedback (confidence 1 + alpha × weighted events), trained on the whole run; already purchased products left out when configured.',
+      'Top-N products per user from ALS with implicit feedback (confidence 1 + alpha × weighted events), fitted on the whole run, holdout days included (a separate fit on the days before the holdout, same parameters and seed, only gives model_metrics); already purchased products left out when configured.',
     columns: [
       col('user_id', BIGINT, 'User id.'),
       col('rank', INT, '1 = best.'),
@@ -306,7 +307,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     partitionKeys: [],
     primaryKey: ['user_id', 'rank'],
     served: true,
-    excludes: 'Users with fewer distinct products than recommendations.minUserProducts get no row (the API falls back to popular_products); only the recommendations.candidateProducts most popular products are recommended.',
+    excludes: 'Users with fewer distinct products in the whole run than recommendations.minUserProducts get no row (the API falls back to popular_products); only the recommendations.candidateProducts most popular products of the whole run are recommended (products first seen in the holdout days included); with recommendations.excludePurchased, products the user bought anywhere in the run are left out.',
   },
   {
     name: 'similar_products',

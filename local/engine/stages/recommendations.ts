@@ -4,17 +4,19 @@
  * 2. evaluation: ALS (local/ml/als.ts) fitted on the events before the last `holdoutDays` dates,
  *    scored against what each user did in the holdout, next to the popularity baseline of the same
  *    period → `model_metrics` (stage = recommendations);
- * 3. serving: every user of the whole run folded into that model (one exact-enough least-squares
- *    solve per user against the fitted product factors, `foldInUsers`) → `user_recommendations` (top
- *    N among the candidate products, purchased products left out when configured) and
- *    `similar_products`. Spark refits on the whole run instead; folding in costs a fraction of a
- *    second fit, and products first seen in the holdout days (no factors yet) are not recommended.
- *    Without a holdout (holdoutDays 0, or a run of one date) the model is fitted on the whole run.
+ * 3. serving: ALS fitted again, from scratch, on the interactions of the whole run (holdout days
+ *    included; same parameters and seed), exactly as recs.py does → `user_recommendations` (top N
+ *    among the candidateProducts most popular products of the whole run, users with at least
+ *    minUserProducts distinct products in the whole run, products they bought anywhere in the run
+ *    left out when excludePurchased) and `similar_products`. So products first seen in the holdout
+ *    days are recommended too, and model_metrics describe the method (fitted on the days before the
+ *    holdout), not the served model itself: the usual practice. Without a holdout (holdoutDays 0, or
+ *    a run of one date) there is only the whole-run fit and no metrics.
  * Users and products cross into JS as dense indices (DuckDB keeps the id maps); ratings as a CSR.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { AlsModel, foldInUsers, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
+import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';
@@ -57,20 +59,17 @@ interface RatingsData {
 }
 
 /**
- * Interactions (optionally before a time) → temp tables `_inter_<tag>` and `_u_<tag>` (user_id → u),
- * and, unless `itemsOf` names an earlier tag whose product map to reuse, `_i_<tag>` (product_id → i,
- * with its weighted popularity). Pairs on products outside a reused map are left out.
+ * Interactions (optionally before a time) → temp tables `_inter_<tag>`, `_u_<tag>` (user_id → u) and
+ * `_i_<tag>` (product_id → i, with its weighted popularity).
  */
-async function ratingsFor(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, itemsOf?: string): Promise<RatingsData> {
+async function ratingsFor(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null): Promise<RatingsData> {
   await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('features/interactions.sql', { ...weights(params), before })}`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _u_${tag} AS
     SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS u FROM (SELECT DISTINCT user_id FROM _inter_${tag})`);
-  const items = itemsOf ?? tag;
-  if (!itemsOf) {
-    await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
-      SELECT product_id, CAST(row_number() OVER (ORDER BY product_id) - 1 AS INTEGER) AS i, score FROM (
-        SELECT product_id, SUM(rating) AS score FROM _inter_${tag} GROUP BY product_id)`);
-  }
+  await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
+    SELECT product_id, CAST(row_number() OVER (ORDER BY product_id) - 1 AS INTEGER) AS i, score FROM (
+      SELECT product_id, SUM(rating) AS score FROM _inter_${tag} GROUP BY product_id)`);
+  const items = tag;
   const users = Number(await scalar(connection, `SELECT count(*) FROM _u_${tag}`));
   const itemCount = Number(await scalar(connection, `SELECT count(*) FROM _i_${items}`));
   const { columns } = await fetchColumns(
@@ -108,13 +107,6 @@ function fitted(model: AlsModel, data: RatingsData): Fitted {
 async function fit(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, onIteration?: (i: number, loss: number) => void): Promise<Fitted> {
   const data = await ratingsFor(connection, params, tag, before);
   const model = trainImplicitAls(ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params), onIteration);
-  return fitted(model, data);
-}
-
-/** Every user of the whole run folded into `base` (same product index space, `_i_<baseTag>`). */
-async function foldIn(connection: DuckDBConnection, params: PipelineParameters, base: Fitted, baseTag: string, tag: string): Promise<Fitted> {
-  const data = await ratingsFor(connection, params, tag, null, baseTag);
-  const model = foldInUsers(base.model, ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params));
   return fitted(model, data);
 }
 
@@ -222,8 +214,6 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   // Holdout: the last holdoutDays dates of the run, when some training data remains before them.
   let metrics: MetricRow[] = [];
   let evaluatedUsers = 0;
-  let full: Fitted | undefined;
-  let itemsTag = 'all';
   if (r.holdoutDays > 0) {
     const bounds = (await connection.runAndReadAll(
       `SELECT CAST(min(event_date) AS VARCHAR), CAST(max(event_date) - INTERVAL ${r.holdoutDays - 1} DAY AS DATE) FROM events`,
@@ -236,12 +226,12 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
       const evaluation = await evaluate(connection, params, train, cutoff);
       metrics = evaluation.metrics;
       evaluatedUsers = evaluation.users;
-      full = await foldIn(connection, params, train, 'eval', 'all');
-      itemsTag = 'eval';
     }
   }
   await writeMetrics(connection, 'recommendations', metrics);
-  if (!full) full = await fit(connection, params, 'all', null, onIteration);
+  // Serving: a fresh fit on the whole run (same parameters and seed), whether or not there was a holdout.
+  const full = await fit(connection, params, 'all', null, onIteration);
+  const itemsTag = 'all';
 
   const candidates = await candidateItems(connection, itemsTag, r.candidateProducts);
   const users = eligibleUsers(full, r.minUserProducts);
