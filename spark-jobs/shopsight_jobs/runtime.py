@@ -38,6 +38,12 @@ SPARK_SETTINGS = {
     "spark.sql.ansi.enabled": "false",
     # Lossless Instant/LocalDate when conform() re-declares a schema through the JVM's Row objects.
     "spark.sql.datetime.java8API.enabled": "true",
+    # Dates and times as written (proleptic Gregorian, as DuckDB and the local engine): the default,
+    # EXCEPTION, fails the whole write on an accepted event before 1582 (years 0001..1581 are valid).
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
 }
 
 JobFunction = Callable[[Any, JobArguments, FileStore], None]

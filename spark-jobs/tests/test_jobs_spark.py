@@ -1,5 +1,7 @@
-"""Every job on a local SparkSession, on small inputs. Needs pyspark (and Java): reported as skipped,
-visibly, where pyspark is not installed (as on the development machine of this repository)."""
+"""Every job on a local SparkSession, on small inputs: the analytics jobs' tables, their contract and
+their exports. Needs pyspark and Java (scripts/test-python.sh installs pyspark into .venv-spark;
+under CI a skip is a failure). The readers are tested in test_prepare_spark.py, the jobs through
+spark-submit against the local engine in test_parity.py."""
 
 import datetime as dt
 import gzip
@@ -33,10 +35,12 @@ REES46_HEADER = ",".join(lines.REES46_HEADER)
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(built_archive: Path):
     session = runtime.spark_session("shopsight-job-tests", master="local[2]")
     session.conf.set("spark.sql.shuffle.partitions", "4")
     session.sparkContext.setLogLevel("ERROR")
+    # The executors' Python workers import the package from the archive, as --py-files gives it on EMR.
+    session.sparkContext.addPyFile(str(built_archive))
     yield session
     session.stop()
 
