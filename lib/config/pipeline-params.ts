@@ -160,7 +160,9 @@ function merge(path: string, defaults: unknown, override: unknown, rules: unknow
   const result: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   const ruleMap = rules as Record<string, unknown>;
   for (const [key, value] of Object.entries(override)) {
-    if (!(key in ruleMap)) {
+    // Own keys only: `in` would also find Object.prototype's (constructor, __proto__, toString …)
+    // and let them through as parameters.
+    if (!Object.prototype.hasOwnProperty.call(ruleMap, key)) {
       throw new Error(`${path}.${key} is not a known parameter; known: ${Object.keys(ruleMap).join(', ')}`);
     }
     result[key] = merge(`${path}.${key}`, (defaults as Record<string, unknown>)[key], value, ruleMap[key]);
