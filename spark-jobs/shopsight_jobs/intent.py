@@ -66,8 +66,11 @@ def split_bucket(seed: int, session_id: str) -> int:
 
 
 def split_threshold(train_fraction: float) -> int:
-    """round(trainFraction × 10000) as JavaScript's Math.round does it (halves up, not to even)."""
-    return int(math.floor(train_fraction * SPLIT_BUCKETS + 0.5))
+    """round(trainFraction × 10000) as JavaScript's Math.round does it (halves up, not to even).
+    Not floor(x + 0.5): for x just under a half that sum rounds up to 1.0 in binary."""
+    x = train_fraction * SPLIT_BUCKETS
+    whole = math.floor(x)
+    return int(whole + 1 if x - whole >= 0.5 else whole)
 
 
 def split_of(seed: int, session_id: str, train_fraction: float) -> str:
