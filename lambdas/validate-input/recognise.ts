@@ -111,19 +111,24 @@ export async function decodeSample(sample: Uint8Array, uri: string, wholeObject:
   return { text, gzip };
 }
 
-/** The first line of `text`, whatever the line ending (LF, CRLF or a lone CR). */
+/**
+ * The first line of `text` as both engines' readers split lines: at LF only, one trailing CR
+ * removed (CRLF files). A lone CR is content, so a CR-only file is one long line and is refused
+ * here, before any Spark job starts, rather than by prepare.
+ */
 export function firstLine(text: string): string {
-  const end = text.search(/\r\n|\n|\r/);
-  return end === -1 ? text : text.slice(0, end);
+  const end = text.indexOf('\n');
+  const line = end === -1 ? text : text.slice(0, end);
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
-/** Column names of a CSV header line, with surrounding spaces and double quotes removed. */
+/**
+ * Column names of a CSV header line, exactly as written: the readers compare the header text
+ * exactly (lib/contract/types.ts), so a quoted or padded name is not the dataset's header and must
+ * not pass validation only to fail in prepare.
+ */
 export function parseHeaderLine(line: string): string[] {
-  return line.split(',').map((field) => {
-    const trimmed = field.trim();
-    const unquoted = trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"') ? trimmed.slice(1, -1) : trimmed;
-    return unquoted.trim();
-  });
+  return line.split(',');
 }
 
 /**
