@@ -74,6 +74,8 @@ def run(spark: Any, arguments: JobArguments, store: FileStore) -> None:
         events_with_file = result.events.cache()
         rejects_with_file = result.rejects.cache()
         files = count_per_file(result.typed, events_with_file, rejects_with_file, result.files)
+        # The counts materialised both caches above: the reader's parsed rows are no longer needed.
+        result.release()
         stage["rows"] = sum(f["rowsRead"] for f in files)
         if sum(f["accepted"] for f in files) == 0:
             raise InputUnusableError(

@@ -1,32 +1,48 @@
-"""Raw input → the canonical ``events`` DataFrame and the ``rejects`` DataFrame, on Spark.
+"""Raw input → the canonical ``events`` DataFrame and the ``rejects`` DataFrame, on Spark, with the
+same rules, reasons, details, line numbers and accounting as the local engine's readers
+(local/engine/rees46-reader.ts, local/engine/retailrocket-reader.ts). No per-row Python runs: every
+step is a JVM DataFrame expression.
 
-Line numbers. Every event and reject carries its exact source line (header = line 1). Each input
-file is read on its own with ``sc.textFile(file).zipWithIndex()``: ``textFile`` yields a file's
-lines in order (Hadoop's LineRecordReader hands a line that straddles a split to the split where it
-starts, so no line is lost or doubled), and ``zipWithIndex`` numbers them across partitions by first
-counting every partition (one extra pass), so index + 1 is the physical line number. A gzip file is
-not splittable and is one partition anyway; a plain file may be many. The DataFrame route
-(``spark.read.text`` + ``monotonically_increasing_id``) is not usable: those ids are
-``partition_id << 33 | row_in_partition``, with gaps between partitions, so they are unique but
-not line numbers; ``input_file_name()`` gives the file but not the line.
+Lines (the local readers' rule). Each file is read with ``spark.read.option("lineSep", "\\n")
+.text(file)``: only ``\\n`` ends a line, so a bare CR inside a line is content; one CR at the end of
+a line is dropped (a CRLF file reads like an LF file). The header may start with a UTF-8 BOM.
+Blank lines are not rows, but they count in the line numbers.
 
-Parsing is pure Python (``lines.py``), the same rules as the local readers, so the rejects' reasons
-and their order are identical. Exact duplicates (all raw fields equal, across files too) keep the
-first by (file order, line): one aggregation ``min(struct(file_idx, source_line, row))`` per raw
-key, which Spark pre-aggregates map-side (cheaper than a window over 400 M rows).
+Line numbers (header = line 1), without ``zipWithIndex``. Per file, every line gets
+``monotonically_increasing_id()`` (partition index << 33 | row within the partition) and
+``input_file_block_start()`` (the byte offset of the split it was read from; Hadoop's line reader
+gives a line that straddles a split to the split where it starts). One small aggregate pass,
+``groupBy(file, block) → count, min(id)``, comes to the driver, which orders each file's blocks by
+their offset (Spark packs splits into partitions by size, not offset, so partition order is not file
+order) and gives every block its first line number; a broadcast join then yields
+``source_line = first_line_of_block + (id - min_id_of_block)``. The ids are recomputed by the second
+pass over the same scan: a file's splits and the rows in each are deterministic.
 
-Everything apart from listing and reading files is a DataFrame → DataFrame function.
+Fields. A line without ``"`` is split on ``,`` (fast path); a line with quotes is matched by the
+local reader's anchored RFC 4180 pattern (a field is quoted with doubled quotes inside, or unquoted
+without commas or quotes), written unrolled (``"[^"]*(?:""[^"]*)*"``: Java's regex engine recurses
+once per character on ``(?:[^"]|"")*`` and overflows its stack on long fields) and anchored with
+``\\z`` (Java's ``$`` also matches before a final line terminator such as U+2028 or U+0085).
+Values are typed behind strict patterns and the first failing check is the reject reason, in the
+local reader's order, with its detail text.
+
+Exact duplicates (all raw fields equal, across files too) keep the first by (file order, line): one
+aggregation ``min(struct(file_idx, source_line, row))`` per raw key, which Spark pre-aggregates
+map-side (cheaper than a window over 400 M rows).
+
+``source_file`` is a local file's plain path (``/tmp/x.csv``, as the local engine records it, not
+Hadoop's ``file:/tmp/x.csv``) and an object store file's URI (``s3://bucket/key``).
+
+Everything apart from listing files and reading headers is a DataFrame → DataFrame function.
 pyspark is imported inside the functions (the package loads without it).
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from functools import reduce
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import lines
 from .args import InputNotFoundError, InputUnusableError
-
-#: Physical line tuples: (file_idx, source_file, source_line, line).
-_LINE_FIELDS = ("file_idx", "source_file", "source_line", "raw_line")
 
 
 @dataclass
@@ -38,6 +54,43 @@ class RecognisedInputs:
     item_properties: List[str] = field(default_factory=list)
     #: Files that are not part of the dataset (reported, not read).
     ignored: List[str] = field(default_factory=list)
+
+
+#: Spark setting: partitions of the parsed lines when the files give fewer (a .gz is one partition).
+#: Default: twice the default parallelism.
+READ_PARTITIONS_SETTING = "spark.shopsight.readPartitions"
+
+# ---------------------------------------------------------------------------------------------
+# Patterns (Java regex), the local readers' rules
+# ---------------------------------------------------------------------------------------------
+
+#: A quoted CSV field, doubled quotes inside, as the local reader's ``"(?:[^"]|"")*"`` (RE2,
+#: leftmost-first) finds it in ``regexp_replace``: unrolled, because Java's backtracking engine
+#: recurses once per repetition of a group, and ``(?:[^"]|"")*`` overflows the stack on a field of
+#: a few thousand characters; this form recurses once per doubled quote only.
+QUOTED_FIELD = '"[^"]*+(?:""[^"]*+)*"'
+#: A field of an anchored line: possessive, so no recursion at all (a line with thousands of doubled
+#: quotes matches). Equivalent there: a field is followed by "," or the end of the line, never by a
+#: quote, so giving back a character or a doubled quote can never lead to a match.
+FIELD = '("[^"]*+(?:""[^"]*+)*+"|[^,"]*+)'
+
+
+def full(pattern: str) -> str:
+    """``pattern`` matching the whole string (Java: ``rlike`` finds; ``$`` would allow a final line terminator)."""
+    return "^(?:" + pattern + r")\z"
+
+
+def line_pattern(columns: int) -> str:
+    """The anchored line of ``columns`` fields: group 1 = the whole line, groups 2.. = the fields."""
+    return "^(" + ",".join([FIELD] * columns) + r")\z"
+
+
+ID_PATTERN = full("[0-9]{1,19}")
+PRICE_PATTERN = full(r"-?[0-9]+(\.[0-9]{1,2})?")
+TRANSACTION_PATTERN = full(r"[0-9]{1,19}(\.0+)?")
+TIME_PATTERN = r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)? UTC\z"
+MICROS_PER_DAY = 86400 * 1000000
+MS_PER_DAY = 86400 * 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,7 +110,8 @@ def is_ignored_name(name: str) -> bool:
 
 
 def list_input_files(spark: Any, uri: str) -> List[str]:
-    """Every data file under ``uri`` (a prefix, folder or one file), recursively, in key order."""
+    """Every data file under ``uri`` (a prefix, folder or one file), recursively, in key order, as
+    Hadoop URIs (``file:/…`` for a local file: see ``source_name``)."""
     fs, path = _hadoop_fs(spark, uri)
     if not fs.exists(path):
         raise InputNotFoundError("--input {} does not exist".format(uri))
@@ -74,10 +128,37 @@ def list_input_files(spark: Any, uri: str) -> List[str]:
     return sorted(found)
 
 
+def source_name(uri: str) -> str:
+    """``source_file`` of a file: a local file's plain path (as the local engine writes it), else its URI."""
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    if uri.startswith("file:"):
+        return uri[len("file:"):]
+    return uri
+
+
 def first_line(spark: Any, file_uri: str) -> str:
-    """The header line of a file (gzip is decompressed by its .gz suffix)."""
-    rows = spark.sparkContext.textFile(file_uri).take(1)
-    return rows[0] if rows else ""
+    """The first line of a file as the readers see it: up to the first ``\\n``, one trailing CR
+    dropped (gzip is decompressed by the file's suffix, as Spark's text reader does). "" for an
+    empty file. Read on the driver through Hadoop's own line reader: no Spark job."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    fs, path = _hadoop_fs(spark, file_uri)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
+    stream = fs.open(path)
+    try:
+        source = codec.createInputStream(stream) if codec is not None else stream
+        reader = jvm.org.apache.hadoop.util.LineReader(source, conf, bytearray(b"\n"))
+        text = jvm.org.apache.hadoop.io.Text()
+        reader.readLine(text, 1 << 20, 1 << 20)
+        line = text.toString()
+        return line[:-1] if line.endswith("\r") else line
+    except Exception as error:  # an empty .gz has no gzip header
+        if "EOF" in type(error).__name__ or "EOF" in str(error):
+            return ""
+        raise
+    finally:
+        stream.close()
 
 
 def recognise_inputs(spark: Any, dataset: str, files: Sequence[str]) -> RecognisedInputs:
@@ -106,159 +187,378 @@ def recognise_inputs(spark: Any, dataset: str, files: Sequence[str]) -> Recognis
     return found
 
 
-def read_lines(spark: Any, files: Sequence[str]) -> Any:
-    """RDD of (file_idx, source_file, source_line, line) over the files, header lines included."""
-    sc = spark.sparkContext
-    rdds = []
-    for idx, file_uri in enumerate(files):
-        numbered = sc.textFile(file_uri).zipWithIndex()
-        rdds.append(numbered.map(lambda pair, i=idx, f=file_uri: (i, f, pair[1] + 1, pair[0].rstrip("\r"))))
-    return rdds[0] if len(rdds) == 1 else sc.union(rdds)
+def _header_check(spark: Any, kind: str, file_uri: str) -> str:
+    header = first_line(spark, file_uri)
+    # As the local readers: the header line exactly (one BOM and one CR dropped, no other CR).
+    if lines.recognise_header(header) != kind or header.endswith("\r"):
+        raise InputUnusableError(
+            "{}: header is {!r}, not the header of a {} file".format(source_name(file_uri), lines.strip_bom(header), kind)
+        )
+    return header
 
 
-def read_data_lines(spark: Any, files: Sequence[str]) -> List[str]:
-    """The data lines (header dropped) of small files (the category tree), collected to the driver."""
-    out: List[str] = []
-    for file_uri in files:
-        out.extend(spark.sparkContext.textFile(file_uri).collect()[1:])
+def _text(spark: Any, file_uri: str) -> Any:
+    """A file's physical lines (``value``): only ``\\n`` ends a line."""
+    return spark.read.option("lineSep", "\n").text(file_uri)
+
+
+def _strip_trailing_cr(column: Any) -> Any:
+    """One trailing CR dropped (the CR of a CRLF), as the local readers do; any other CR is content."""
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(column, "\r\\z", "")
+
+
+def local_dataframe(spark: Any, rows: Sequence[Tuple[Any, ...]], columns: Sequence[Tuple[str, str]]) -> Any:
+    """A small DataFrame of driver-side rows built as JVM literals (``inline`` of an array of
+    structs): unlike ``createDataFrame`` of a Python list, it needs no Python worker."""
+    from pyspark.sql import functions as F
+
+    if not rows:
+        return spark.range(0).select(*[F.lit(None).cast(t).alias(n) for n, t in columns])
+    structs = [F.struct(*[F.lit(v).cast(t).alias(n) for v, (n, t) in zip(row, columns)]) for row in rows]
+    return spark.range(1).select(F.inline(F.array(*structs)))
+
+
+def block_first_lines(blocks: Sequence[Tuple[int, int, int, int]]) -> List[Tuple[int, int, int]]:
+    """(file_idx, block_start, offset) from (file_idx, block_start, lines, min_id) of every block:
+    a line's number is its id + the offset of its block. Blocks of a file in byte order; line 1 is
+    the first line of the file's first block."""
+    out = []
+    by_file: Dict[int, List[Tuple[int, int, int]]] = {}
+    for file_idx, start, count, min_id in blocks:
+        by_file.setdefault(file_idx, []).append((start, count, min_id))
+    for file_idx in sorted(by_file):
+        line = 1
+        for start, count, min_id in sorted(by_file[file_idx]):
+            out.append((file_idx, start, line - min_id))
+            line += count
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Parsing (DataFrame builders over the line RDD)
-# ---------------------------------------------------------------------------------------------
+def read_numbered_lines(spark: Any, files: Sequence[str], partitions: Optional[int] = None) -> Any:
+    """DataFrame (file_idx int, source_file string, source_line bigint, raw_line string) of every
+    physical line of the files (header and blank lines included), one trailing CR dropped.
 
+    Two passes over each file: the block counts (one small aggregate, collected), then the lines.
+    The result is repartitioned when the files give fewer than ``partitions`` (default: the
+    ``spark.shopsight.readPartitions`` setting, else twice the default parallelism) partitions,
+    so that a .gz (one partition) is parsed in parallel."""
+    from pyspark.sql import functions as F
 
-def _schemas() -> Dict[str, Any]:
-    from pyspark.sql import types as T
-
-    rejects = T.StructType(
-        [
-            T.StructField("file_idx", T.IntegerType(), False),
-            T.StructField("source_file", T.StringType(), False),
-            T.StructField("source_line", T.LongType(), False),
-            T.StructField("reason", T.StringType(), False),
-            T.StructField("detail", T.StringType(), False),
-            T.StructField("raw_line", T.StringType(), False),
-        ]
-    )
-    rees46 = T.StructType(
-        [
-            T.StructField("file_idx", T.IntegerType(), False),
-            T.StructField("source_file", T.StringType(), False),
-            T.StructField("source_line", T.LongType(), False),
-            T.StructField("raw_key", T.ArrayType(T.StringType(), True), False),
-            T.StructField("event_time_us", T.LongType(), False),
-            T.StructField("event_date", T.DateType(), False),
-            T.StructField("event_hour", T.IntegerType(), False),
-            T.StructField("day_of_week", T.IntegerType(), False),
-            T.StructField("event_type", T.StringType(), False),
-            T.StructField("product_id", T.LongType(), False),
-            T.StructField("category_id", T.LongType(), True),
-            T.StructField("category_code", T.StringType(), True),
-            T.StructField("category", T.StringType(), True),
-            T.StructField("sub_category", T.StringType(), True),
-            T.StructField("brand", T.StringType(), True),
-            T.StructField("price", T.DecimalType(12, 2), True),
-            T.StructField("user_id", T.LongType(), False),
-            T.StructField("session_id", T.StringType(), False),
-        ]
-    )
-    retailrocket = T.StructType(
-        [
-            T.StructField("file_idx", T.IntegerType(), False),
-            T.StructField("source_file", T.StringType(), False),
-            T.StructField("source_line", T.LongType(), False),
-            T.StructField("raw_key", T.ArrayType(T.StringType(), True), False),
-            T.StructField("event_time_us", T.LongType(), False),
-            T.StructField("event_date", T.DateType(), False),
-            T.StructField("event_hour", T.IntegerType(), False),
-            T.StructField("day_of_week", T.IntegerType(), False),
-            T.StructField("event_type", T.StringType(), False),
-            T.StructField("product_id", T.LongType(), False),
-            T.StructField("user_id", T.LongType(), False),
-            T.StructField("transaction_id", T.LongType(), True),
-        ]
-    )
-    return {"rejects": rejects, "rees46": rees46, "retailrocket": retailrocket}
-
-
-def _header_check(kind: str, header_line: str, source: str) -> None:
-    if lines.recognise_header(header_line) != kind:
-        raise InputUnusableError(
-            "{}: header is {!r}, not the header of a {} file".format(source, header_line.lstrip("\ufeff"), kind)
+    scans = []
+    scan_partitions = 0
+    for idx, file_uri in enumerate(files):
+        text = _text(spark, file_uri)
+        scan_partitions += text.rdd.getNumPartitions()
+        scans.append(
+            text.select(
+                F.lit(idx).alias("file_idx"),
+                F.monotonically_increasing_id().alias("_id"),
+                F.expr("input_file_block_start()").alias("_block"),
+                "value",
+            )
         )
+    numbered = reduce(lambda a, b: a.unionByName(b), scans)
+    blocks = numbered.groupBy("file_idx", "_block").agg(F.count(F.lit(1)).alias("n"), F.min("_id").alias("min_id")).collect()
+    offsets = local_dataframe(
+        spark,
+        block_first_lines([(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in blocks]),
+        [("file_idx", "int"), ("_block", "bigint"), ("_offset", "bigint")],
+    )
+    names = F.create_map(*[x for idx, f in enumerate(files) for x in (F.lit(idx), F.lit(source_name(f)))])
+    out = numbered.join(F.broadcast(offsets), ["file_idx", "_block"]).select(
+        "file_idx",
+        names[F.col("file_idx")].alias("source_file"),
+        (F.col("_id") + F.col("_offset")).alias("source_line"),
+        _strip_trailing_cr("value").alias("raw_line"),
+    )
+    if partitions is None:
+        configured = spark.conf.get(READ_PARTITIONS_SETTING, None)
+        partitions = int(configured) if configured else spark.sparkContext.defaultParallelism * 2
+    if scan_partitions < partitions:
+        out = out.repartition(partitions)
+    return out
 
 
-def parse_rees46(line_rdd: Any) -> Any:
-    """RDD of ("ok", row) / ("reject", row) for REES46 lines; headers and blank lines dropped."""
+def data_lines(numbered: Any) -> Any:
+    """The rows of numbered lines: header (line 1) and blank lines dropped."""
+    from pyspark.sql import functions as F
 
-    def parse(record: Tuple[int, str, int, str]) -> List[Tuple[str, tuple]]:
-        file_idx, source_file, source_line, line = record
-        if source_line == 1:
-            _header_check("rees46_events", line, source_file)
-            return []
-        if line == "":
-            return []
-        kind, a, b = lines.parse_rees46_line(line)
-        if kind == "reject":
-            return [("reject", (file_idx, source_file, source_line, a, b, line))]
-        moment = b[0]
-        event_date, hour, dow = lines.time_parts(moment)
-        return [("ok", (file_idx, source_file, source_line, list(a), lines.epoch_micros(moment), event_date, hour, dow) + tuple(b[1:]))]
-
-    return line_rdd.flatMap(parse)
+    return numbered.where((F.col("source_line") > 1) & (F.col("raw_line") != ""))
 
 
-def parse_retailrocket(line_rdd: Any, widths: Dict[int, int]) -> Any:
-    """RDD of ("ok", row) / ("reject", row) for RetailRocket events lines. ``widths``: each file's
-    header width by file_idx (5, or 6 with the trailing ``datetime``), read on the driver because a
-    plain file's later partitions do not see its header."""
-
-    def parse(record: Tuple[int, str, int, str]) -> List[Tuple[str, tuple]]:
-        file_idx, source_file, source_line, line = record
-        if source_line == 1:
-            _header_check("retailrocket_events", line, source_file)
-            return []
-        if line == "":
-            return []
-        kind, a, b = lines.parse_retailrocket_line(line, widths[file_idx])
-        if kind == "reject":
-            return [("reject", (file_idx, source_file, source_line, a, b, line))]
-        moment = b[0]
-        event_date, hour, dow = lines.time_parts(moment)
-        return [("ok", (file_idx, source_file, source_line, list(a), lines.epoch_micros(moment), event_date, hour, dow) + tuple(b[1:]))]
-
-    return line_rdd.flatMap(parse)
+# ---------------------------------------------------------------------------------------------
+# Fields (DataFrame expressions)
+# ---------------------------------------------------------------------------------------------
 
 
-def _split(spark: Any, parsed: Any, ok_schema: Any) -> Tuple[Any, Any]:
-    """(typed rows, rejects) as DataFrames from the parsed RDD.
+def _unquote(field: Any) -> Any:
+    """A matched field's value: quotes removed, doubled quotes undone; empty → null."""
+    from pyspark.sql import functions as F
 
-    Both come from one DataFrame (a ``_kind`` column, the typed fields, then reason, detail and
-    raw_line; what does not apply is null), cached once: the input is parsed once, and the cache is
-    Spark's compressed columnar one (memory and disk) rather than pickled Python tuples.
-    Nullability is restored by ``outputs.conform`` before anything is written.
-    """
-    from pyspark.sql import functions as F, types as T
+    inner = F.regexp_replace(field.substr(F.lit(2), F.length(field) - 2), '""', '"')
+    value = F.when(field.startswith('"'), inner).otherwise(field)
+    return F.when(value != "", value)
 
-    reject_fields = [f for f in _schemas()["rejects"].fields if f.name in ("reason", "detail", "raw_line")]
-    fields = [T.StructField("_kind", T.StringType(), False)]
-    fields += [T.StructField(f.name, f.dataType, f.name in ("file_idx", "source_file", "source_line") and not f.nullable) for f in ok_schema.fields]
-    fields += [T.StructField(f.name, f.dataType, True) for f in reject_fields]
-    combined_schema = T.StructType(fields)
-    typed_width = len(ok_schema.fields)
 
-    def combine(record: Tuple[str, tuple]) -> tuple:
-        kind, row = record
-        if kind == "ok":
-            return (kind,) + tuple(row) + (None, None, None)
-        return (kind,) + tuple(row[:3]) + (None,) * (typed_width - 3) + tuple(row[3:])
+def split_fields(raw: Any, columns: int, wide: Optional[Any] = None, wide_columns: int = 0) -> Tuple[Any, List[Any]]:
+    """(well_formed, the ``columns`` field values) of a line: quotes undone, empty → null; the
+    values are meaningless when the line is not well formed. With ``wide`` (a boolean column), the
+    line must have ``wide_columns`` fields where it is true (the first ``columns`` are returned)."""
+    from pyspark.sql import functions as F
 
-    combined = spark.createDataFrame(parsed.map(combine), combined_schema).cache()
-    ok = combined.where(F.col("_kind") == "ok").select(*[f.name for f in ok_schema.fields])
-    rejected = combined.where(F.col("_kind") == "reject").select("file_idx", "source_file", "source_line", "reason", "detail", "raw_line")
-    return ok, rejected
+    has_quote = F.instr(raw, '"') > 0
+    parts = F.split(raw, ",", -1)
+
+    def slow(group: int, n: int) -> Any:
+        return F.regexp_extract(raw, line_pattern(n), group)
+
+    def pick(group: int) -> Any:
+        if wide is None:
+            return slow(group, columns)
+        return F.when(wide, slow(group, wide_columns)).otherwise(slow(group, columns))
+
+    width = F.lit(columns) if wide is None else F.when(wide, F.lit(wide_columns)).otherwise(F.lit(columns))
+    well_formed = F.when(has_quote, pick(1) != "").otherwise(F.size(parts) == width)
+    values = []
+    for i in range(columns):
+        plain = parts.getItem(i)
+        values.append(F.when(has_quote, _unquote(pick(i + 2))).otherwise(F.when(plain != "", plain)))
+    return well_formed, values
+
+
+def shape_reason(raw: Any) -> Any:
+    """The reason of a line that does not have the file's shape: an odd number of quotes is an unterminated quote."""
+    from pyspark.sql import functions as F
+
+    quotes = F.length(raw) - F.length(F.regexp_replace(raw, '"', ""))
+    return F.when(quotes % 2 == 1, F.lit("unterminated_quote")).otherwise(F.lit("wrong_column_count"))
+
+
+def found_fields(raw: Any) -> Any:
+    """Fields of a line for wrong_column_count's "found N": commas outside the quoted parts + 1."""
+    from pyspark.sql import functions as F
+
+    stripped = F.regexp_replace(raw, QUOTED_FIELD, "")
+    return (F.length(stripped) - F.length(F.regexp_replace(stripped, ",", "")) + 1).cast("string")
+
+
+def shape_detail(reason: Any, raw: Any, header: Sequence[str]) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.when(reason == "unterminated_quote", F.lit("a quoted field is not closed on its line")).otherwise(
+        F.concat(F.lit("expected {} fields ({}), found ".format(len(header), ",".join(header))), found_fields(raw))
+    )
+
+
+def value_detail(column: str, value: Any) -> Any:
+    """``column: "value"`` or ``column: (empty)``."""
+    from pyspark.sql import functions as F
+
+    return F.concat(F.lit(column + ": "), F.when(value.isNull(), F.lit("(empty)")).otherwise(F.concat(F.lit('"'), value, F.lit('"'))))
+
+
+def parse_id(value: Any) -> Any:
+    """Digits that fit a bigint, else null."""
+    from pyspark.sql import functions as F
+
+    return F.when(value.rlike(ID_PATTERN), value.cast("bigint"))
+
+
+def first_failing(checks: Sequence[Tuple[Any, Optional[str], Any]], shape: Tuple[Any, Any]) -> Tuple[Any, Any]:
+    """(reason, detail) of a parsed line: the shape's when the line is not well formed (``_ok``
+    false), else the first (failed, reason, detail) check that fails; null when none does."""
+    from pyspark.sql import functions as F
+
+    not_ok = ~F.col("_ok")
+    reason = F.when(not_ok, shape[0])
+    detail = F.when(not_ok, shape[1])
+    for failed, name, text in checks:
+        if name is None:
+            continue
+        reason = reason.when(failed, F.lit(name))
+        detail = detail.when(failed, text)
+    return reason, detail
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing: lines → one DataFrame of typed rows and rejects (``reason`` null on a typed row)
+# ---------------------------------------------------------------------------------------------
+
+_LINE_COLUMNS = ("file_idx", "source_file", "source_line")
+_REJECT_COLUMNS = _LINE_COLUMNS + ("reason", "detail", "raw_line")
+_REES46_TYPED = _LINE_COLUMNS + (
+    "raw_key", "event_time_us", "event_date", "event_hour", "day_of_week", "event_type", "product_id", "category_id",
+    "category_code", "category", "sub_category", "brand", "price", "user_id", "session_id",
+)
+_RETAILROCKET_TYPED = _LINE_COLUMNS + (
+    "raw_key", "event_time_us", "event_date", "event_hour", "day_of_week", "event_type", "product_id", "user_id", "transaction_id",
+)
+
+
+def rees46_time_micros(value: Any) -> Any:
+    """``YYYY-MM-DD HH:MM:SS[.fraction] UTC`` → epoch microseconds, or null. Every field must be in
+    range (hour 0..23: ``24:00:00`` is not a time; second 0..59; a real calendar day of year
+    0001..9999); a fraction
+    beyond microseconds is truncated, as DuckDB's TRY_CAST does. Arithmetic on the parts: no time
+    zone is involved."""
+    from pyspark.sql import functions as F
+
+    def part(i: int) -> Any:
+        return F.regexp_extract(value, TIME_PATTERN, i).cast("int")
+
+    date = F.make_date(part(1), part(2), part(3))
+    hour, minute, second = part(4), part(5), part(6)
+    fraction = F.regexp_extract(value, TIME_PATTERN, 7)
+    micros = F.when(fraction == "", F.lit(0)).otherwise(F.rpad(F.substring(fraction, 2, 6), 6, "0").cast("bigint"))
+    days = F.datediff(date, F.lit("1970-01-01").cast("date")).cast("bigint")
+    valid = value.rlike(TIME_PATTERN) & (part(1) >= 1) & date.isNotNull() & (hour <= 23) & (minute <= 59) & (second <= 59)
+    return F.when(
+        valid,
+        days * MICROS_PER_DAY + hour.cast("bigint") * 3600000000 + minute.cast("bigint") * 60000000 + second.cast("bigint") * 1000000 + micros,
+    )
+
+
+def time_columns(micros: Any) -> List[Any]:
+    """event_date, event_hour and ISO day_of_week (1 = Monday) of epoch microseconds, in UTC."""
+    from pyspark.sql import functions as F
+
+    days = F.floor(micros / MICROS_PER_DAY)
+    return [
+        F.date_add(F.lit("1970-01-01").cast("date"), days.cast("int")).alias("event_date"),
+        F.floor(F.pmod(micros, F.lit(MICROS_PER_DAY)) / 3600000000).cast("int").alias("event_hour"),
+        (F.pmod(days + 3, F.lit(7)) + 1).cast("int").alias("day_of_week"),
+    ]
+
+
+def parse_rees46(data: Any) -> Any:
+    """REES46 data lines → one DataFrame: every _REES46_TYPED column, then reason, detail and
+    raw_line (raw_line and reason only on a reject; the typed columns only on a typed row)."""
+    from pyspark.sql import functions as F
+
+    raw = F.col("raw_line")
+    header = lines.REES46_HEADER
+    well_formed, values = split_fields(raw, len(header))
+    fields = data.select(*_LINE_COLUMNS, "raw_line", well_formed.alias("_ok"), *[v.alias(h) for v, h in zip(values, header)])
+    c = F.col
+    typed = fields.select(
+        "*",
+        rees46_time_micros(c("event_time")).alias("_time"),
+        parse_id(c("product_id")).alias("_product_id"),
+        parse_id(c("category_id")).alias("_category_id"),
+        parse_id(c("user_id")).alias("_user_id"),
+        F.when(c("price").rlike(PRICE_PATTERN), c("price").cast("decimal(12,2)")).alias("_price"),
+    )
+    shape = shape_reason(raw)
+    reason, detail = first_failing(
+        [
+            (c("_time").isNull(), "bad_timestamp", value_detail("event_time", c("event_time"))),
+            (c("event_type").isNull() | ~c("event_type").isin(*lines.EVENT_TYPES), "unknown_event_type", value_detail("event_type", c("event_type"))),
+            (c("_product_id").isNull(), "bad_product_id", value_detail("product_id", c("product_id"))),
+            (c("category_id").isNotNull() & c("_category_id").isNull(), "bad_category_id", value_detail("category_id", c("category_id"))),
+            (c("_price").isNull(), "bad_price", value_detail("price", c("price"))),
+            (c("_price") < 0, "negative_price", value_detail("price", c("price"))),
+            (c("_user_id").isNull(), "bad_user_id", value_detail("user_id", c("user_id"))),
+            (c("user_session").isNull(), "missing_session", value_detail("user_session", c("user_session"))),
+        ],
+        shape=(shape, shape_detail(shape, raw, header)),
+    )
+    code = c("category_code")
+    dot = F.instr(code, ".")
+    checked = typed.select("*", reason.alias("reason"), detail.alias("detail"))
+    ok = c("reason").isNull()
+    return checked.select(
+        *_LINE_COLUMNS,
+        F.when(ok, F.array(*[c(h) for h in header])).alias("raw_key"),
+        c("_time").alias("event_time_us"),
+        *time_columns(c("_time")),
+        "event_type",
+        c("_product_id").alias("product_id"),
+        c("_category_id").alias("category_id"),
+        "category_code",
+        F.when(code.isNotNull(), F.when(F.substring_index(code, ".", 1) != "", F.substring_index(code, ".", 1))).alias("category"),
+        F.when(dot > 0, F.when(code.substr(dot + 1, F.length(code)) != "", code.substr(dot + 1, F.length(code)))).alias("sub_category"),
+        "brand",
+        c("_price").alias("price"),
+        c("_user_id").alias("user_id"),
+        c("user_session").alias("session_id"),
+        "reason",
+        "detail",
+        F.when(~ok, raw).alias("raw_line"),
+    )
+
+
+#: RetailRocket timestamps must fall in years 2000..2100 (epoch milliseconds), as the local reader.
+MIN_EPOCH_MS = 946684800000  # 2000-01-01T00:00:00Z
+MAX_EPOCH_MS = 4133980800000  # 2101-01-01T00:00:00Z (excluded)
+
+
+def parse_retailrocket(data: Any, wide_files: Sequence[int]) -> Any:
+    """RetailRocket events lines → one DataFrame: _RETAILROCKET_TYPED, then reason, detail and
+    raw_line. ``wide_files``: the file_idx of the files whose header has the trailing ``datetime``
+    (their lines have 6 fields; its value is ignored)."""
+    from pyspark.sql import functions as F
+
+    raw = F.col("raw_line")
+    base = lines.RETAILROCKET_HEADER
+    wide_header = base + lines.RETAILROCKET_OPTIONAL
+    wide = F.col("file_idx").isin(*[int(i) for i in wide_files]) if wide_files else F.lit(False)
+    well_formed, values = split_fields(raw, len(base), wide, len(wide_header))
+    fields = data.select(
+        *_LINE_COLUMNS, "raw_line", wide.alias("_wide"), well_formed.alias("_ok"), *[v.alias(h) for v, h in zip(values, base)]
+    )
+    c = F.col
+    events = F.create_map(*[x for k, v in sorted(lines.RETAILROCKET_EVENTS.items()) for x in (F.lit(k), F.lit(v))])
+    typed = fields.select(
+        "*",
+        F.when(c("timestamp").rlike(ID_PATTERN), c("timestamp").cast("bigint")).alias("_ms"),
+        parse_id(c("visitorid")).alias("_user_id"),
+        parse_id(c("itemid")).alias("_product_id"),
+        F.when(c("transactionid").rlike(TRANSACTION_PATTERN), F.substring_index(c("transactionid"), ".", 1).cast("bigint")).alias("_tx"),
+        events[c("event")].alias("_event"),
+    )
+    shape = shape_reason(raw)
+    shape_text = F.when(c("_wide"), shape_detail(shape, raw, wide_header)).otherwise(shape_detail(shape, raw, base))
+    reason, detail = first_failing(
+        [
+            (
+                c("_ms").isNull() | (c("_ms") < MIN_EPOCH_MS) | (c("_ms") >= MAX_EPOCH_MS),
+                "bad_timestamp",
+                F.concat(value_detail("timestamp", c("timestamp")), F.lit(" (epoch milliseconds, years 2000..2100)")),
+            ),
+            (c("_event").isNull(), "unknown_event_type", value_detail("event", c("event"))),
+            (c("_product_id").isNull(), "bad_product_id", value_detail("itemid", c("itemid"))),
+            (c("_user_id").isNull(), "bad_user_id", value_detail("visitorid", c("visitorid"))),
+            (c("transactionid").isNotNull() & c("_tx").isNull(), "bad_transaction_id", value_detail("transactionid", c("transactionid"))),
+        ],
+        shape=(shape, shape_text),
+    )
+    checked = typed.select("*", reason.alias("reason"), detail.alias("detail"))
+    ok = c("reason").isNull()
+    micros = c("_ms") * 1000
+    return checked.select(
+        *_LINE_COLUMNS,
+        F.when(ok, F.array(*[c(h) for h in base])).alias("raw_key"),
+        micros.alias("event_time_us"),
+        *time_columns(micros),
+        c("_event").alias("event_type"),
+        c("_product_id").alias("product_id"),
+        c("_user_id").alias("user_id"),
+        c("_tx").alias("transaction_id"),
+        "reason",
+        "detail",
+        F.when(~ok, raw).alias("raw_line"),
+    )
+
+
+def split_parsed(parsed: Any, typed_columns: Sequence[str]) -> Tuple[Any, Any]:
+    """(typed rows, rejects) of a parsed DataFrame."""
+    from pyspark.sql import functions as F
+
+    typed = parsed.where(F.col("reason").isNull()).select(*typed_columns)
+    rejected = parsed.where(F.col("reason").isNotNull()).select(*_REJECT_COLUMNS)
+    return typed, rejected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +621,9 @@ def item_categories_at_event_time(events: Any, item_properties: Optional[Any]) -
     """``category_id`` per event: the item's ``categoryid`` property valid at the event time (the
     latest value set at or before it: an as-of join), else the item's first value, else null.
 
-    ``item_properties``: (timestamp_us bigint, product_id bigint, category_id bigint) rows, or None.
+    ``item_properties``: (timestamp_ms bigint, product_id bigint, category_id bigint) rows, or None:
+    compared in milliseconds (RetailRocket event times are whole milliseconds), since a property
+    timestamp of up to 19 digits would overflow a bigint in microseconds.
     The as-of join is a union of events and property changes per item, ordered by time (a change at
     the event's own millisecond counts), with ``last(ignorenulls)`` carrying the value forward.
     """
@@ -331,11 +633,11 @@ def item_categories_at_event_time(events: Any, item_properties: Optional[Any]) -
         return events.withColumn("category_id", F.lit(None).cast("bigint"))
     # (file_idx, source_line) identifies an event row (a deterministic key, unlike monotonically_increasing_id).
     changes = item_properties.select(
-        F.col("product_id"), F.col("timestamp_us").alias("_t"), F.lit(0).alias("_kind"), F.col("category_id").alias("_value"),
+        F.col("product_id"), F.col("timestamp_ms").alias("_t"), F.lit(0).alias("_kind"), F.col("category_id").alias("_value"),
         F.lit(None).cast("int").alias("_file"), F.lit(None).cast("bigint").alias("_line"),
     )
     points = events.select(
-        F.col("product_id"), F.col("event_time_us").alias("_t"), F.lit(1).alias("_kind"), F.lit(None).cast("bigint").alias("_value"),
+        F.col("product_id"), F.floor(F.col("event_time_us") / 1000).cast("bigint").alias("_t"), F.lit(1).alias("_kind"), F.lit(None).cast("bigint").alias("_value"),
         F.col("file_idx").alias("_file"), F.col("source_line").alias("_line"),
     )
     order = (
@@ -348,7 +650,7 @@ def item_categories_at_event_time(events: Any, item_properties: Optional[Any]) -
         .select(F.col("_file").alias("file_idx"), F.col("_line").alias("source_line"), "_asof")
     )
     first_value = item_properties.groupBy("product_id").agg(
-        F.min(F.struct("timestamp_us", "category_id")).getField("category_id").alias("_first")
+        F.min(F.struct("timestamp_ms", "category_id")).getField("category_id").alias("_first")
     )
     return (
         events.join(asof, ["file_idx", "source_line"], "left")
@@ -406,25 +708,37 @@ def retailrocket_events(typed: Any, gap_minutes: int, item_properties: Optional[
 
 
 def item_category_rows(spark: Any, files: Sequence[str]) -> Any:
-    """(timestamp_us, product_id, category_id) of the ``categoryid`` rows of item_properties: the
-    same strict digits rules as the local reader (a row that does not parse is skipped), and one
-    value per (item, time), the larger id when two differ."""
+    """(timestamp_ms, product_id, category_id) of the ``categoryid`` rows of item_properties, by the
+    local reader's rule (retailrocket-reader.ts step 7), on text lines: trailing CRs dropped; blank
+    lines and every line equal to the header (leading BOMs ignored) skipped; a line split by the
+    4-field RFC 4180 pattern; a line that does not split, or a ``categoryid`` row whose timestamp,
+    itemid or value is not digits that fit a bigint, is skipped; one value per (item, time), the
+    larger id when two differ."""
     from pyspark.sql import functions as F
 
-    digits = "^[0-9]{1,19}$"
-    raw = spark.read.option("header", "true").option("mode", "PERMISSIVE").csv(list(files))
-    valid = raw.where(
-        (F.col("property") == "categoryid")
-        & F.col("timestamp").rlike(digits)
-        & F.col("itemid").rlike(digits)
-        & F.col("value").rlike(digits)
-    ).select(
-        (F.col("timestamp").cast("bigint") * 1000).alias("timestamp_us"),
-        F.col("itemid").cast("bigint").alias("product_id"),
-        F.col("value").cast("bigint").alias("category_id"),
+    header = lines.ITEM_PROPERTIES_HEADER
+    text = reduce(lambda a, b: a.unionByName(b), [_text(spark, f) for f in files])
+    line = text.select(_strip_trailing_cr("value").alias("l"))
+    kept = line.where((F.col("l") != "") & (F.regexp_replace("l", "^\ufeff+", "") != ",".join(header)))
+    well_formed, values = split_fields(F.col("l"), len(header))
+    fields = kept.select(well_formed.alias("ok"), *[v.alias(h) for v, h in zip(values, header)])
+    rows = fields.where(F.col("ok") & (F.col("property") == "categoryid")).select(
+        F.when(F.col("timestamp").rlike(ID_PATTERN), F.col("timestamp").cast("bigint")).alias("timestamp_ms"),
+        parse_id(F.col("itemid")).alias("product_id"),
+        parse_id(F.col("value")).alias("category_id"),
     )
-    clean = valid.where(F.col("timestamp_us").isNotNull() & F.col("product_id").isNotNull() & F.col("category_id").isNotNull())
-    return clean.groupBy("product_id", "timestamp_us").agg(F.max("category_id").alias("category_id"))
+    clean = rows.where(F.col("timestamp_ms").isNotNull() & F.col("product_id").isNotNull() & F.col("category_id").isNotNull())
+    return clean.groupBy("product_id", "timestamp_ms").agg(F.max("category_id").alias("category_id"))
+
+
+def category_path_rows(spark: Any, files: Sequence[str]) -> List[Tuple[int, str]]:
+    """(categoryid, path) of the category tree, read on the driver (it is small), in file and line
+    order (a category listed twice keeps its first line)."""
+    if not files:
+        return []
+    numbered = data_lines(read_numbered_lines(spark, files, partitions=1))
+    tree_lines = [r[0] for r in numbered.orderBy("file_idx", "source_line").select("raw_line").collect()]
+    return sorted(lines.category_paths(lines.category_tree_rows(tree_lines)).items())
 
 
 def rejects_table(rejected: Any) -> Any:
@@ -445,31 +759,43 @@ class ReadResult:
     rejects: Any
     #: Typed rows before duplicate removal (+ file_idx), for the accounting.
     typed: Any
-    #: Per file: rows read (data lines, blank excluded).
+    #: Per file (by file_idx): its source_file.
     files: List[str]
+    #: DataFrames this read cached; ``release`` unpersists them (once events and rejects are
+    #: materialised or cached on their own, or the input is read again).
+    cached: List[Any] = field(default_factory=list)
+
+    def release(self) -> None:
+        for df in self.cached:
+            df.unpersist()
+        self.cached = []
+
+
+def _read(spark: Any, files: Sequence[str], parse: Callable[[Any], Any], typed_columns: Sequence[str]) -> Tuple[Any, Any, Any]:
+    """(parsed and cached, typed, rejected): the input is parsed once, into Spark's columnar cache."""
+    parsed = parse(data_lines(read_numbered_lines(spark, files))).persist()
+    typed, rejected = split_parsed(parsed, typed_columns)
+    return parsed, typed, rejected
 
 
 def read_rees46(spark: Any, files: Sequence[str]) -> ReadResult:
-    parsed = parse_rees46(read_lines(spark, files))
-    typed, rejected = _split(spark, parsed, _schemas()["rees46"])
+    for f in files:
+        _header_check(spark, "rees46_events", f)
+    parsed, typed, rejected = _read(spark, files, parse_rees46, _REES46_TYPED)
     events = rees46_events(remove_exact_duplicates(typed))
-    return ReadResult(events=events, rejects=rejects_table(rejected), typed=typed, files=list(files))
+    return ReadResult(
+        events=events, rejects=rejects_table(rejected), typed=typed, files=[source_name(f) for f in files], cached=[parsed]
+    )
 
 
 def read_retailrocket(spark: Any, inputs: RecognisedInputs, gap_minutes: int) -> ReadResult:
-    from pyspark.sql import types as T
-
-    widths = {i: len(lines.header_fields(first_line(spark, f))) for i, f in enumerate(inputs.events)}
-    parsed = parse_retailrocket(read_lines(spark, inputs.events), widths)
-    typed, rejected = _split(spark, parsed, _schemas()["retailrocket"])
+    widths = [len(lines.header_fields(_header_check(spark, "retailrocket_events", f))) for f in inputs.events]
+    wide = [i for i, w in enumerate(widths) if w > len(lines.RETAILROCKET_HEADER)]
+    parsed, typed, rejected = _read(spark, inputs.events, lambda data: parse_retailrocket(data, wide), _RETAILROCKET_TYPED)
     deduplicated = remove_exact_duplicates(typed)
-
-    tree = lines.category_tree_rows(read_data_lines(spark, inputs.category_tree))
-    path_rows = sorted(lines.category_paths(tree).items())
-    paths = spark.createDataFrame(
-        path_rows,
-        T.StructType([T.StructField("category_id", T.LongType(), False), T.StructField("_path", T.StringType(), False)]),
-    )
+    paths = local_dataframe(spark, category_path_rows(spark, inputs.category_tree), [("category_id", "bigint"), ("_path", "string")])
     properties = item_category_rows(spark, inputs.item_properties) if inputs.item_properties else None
     events = retailrocket_events(deduplicated, gap_minutes, properties, paths)
-    return ReadResult(events=events, rejects=rejects_table(rejected), typed=typed, files=list(inputs.events))
+    return ReadResult(
+        events=events, rejects=rejects_table(rejected), typed=typed, files=[source_name(f) for f in inputs.events], cached=[parsed]
+    )

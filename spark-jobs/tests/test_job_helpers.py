@@ -113,93 +113,8 @@ def test_intent_features_are_the_session_features_columns() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# REES46 lines
+# Header recognition (the events lines are parsed on Spark: test_prepare_spark.py)
 # ---------------------------------------------------------------------------------------------
-
-GOOD = "2019-10-01 00:00:00 UTC,view,1000001,2100000000000000007,home.kitchen.kettle,acme,12.34,900000123,s-0001"
-
-
-def rees46(line: str) -> Any:
-    return lines.parse_rees46_line(line)
-
-
-def test_a_good_rees46_line() -> None:
-    kind, raw, typed = rees46(GOOD)
-    assert kind == "ok"
-    assert raw[1] == "view" and raw[4] == "home.kitchen.kettle"
-    assert typed == (
-        dt.datetime(2019, 10, 1, tzinfo=dt.timezone.utc),
-        "view",
-        1000001,
-        2100000000000000007,
-        "home.kitchen.kettle",
-        "home",
-        "kitchen.kettle",
-        "acme",
-        Decimal("12.34"),
-        900000123,
-        "s-0001",
-    )
-
-
-def test_missing_brand_and_category_are_kept_as_null() -> None:
-    kind, _, typed = rees46("2019-10-01 00:00:00 UTC,cart,1,,,,0.00,2,s")
-    assert kind == "ok"
-    assert typed[3:8] == (None, None, None, None, None)
-    assert typed[8] == Decimal("0.00")
-
-
-def test_quoted_fields_with_commas_and_doubled_quotes() -> None:
-    kind, raw, typed = rees46('2019-10-01 00:00:00 UTC,view,1,,"a.b,c","say ""hi""",1.5,2,s')
-    assert kind == "ok"
-    assert raw[4] == "a.b,c" and typed[7] == 'say "hi"'
-    assert typed[5:7] == ("a", "b,c")
-    assert typed[8] == Decimal("1.50")
-
-
-@pytest.mark.parametrize(
-    "line, reason, detail",
-    [
-        ("2019-10-01 00:00:00 UTC,view,1", "wrong_column_count", "expected 9 fields (event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session), found 3"),
-        ('2019-10-01 00:00:00 UTC,view,1,,"a,b,1.0,2,s', "unterminated_quote", "a quoted field is not closed on its line"),
-        ("2019-10-01 00:00:00,view,1,,,,1.0,2,s", "bad_timestamp", 'event_time: "2019-10-01 00:00:00"'),
-        ("2019-02-30 00:00:00 UTC,view,1,,,,1.0,2,s", "bad_timestamp", 'event_time: "2019-02-30 00:00:00 UTC"'),
-        ("2019-10-01 00:00:00 UTC,click,1,,,,1.0,2,s", "unknown_event_type", 'event_type: "click"'),
-        ("2019-10-01 00:00:00 UTC,,1,,,,1.0,2,s", "unknown_event_type", "event_type: (empty)"),
-        ("2019-10-01 00:00:00 UTC,view,x1,,,,1.0,2,s", "bad_product_id", 'product_id: "x1"'),
-        ("2019-10-01 00:00:00 UTC,view,99999999999999999999,,,,1.0,2,s", "bad_product_id", 'product_id: "99999999999999999999"'),
-        ("2019-10-01 00:00:00 UTC,view,1,1.5,,,1.0,2,s", "bad_category_id", 'category_id: "1.5"'),
-        ("2019-10-01 00:00:00 UTC,view,1,,,,,2,s", "bad_price", "price: (empty)"),
-        ("2019-10-01 00:00:00 UTC,view,1,,,,1.005,2,s", "bad_price", 'price: "1.005"'),
-        ("2019-10-01 00:00:00 UTC,view,1,,,,-1.00,2,s", "negative_price", 'price: "-1.00"'),
-        ("2019-10-01 00:00:00 UTC,view,1,,,,1.0,,s", "bad_user_id", "user_id: (empty)"),
-        ("2019-10-01 00:00:00 UTC,view,1,,,,1.0,2,", "missing_session", "user_session: (empty)"),
-        # The first failing check in column order wins.
-        ("bad,click,x,,,,-1,,", "bad_timestamp", 'event_time: "bad"'),
-        ("2019-10-01 00:00:00 UTC,view,x,,,,-1,,", "bad_product_id", 'product_id: "x"'),
-    ],
-)
-def test_rees46_reject_reasons_in_order(line: str, reason: str, detail: str) -> None:
-    assert rees46(line) == ("reject", reason, detail)
-
-
-def test_fractional_seconds_are_kept() -> None:
-    assert lines.parse_rees46_time("2019-10-01 00:00:01.25 UTC") == dt.datetime(2019, 10, 1, 0, 0, 1, 250000, tzinfo=dt.timezone.utc)
-
-
-@pytest.mark.parametrize(
-    "code, expected",
-    [(None, (None, None)), ("a", ("a", None)), ("a.b", ("a", "b")), ("a.b.c", ("a", "b.c")), ("a.", ("a", None)), (".b", (None, "b"))],
-)
-def test_category_code_split(code: Any, expected: Any) -> None:
-    assert lines.split_category_code(code) == expected
-
-
-def test_time_parts_are_utc_with_iso_weekday() -> None:
-    moment = dt.datetime(2019, 10, 6, 23, 59, 59, tzinfo=dt.timezone.utc)  # a Sunday
-    assert lines.time_parts(moment) == (dt.date(2019, 10, 6), 23, 7)
-    assert lines.epoch_micros(moment) == 1570406399000000
-
 
 @pytest.mark.parametrize(
     "header, kind",
@@ -218,34 +133,8 @@ def test_headers_are_recognised(header: str, kind: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# RetailRocket lines and the category tree
+# The category tree
 # ---------------------------------------------------------------------------------------------
-
-
-def test_a_good_retailrocket_line_with_and_without_datetime() -> None:
-    kind, raw, typed = lines.parse_retailrocket_line("1433221332117,257597,transaction,355908,8693.0", 5)
-    assert kind == "ok" and raw == ("1433221332117", "257597", "transaction", "355908", "8693.0")
-    assert typed == (dt.datetime(2015, 6, 2, 5, 2, 12, 117000, tzinfo=dt.timezone.utc), "purchase", 355908, 257597, 8693)
-    kind, raw, typed = lines.parse_retailrocket_line("1433221332117,257597,addtocart,355908,,2015-06-02 05:02:12.117", 6)
-    assert kind == "ok" and typed[1] == "cart" and typed[4] is None and len(raw) == 5
-
-
-@pytest.mark.parametrize(
-    "line, width, reason, detail",
-    [
-        ("1433221332117,257597,view,355908", 5, "wrong_column_count", "expected 5 fields (timestamp,visitorid,event,itemid,transactionid), found 4"),
-        ("1433221332117,257597,view,355908,", 6, "wrong_column_count", "expected 6 fields (timestamp,visitorid,event,itemid,transactionid,datetime), found 5"),
-        ("99,257597,view,355908,", 5, "bad_timestamp", 'timestamp: "99" (epoch milliseconds, years 2000..2100)'),
-        ("4133980800000,257597,view,355908,", 5, "bad_timestamp", 'timestamp: "4133980800000" (epoch milliseconds, years 2000..2100)'),
-        ("1433221332117,257597,click,355908,", 5, "unknown_event_type", 'event: "click"'),
-        ("1433221332117,x,click,355908,", 5, "unknown_event_type", 'event: "click"'),
-        ("1433221332117,x,view,y,", 5, "bad_product_id", 'itemid: "y"'),
-        ("1433221332117,x,view,355908,", 5, "bad_user_id", 'visitorid: "x"'),
-        ("1433221332117,1,transaction,355908,8693.5", 5, "bad_transaction_id", 'transactionid: "8693.5"'),
-    ],
-)
-def test_retailrocket_reject_reasons_in_the_local_readers_order(line: str, width: int, reason: str, detail: str) -> None:
-    assert lines.parse_retailrocket_line(line, width) == ("reject", reason, detail)
 
 
 def test_category_paths_from_the_root_down() -> None:
@@ -261,35 +150,7 @@ def test_category_paths_unknown_parent_and_cycle() -> None:
 
 
 @needs_samples
-def test_the_real_rees46_sample_parses_as_its_readme_says() -> None:
-    counts: Counter = Counter()
-    users = set()
-    keys: Counter = Counter()
-    with gzip.open(str(SAMPLES / "rees46" / "2019-Oct_head_17434rows.csv.gz"), "rt", encoding="utf-8") as f:
-        assert lines.recognise_header(next(f).rstrip("\n")) == "rees46_events"
-        for line in f:
-            kind, raw, typed = lines.parse_rees46_line(line.rstrip("\n").rstrip("\r"))
-            assert kind == "ok", (line, raw, typed)
-            counts[typed[1]] += 1
-            users.add(typed[9])
-            keys[raw] += 1
-    assert counts == {"view": 17055, "cart": 165, "purchase": 214}
-    assert len(users) == 4504
-    assert sum(n - 1 for n in keys.values()) == 5  # exact duplicates the reader drops
-
-
-@needs_samples
-def test_the_real_retailrocket_sample_and_tree_parse() -> None:
-    counts: Counter = Counter()
-    with gzip.open(str(SAMPLES / "retailrocket" / "events_sample_5000visitors.csv.gz"), "rt", encoding="utf-8") as f:
-        header = next(f).rstrip("\n")
-        assert lines.recognise_header(header) == "retailrocket_events"
-        width = len(lines.header_fields(header))
-        for line in f:
-            kind, _, typed = lines.parse_retailrocket_line(line.rstrip("\n"), width)
-            assert kind == "ok", line
-            counts[typed[1]] += 1
-    assert counts == {"view": 9076, "cart": 263, "purchase": 46}
+def test_the_real_category_tree_parses() -> None:
     with gzip.open(str(SAMPLES / "retailrocket" / "category_tree.csv.gz"), "rt", encoding="utf-8") as f:
         next(f)
         paths = lines.category_paths(lines.category_tree_rows([l.rstrip("\n") for l in f]))

@@ -78,10 +78,17 @@ def test_rees46_reader_lines_rejects_duplicates_and_counts(spark, tmp_path: Path
 def test_line_numbers_are_exact_across_partitions_of_a_plain_file(spark, tmp_path: Path) -> None:
     body = [REES46_HEADER] + [rees46_line("2019-10-01 00:00:00", "view", i, i, "s{}".format(i)) for i in range(1, 5001)]
     path = write_text(tmp_path / "big.csv", "\n".join(body) + "\n")
-    assert spark.sparkContext.textFile(path).getNumPartitions() >= 2
-    numbered = readers.read_lines(spark, [path]).collect()
-    assert [r[2] for r in numbered] == list(range(1, 5002))
-    assert all(r[3].split(",")[2] == str(r[2] - 1) for r in numbered[1:])
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "20000")
+    try:
+        assert spark.read.text(path).rdd.getNumPartitions() >= 10
+        numbered = readers.read_numbered_lines(spark, [path, path], partitions=1).collect()
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    for idx in (0, 1):
+        rows = sorted((r["source_line"], r["raw_line"]) for r in numbered if r["file_idx"] == idx)
+        assert [n for n, _ in rows] == list(range(1, 5002))
+        assert all(line.split(",")[2] == str(n - 1) for n, line in rows[1:])
+    assert {r["source_file"] for r in numbered} == {path}
 
 
 def test_retailrocket_sessions_categories_and_paths(spark, tmp_path: Path) -> None:
