@@ -566,13 +566,16 @@ def split_parsed(parsed: Any, typed_columns: Sequence[str]) -> Tuple[Any, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def remove_exact_duplicates(rows: Any) -> Any:
-    """Keep, per ``raw_key``, the row first by (file_idx, source_line). Adds nothing, drops nothing else."""
+def remove_exact_duplicates(rows: Any, within: Sequence[str] = ()) -> Any:
+    """Keep, per ``raw_key``, the row first by (file_idx, source_line). Adds nothing, drops nothing
+    else. ``within``: columns that separate independent inputs (the shared reader cases read many
+    inputs in one pass; a job passes none)."""
     from pyspark.sql import functions as F
 
-    others = [c for c in rows.columns if c not in ("raw_key", "file_idx", "source_line")]
+    keys = list(within) + ["raw_key"]
+    others = [c for c in rows.columns if c not in keys + ["file_idx", "source_line"]]
     first = F.min(F.struct(*(["file_idx", "source_line"] + others))).alias("first")
-    return rows.groupBy("raw_key").agg(first).select("raw_key", "first.*")
+    return rows.groupBy(*keys).agg(first).select(*[k for k in keys if k != "file_idx"], "first.*")
 
 
 def rees46_events(typed: Any) -> Any:
@@ -601,13 +604,13 @@ def rees46_events(typed: Any) -> Any:
     )
 
 
-def sessionize(events: Any, gap_minutes: int) -> Any:
+def sessionize(events: Any, gap_minutes: int, within: Sequence[str] = ()) -> Any:
     """``session_id`` = "<user_id>-<n>", n = 1, 2, … per user in time order; a new session starts when
     the gap to the user's previous event is strictly greater than ``gap_minutes`` (ties in time are
     ordered by file and line, so the numbering is deterministic)."""
     from pyspark.sql import Window, functions as F
 
-    order = Window.partitionBy("user_id").orderBy("event_time_us", "file_idx", "source_line")
+    order = Window.partitionBy(*(list(within) + ["user_id"])).orderBy("event_time_us", "file_idx", "source_line")
     previous = F.lag("event_time_us").over(order)
     starts = F.when(previous.isNull() | ((F.col("event_time_us") - previous) > F.lit(gap_minutes * 60 * 1000000)), 1).otherwise(0)
     running = order.rowsBetween(Window.unboundedPreceding, Window.currentRow)
@@ -679,11 +682,11 @@ def attach_category_paths(events: Any, paths: Any) -> Any:
     )
 
 
-def retailrocket_events(typed: Any, gap_minutes: int, item_properties: Optional[Any], paths: Any) -> Any:
+def retailrocket_events(typed: Any, gap_minutes: int, item_properties: Optional[Any], paths: Any, within: Sequence[str] = ()) -> Any:
     """Deduplicated typed RetailRocket rows → the contract's events columns (in order) + file_idx."""
     from pyspark.sql import functions as F
 
-    sessions = sessionize(typed, gap_minutes)
+    sessions = sessionize(typed, gap_minutes, within)
     categorised = attach_category_paths(item_categories_at_event_time(sessions, item_properties), paths)
     return categorised.select(
         "file_idx",

@@ -3,7 +3,9 @@ the per-file accounting, identical to the local engine's readers (local/engine/*
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 
@@ -127,3 +129,100 @@ def test_retailrocket_sessions_categories_and_paths(spark, tmp_path: Path) -> No
     assert contract.check_schema("events", outputs.conform(result.events.drop("file_idx"), "events")) == []
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared reader cases (tests/cases/reader_cases.json, also run by jest through the local readers)
+# ---------------------------------------------------------------------------------------------
+
+CASES_FILE = Path(__file__).resolve().parent / "cases" / "reader_cases.json"
+CASES = json.loads(CASES_FILE.read_text(encoding="utf-8")) if CASES_FILE.exists() else []
+
+
+def case_view(row: Dict[str, Any], column: str) -> Any:
+    """A value as the case file writes it: ids beyond 2^53 as digits, price with 2 decimals,
+    event_time ISO 8601 UTC (6 fraction digits when not whole seconds), dates as YYYY-MM-DD."""
+    value = row[column]
+    if value is None:
+        return None
+    if column == "event_time":
+        us = row["_us"]
+        seconds, micros = divmod(us, 1000000)
+        t = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+        text = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(t.year, t.month, t.day, t.hour, t.minute, t.second)
+        return text + (".{:06d}".format(micros) if micros else "") + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@pytest.fixture(scope="module")
+def case_results(spark, tmp_path_factory: pytest.TempPathFactory) -> Dict[int, Dict[str, Any]]:
+    """Every case through the Spark reader, one read per dataset (each case its own file; duplicates
+    and sessions kept within a case's file): {case index: events, rejects, counts}."""
+    from pyspark.sql import functions as F
+
+    folder = tmp_path_factory.mktemp("reader-cases")
+    out: Dict[int, Dict[str, Any]] = {}
+    for dataset in ("rees46", "retailrocket"):
+        indexed = [(i, c) for i, c in enumerate(CASES) if c["dataset"] == dataset]
+        if not indexed:
+            continue
+        files = []
+        for i, case in indexed:
+            default = lines.REES46_HEADER if dataset == "rees46" else lines.RETAILROCKET_HEADER
+            header = case.get("header", ",".join(default))
+            path = folder / "case-{}.csv".format(i)
+            path.write_bytes("".join(l + "\n" for l in [header] + case["lines"]).encode("utf-8"))
+            files.append(str(path))
+        numbered = readers.data_lines(readers.read_numbered_lines(spark, files))
+        if dataset == "rees46":
+            parsed = readers.parse_rees46(numbered).cache()
+            typed, rejected = readers.split_parsed(parsed, readers._REES46_TYPED)
+            events = readers.rees46_events(readers.remove_exact_duplicates(typed, within=["file_idx"]))
+        else:
+            wide = [n for n, f in enumerate(files) if len(lines.header_fields(readers.first_line(spark, f))) == 6]
+            parsed = readers.parse_retailrocket(numbered, wide).cache()
+            typed, rejected = readers.split_parsed(parsed, readers._RETAILROCKET_TYPED)
+            paths = readers.local_dataframe(spark, [], [("category_id", "bigint"), ("_path", "string")])
+            deduplicated = readers.remove_exact_duplicates(typed, within=["file_idx"])
+            events = readers.retailrocket_events(deduplicated, 30, None, paths, within=["file_idx"])
+        # Python's datetime cannot hold every instant Spark can (year 1 in a local zone): compare as text.
+        event_rows = (
+            events.withColumn("_us", F.expr("unix_micros(event_time)"))
+            .withColumn("event_time", F.lit(""))
+            .withColumn("event_date", F.col("event_date").cast("string"))
+            .collect()
+        )
+        reject_rows = rejected.collect()
+        counts = summary.count_per_file(typed, events, rejected, files)
+        parsed.unpersist()
+        for n, (i, _) in enumerate(indexed):
+            out[i] = {
+                "events": sorted((r.asDict() for r in event_rows if r["file_idx"] == n), key=lambda r: r["source_line"]),
+                "rejects": sorted((r.asDict() for r in reject_rows if r["file_idx"] == n), key=lambda r: r["source_line"]),
+                "counts": counts[n],
+            }
+    return out
+
+
+@pytest.mark.skipif(not CASES, reason="tests/cases/reader_cases.json is not there yet")
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c["name"][:80] for c in CASES])
+def test_reader_case(case_results, index: int) -> None:
+    case = CASES[index]
+    got = case_results[index]
+    want_rejects = [(e["line"], e["reason"], e["detail"]) for e in case["expect"] if "reason" in e]
+    assert [(r["source_line"], r["reason"], r["detail"]) for r in got["rejects"]] == want_rejects
+    for r in got["rejects"]:
+        raw = case["lines"][r["source_line"] - 2]
+        assert r["raw_line"] == (raw[:-1] if raw.endswith("\r") else raw)
+    want_accepted = [e for e in case["expect"] if "accepted" in e]
+    assert [e["source_line"] for e in got["events"]] == [e["line"] for e in want_accepted]
+    for want, row in zip(want_accepted, got["events"]):
+        view = {c: case_view(row, c) for c in want["accepted"]}
+        expected = {c: (None if v is None else str(v)) for c, v in want["accepted"].items()}
+        assert {"line": want["line"], **view} == {"line": want["line"], **expected}
+    counts = got["counts"]
+    assert counts["accepted"] == len(want_accepted) and counts["rejected"] == len(want_rejects)
+    assert counts["duplicatesRemoved"] == sum(1 for e in case["expect"] if e.get("duplicate"))
+    assert counts["rowsRead"] == sum(1 for l in case["lines"] if (l[:-1] if l.endswith("\r") else l) != "")
