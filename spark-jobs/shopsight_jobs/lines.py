@@ -40,9 +40,10 @@ def strip_bom(line: str) -> str:
 
 
 def header_fields(line: str) -> List[str]:
-    """A header line's names (one BOM and the trailing CRs dropped, as header recognition does:
-    tests/cases/header_cases.json; the readers then insist on one CR at most, see readers.py)."""
-    return strip_bom(line).rstrip("\r").split(",")
+    """A header line's names: one BOM and one trailing CR (a CRLF's) dropped, as the readers' line
+    rule (tests/cases/header_cases.json); any other CR is content."""
+    line = strip_bom(line)
+    return (line[:-1] if line.endswith("\r") else line).split(",")
 
 
 def recognise_header(line: str) -> Optional[str]:

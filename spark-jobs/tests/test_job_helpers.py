@@ -9,7 +9,6 @@ import hashlib
 import math
 import random
 import sys
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List

@@ -59,6 +59,9 @@ def test_rees46_reader_lines_rejects_duplicates_and_counts(spark, tmp_path: Path
     files = readers.list_input_files(spark, str(tmp_path / "in"))
     assert [Path(f.replace("file:", "")).name for f in files] == ["a.csv", "b.csv.gz"]
     result = readers.read_rees46(spark, files)
+    # source_file as the local engine writes it: the plain path, not Hadoop's file: URI.
+    assert result.files == [str(tmp_path / "in" / "a.csv"), str(tmp_path / "in" / "b.csv.gz")]
+    assert {r[0] for r in result.events.select("source_file").distinct().collect()} == set(result.files)
     events = result.events.orderBy("file_idx", "source_line").collect()
     assert [(e["file_idx"], e["source_line"]) for e in events] == [(0, 2), (0, 7), (1, 3)]
     assert events[1]["category"] is None and events[1]["brand"] is None and events[1]["day_of_week"] == 7
@@ -129,6 +132,55 @@ def test_retailrocket_sessions_categories_and_paths(spark, tmp_path: Path) -> No
     assert contract.check_schema("events", outputs.conform(result.events.drop("file_idx"), "events")) == []
 
 
+
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="the real samples (../shared/data) are not there")
+
+
+@needs_samples
+def test_the_real_rees46_samples_read_as_their_readme_says(spark) -> None:
+    from pyspark.sql import functions as F
+
+    files = readers.list_input_files(spark, str(SAMPLES / "rees46"))
+    inputs = readers.recognise_inputs(spark, "rees46", files)
+    assert [Path(f).name for f in inputs.events] == ["2019-Nov_head_683rows.csv.gz", "2019-Oct_head_17434rows.csv.gz"]
+    numbered = readers.read_numbered_lines(spark, inputs.events)
+    assert numbered.rdd.getNumPartitions() > 1  # two .gz files, one partition each, parsed in parallel
+    result = readers.read_rees46(spark, inputs.events)
+    counts = summary.count_per_file(result.typed, result.events, result.rejects, result.files)
+    assert result.files == [str(SAMPLES / "rees46" / n) for n in ("2019-Nov_head_683rows.csv.gz", "2019-Oct_head_17434rows.csv.gz")]
+    assert [(c["rowsRead"], c["rejected"]) for c in counts] == [(683, 0), (17434, 0)]
+    assert counts[1]["duplicatesRemoved"] == 5
+    october = result.typed.where(F.col("file_idx") == 1)
+    assert {r[0]: r[1] for r in october.groupBy("event_type").count().collect()} == {"view": 17055, "cart": 165, "purchase": 214}
+    distinct = october.agg(*[F.countDistinct(c).alias(c) for c in ("user_id", "session_id", "product_id")]).first()
+    assert (distinct["user_id"], distinct["session_id"], distinct["product_id"]) == (4504, 5066, 6493)
+    assert october.where(F.col("category_code").isNull()).count() == 5746
+    assert october.where(F.col("brand").isNull()).count() == 2477
+    assert result.events.where(F.col("source_line") == 1).count() == 0
+    result.release()
+    assert not any(df.is_cached for df in result.cached)
+
+
+@needs_samples
+def test_the_real_retailrocket_sample_and_tree_read(spark) -> None:
+    from pyspark.sql import functions as F
+
+    inputs = readers.recognise_inputs(spark, "retailrocket", readers.list_input_files(spark, str(SAMPLES / "retailrocket")))
+    assert len(inputs.events) == 1 and len(inputs.category_tree) == 1
+    result = readers.read_retailrocket(spark, inputs, 30)
+    counts = summary.count_per_file(result.typed, result.events, result.rejects, result.files)
+    # As the local reader: 3 exact duplicates in the sample; 6,229 sessions of 30 minutes.
+    assert [(c["rowsRead"], c["accepted"], c["rejected"], c["duplicatesRemoved"]) for c in counts] == [(9385, 9382, 0, 3)]
+    assert result.events.select("session_id").distinct().count() == 6229
+    assert {r[0]: r[1] for r in result.typed.groupBy("event_type").count().collect()} == {"view": 9076, "cart": 263, "purchase": 46}
+    distinct = result.typed.agg(F.countDistinct("user_id").alias("u"), F.countDistinct("product_id").alias("p")).first()
+    assert (distinct["u"], distinct["p"]) == (5000, 6610)
+    paths = dict(readers.category_path_rows(spark, inputs.category_tree))
+    assert len(paths) == 1669 and sum(1 for p in paths.values() if "." not in p) == 25
+    assert paths[1016] == "1532.1299.213.1016"
+    result.release()
 
 
 # ---------------------------------------------------------------------------------------------
