@@ -36,16 +36,29 @@ export async function checkTables(connection: DuckDBConnection, tables: readonly
   if (problems.length > 0) throw new Error(`output tables do not match the table contract: ${problems.join('; ')}`);
 }
 
+/**
+ * The SELECT a table is written from: every column as it is, but `timestamp` columns as
+ * TIMESTAMPTZ in UTC, so the Parquet type is an instant (isAdjustedToUTC, as Spark writes the
+ * contract's `timestamp`), not a wall-clock time that Spark and Athena would read as timestamp_ntz.
+ */
+function parquetSelect(table: OutputTableDef): string {
+  const columns = [...table.columns, ...table.partitionKeys].map((c) =>
+    c.type.kind === 'timestamp' ? `timezone('UTC', ${c.name}) AS ${c.name}` : c.name,
+  );
+  return `SELECT ${columns.join(', ')} FROM ${table.name}`;
+}
+
 /** Writes one table as Parquet under `out/<table>/`, partitioned as the curated bucket is. */
 export async function writeParquet(connection: DuckDBConnection, table: OutputTableDef, out: string): Promise<void> {
   const target = path.join(out, table.name);
   fs.rmSync(target, { recursive: true, force: true });
+  const select = parquetSelect(table);
   if (table.partitionKeys.length > 0) {
     const keys = table.partitionKeys.map((k) => k.name).join(', ');
-    await connection.run(`COPY ${table.name} TO ${sqlString(target)} (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (${keys}), OVERWRITE_OR_IGNORE)`);
+    await connection.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (${keys}), OVERWRITE_OR_IGNORE)`);
   } else {
     fs.mkdirSync(target, { recursive: true });
-    await connection.run(`COPY ${table.name} TO ${sqlString(path.join(target, 'part-00000.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await connection.run(`COPY (${select}) TO ${sqlString(path.join(target, 'part-00000.parquet'))} (FORMAT PARQUET, COMPRESSION ZSTD)`);
   }
 }
 

@@ -143,6 +143,8 @@ export async function checkAgainstContract(
   connection: DuckDBConnection,
   tableOrQuery: string,
   contractTable: string,
+  /** `parquet`: the table as read back from the written files, where a `timestamp` is an instant (TIMESTAMPTZ, see outputs.ts). */
+  as: 'engine' | 'parquet' = 'engine',
 ): Promise<string[]> {
   const expected = materialisedColumns(outputTable(contractTable));
   const isQuery = /^\s*(--|select\b|with\b|\()/i.test(tableOrQuery) || /\s/.test(tableOrQuery.trim());
@@ -157,7 +159,7 @@ export async function checkAgainstContract(
     const want = expected[i];
     const got = actual[i];
     if (got.name !== want.name) problems.push(`${contractTable} column ${i + 1}: named "${got.name}", contract says "${want.name}"`);
-    const wantType = duckType(want.type);
+    const wantType = as === 'parquet' && want.type.kind === 'timestamp' ? 'TIMESTAMP WITH TIME ZONE' : duckType(want.type);
     if (got.type !== wantType) problems.push(`${contractTable}.${want.name}: DuckDB type ${got.type}, contract type ${wantType}`);
   }
   return problems;

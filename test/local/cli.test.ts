@@ -78,7 +78,7 @@ async function expectContractTables(out: string): Promise<void> {
       ? `SELECT * EXCLUDE (${keys.join(', ')}), ${table.partitionKeys.map((k) => `CAST(${k.name} AS ${k.type.kind === 'date' ? 'DATE' : 'VARCHAR'}) AS ${k.name}`).join(', ')} FROM ${parquet(out, table.name)}`
       : `SELECT * FROM ${parquet(out, table.name)}`;
     await db.run(`CREATE OR REPLACE TEMP VIEW __t AS ${select}`);
-    expect({ table: table.name, problems: await checkAgainstContract(db, '__t', table.name) }).toEqual({ table: table.name, problems: [] });
+    expect({ table: table.name, problems: await checkAgainstContract(db, '__t', table.name, 'parquet') }).toEqual({ table: table.name, problems: [] });
   }
 }
 
