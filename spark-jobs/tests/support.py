@@ -1,5 +1,6 @@
 """Paths and helpers shared by the spark-jobs tests (imported by them and by conftest.py)."""
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,19 @@ for name, spec in contract.document()["layout"]["keyFunctions"].items():
     assert function(*spec["example"]["args"]) == spec["example"]["result"], name
 print("ok", tuple(sys.version_info[:2]))
 """
+
+
+def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
+    """One REES46 data line with made-up values (never a row of the real samples)."""
+    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2100000000000000002, code, brand, price, user, session)
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> str:
+    """Writes ``text`` to ``path`` (gzip when ``gz``), creating its folder; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        with gzip.open(str(path), "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return str(path)

@@ -4,7 +4,6 @@ under CI a skip is a failure). The readers are tested in test_prepare_spark.py, 
 spark-submit against the local engine in test_parity.py."""
 
 import datetime as dt
-import gzip
 import json
 import random
 from pathlib import Path
@@ -16,6 +15,7 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run s
 
 from pyspark.sql import Row, functions as F  # noqa: E402
 
+from support import rees46_line, write_text  # noqa: E402
 from shopsight_jobs import (  # noqa: E402
     args,
     contract,
@@ -47,20 +47,6 @@ def spark(built_archive: Path):
 
 def params(**overrides: Any) -> Dict[str, Any]:
     return args.resolve_pipeline_parameters(overrides or None)
-
-
-def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
-    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2100000000000000002, code, brand, price, user, session)
-
-
-def write_text(path: Path, text: str, gz: bool = False) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if gz:
-        with gzip.open(str(path), "wt", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 # ---------------------------------------------------------------------------------------------

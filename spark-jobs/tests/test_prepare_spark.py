@@ -2,7 +2,6 @@
 the per-file accounting, identical to the local engine's readers (local/engine/*-reader.ts)."""
 
 import datetime as dt
-import gzip
 import json
 from pathlib import Path
 from typing import Any, Dict
@@ -12,6 +11,7 @@ import pytest
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
 
 from shopsight_jobs import contract, lines, outputs, readers, runtime, summary  # noqa: E402
+from support import rees46_line, write_text  # noqa: E402
 
 REES46_HEADER = ",".join(lines.REES46_HEADER)
 
@@ -24,19 +24,6 @@ def spark():
     yield session
     session.stop()
 
-
-def rees46_line(t: str, kind: str, product: int, user: int, session: str, price: str = "10.00", code: str = "a.b", brand: str = "x") -> str:
-    return "{} UTC,{},{},{},{},{},{},{},{}".format(t, kind, product, 2100000000000000002, code, brand, price, user, session)
-
-
-def write_text(path: Path, text: str, gz: bool = False) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if gz:
-        with gzip.open(str(path), "wt", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return str(path)
 
 # ---------------------------------------------------------------------------------------------
 # Readers
