@@ -650,6 +650,36 @@ def test_run_summaries_reconcile_alike(runs: Dict[str, CaseRun]) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("case_id", _case_ids())
+def test_serving_exports_and_manifest_agree(runs: Dict[str, CaseRun], case_id: str) -> None:
+    """What the Aurora loader reads: the Spark run's manifest names every served table with its
+    columns, files and row count; the CSV parts hold exactly that many lines; and a relational
+    served table has as many rows as the local engine's serving export of the same input."""
+    run = runs[case_id]
+    spark_manifest = run.exports / "runs" / run.run_id / "manifest.json"
+    local_manifest = run.local_out / "serving" / "manifest.json"
+    assert spark_manifest.is_file() and local_manifest.is_file(), "[{}] manifest missing: spark {}, local {}".format(
+        case_id, spark_manifest.is_file(), local_manifest.is_file()
+    )
+    remote = json.loads(spark_manifest.read_text(encoding="utf-8"))
+    local = json.loads(local_manifest.read_text(encoding="utf-8"))
+    served = {t.name for t in contract.served_tables()}
+    assert remote["runId"] == run.run_id
+    assert set(remote["tables"]) == served and set(local["tables"]) == served
+    problems = []
+    for table, entry in sorted(remote["tables"].items()):
+        if entry["columns"] != local["tables"][table]["columns"]:
+            problems.append("{}: columns spark {} / local {}".format(table, entry["columns"], local["tables"][table]["columns"]))
+        lines = 0
+        for key in entry["files"]:
+            lines += (run.exports / key).read_bytes().count(b"\n")  # a CR inside a value is content, not a line end
+        if lines != entry["rowCount"]:
+            problems.append("{}: manifest says {} rows, its CSV parts hold {} lines".format(table, entry["rowCount"], lines))
+        if table in EXACT_TABLES and entry["rowCount"] != local["tables"][table]["rowCount"]:
+            problems.append("{}: spark serves {} rows, local {}".format(table, entry["rowCount"], local["tables"][table]["rowCount"]))
+    assert not problems, "[{}]\n".format(case_id) + "\n".join(problems)
+
+
 @pytest.mark.parametrize("table", EXACT_TABLES)
 @pytest.mark.parametrize("case_id", _case_ids())
 def test_relational_table_is_the_same_on_both_engines(spark: Any, runs: Dict[str, CaseRun], case_id: str, table: str) -> None:
