@@ -138,6 +138,12 @@ def main() -> None:
             "sparkChainSeconds": sum(m["seconds"] for m in spark_median.values()) if len(jobs) == 5 else None,
             "all": runs,
         }
+        save(results)
+    print(RESULTS)
+
+
+def save(results: Dict[str, Any]) -> None:
+    """Written after every size, so an interrupted benchmark keeps what it measured."""
     doc = {
         "benchmark": "Spark jobs on local[2] (spark-submit, as the state machine starts them) vs the local engine, same generated REES46 file, same session",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadAverage": list(os.getloadavg())},
@@ -147,7 +153,6 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
-    print(RESULTS)
 
 
 if __name__ == "__main__":
