@@ -2,6 +2,7 @@
  * Per-stage deployment settings, read from CDK context (`-c stage=prod -c auroraMaxAcu=16`) and
  * validated at synth time: a bad value fails the synth with a message naming the key and what is allowed.
  */
+import { requiredCapacity } from '../processing/worker-sizing';
 
 export const STAGES = ['dev', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -277,10 +278,28 @@ export function loadStageConfig(context: (key: string) => unknown, allKeys: read
       `Invalid CDK context "auroraMinAcu": ${result.aurora.minAcu} is above auroraMaxAcu ${result.aurora.maxAcu}; allowed: a minimum at most the maximum`,
     );
   }
-  if (result.emr.preInitializedExecutors > 0 && (result.emr.preInitializedExecutors + 1) * 4 > result.emr.maxVcpu) {
-    throw new ConfigError(
-      `Invalid CDK context "emrPreInitializedExecutors": ${result.emr.preInitializedExecutors} warm executors and a driver (4 vCPU each) exceed emrMaxVcpu ${result.emr.maxVcpu}; allowed: at most ${Math.floor(result.emr.maxVcpu / 4) - 1}`,
-    );
-  }
+  checkEmrCapacity(result.emr);
   return result;
+}
+
+/**
+ * The application's cap must hold what the pipeline starts at once: the AnalyticsJobs Parallel
+ * state's four drivers and their initial executors (or prepare alone, if it needs more), plus any
+ * pre-initialised executors they leave idle. Below that, jobs wait for capacity until they time out.
+ */
+function checkEmrCapacity(emr: StageConfig['emr']): void {
+  const need = requiredCapacity(emr.preInitializedExecutors);
+  const checks = [
+    { key: 'emrMaxVcpu', have: emr.maxVcpu, want: need.total.vcpu, unit: 'vCPU', reason: need.reason.vcpu },
+    { key: 'emrMaxMemoryGb', have: emr.maxMemoryGb, want: need.total.memoryGb, unit: 'GB of memory', reason: need.reason.memoryGb },
+    { key: 'emrMaxDiskGb', have: emr.maxDiskGb, want: need.total.diskGb, unit: 'GB of disk', reason: need.reason.diskGb },
+  ];
+  for (const { key, have, want, unit, reason } of checks) {
+    if (have < want) {
+      const hint = emr.preInitializedExecutors > 0 ? ' (or fewer emrPreInitializedExecutors)' : '';
+      throw new ConfigError(
+        `Invalid CDK context "${key}": ${have} is below the ${want} ${unit} that ${reason} needs at once; allowed: at least ${want}${hint}`,
+      );
+    }
+  }
 }

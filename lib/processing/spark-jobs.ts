@@ -15,21 +15,35 @@ export interface SparkJobDef {
   readonly sparkConf: Readonly<Record<string, string>>;
 }
 
-/** Executor shape shared by the jobs: 4 vCPU / 16 GB is EMR Serverless' default worker and prices simply. */
+/**
+ * Worker sizes shared by every job (so pre-initialised workers fit any of them). EMR Serverless
+ * sizes a worker as memory + memoryOverhead rounded up to a supported size (lib/processing/worker-sizing.ts):
+ * the driver is 1 vCPU / 4 GB (3g heap + 1g for the Python driver process), each executor 2 vCPU / 8 GB
+ * (6g heap + 2g for the Python workers and off-heap buffers: 3g of heap per core, as before).
+ * Small enough that the four analytics jobs, which the AnalyticsJobs Parallel state starts at once,
+ * each get their driver and an executor inside the dev cap: 4 × (1 + 2) = 12 vCPU, 4 × (4 + 8) = 48 GB
+ * of 16 vCPU / 64 GB. Dynamic allocation adds executors up to the cap as capacity frees up.
+ */
 const WORKERS = {
-  'spark.driver.cores': '4',
-  'spark.driver.memory': '14g',
-  'spark.executor.cores': '4',
-  'spark.executor.memory': '14g',
+  'spark.driver.cores': '1',
+  'spark.driver.memory': '3g',
+  'spark.driver.memoryOverhead': '1g',
+  'spark.executor.cores': '2',
+  'spark.executor.memory': '6g',
+  'spark.executor.memoryOverhead': '2g',
   'spark.dynamicAllocation.enabled': 'true',
+  'spark.dynamicAllocation.minExecutors': '1',
 };
+
+/** Analytics jobs start with one executor each and grow into what the other three leave. */
+const ANALYTICS_WORKERS = { ...WORKERS, 'spark.dynamicAllocation.initialExecutors': '1' };
 
 export const PREPARE_JOB: SparkJobDef = {
   id: 'prepare',
   stage: 'prepare',
   entryPoint: 'prepare.py',
   description: 'Parse, type and deduplicate the raw input; rejects; curated events; the seven schemas and insights; serving CSVs.',
-  sparkConf: { ...WORKERS, 'spark.sql.shuffle.partitions': '400' },
+  sparkConf: { ...WORKERS, 'spark.dynamicAllocation.initialExecutors': '3', 'spark.sql.shuffle.partitions': '400' },
 };
 
 export const ANALYTICS_JOBS: readonly SparkJobDef[] = [
@@ -38,28 +52,28 @@ export const ANALYTICS_JOBS: readonly SparkJobDef[] = [
     stage: 'association-rules',
     entryPoint: 'association_rules.py',
     description: 'FP-Growth over sub-category and product baskets; association rules and bought-together.',
-    sparkConf: WORKERS,
+    sparkConf: ANALYTICS_WORKERS,
   },
   {
     id: 'recommendations',
     stage: 'recommendations',
     entryPoint: 'recommendations.py',
     description: 'ALS (implicit feedback) recommendations and similar products, evaluated against popularity.',
-    sparkConf: { ...WORKERS, 'spark.executor.memory': '12g', 'spark.executor.memoryOverhead': '2g' },
+    sparkConf: ANALYTICS_WORKERS,
   },
   {
     id: 'purchase-intent',
     stage: 'purchase-intent',
     entryPoint: 'purchase_intent.py',
     description: 'Session features before the first purchase; logistic regression; predictions and coefficients.',
-    sparkConf: WORKERS,
+    sparkConf: ANALYTICS_WORKERS,
   },
   {
     id: 'segments',
     stage: 'segments',
     entryPoint: 'segments.py',
     description: 'RFM and funnel features per customer; k-means; named segments and their profiles.',
-    sparkConf: WORKERS,
+    sparkConf: ANALYTICS_WORKERS,
   },
 ];
 

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { OUTPUT_TABLES } from '../contract';
 import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from '../contract/layout';
 import { PY_FILES_ARCHIVE, SparkJobDef } from './spark-jobs';
+import { sharedWorkerShapes, WorkerSize } from './worker-sizing';
 
 export interface SparkProcessingProps {
   readonly rawBucket: s3.IBucket;
@@ -41,7 +42,12 @@ export interface SparkProcessingProps {
   readonly codeDirectory?: string;
 }
 
-const WORKER = { cpu: '4 vCPU', memory: '16 GB', disk: '20 GB' };
+/** An application worker configuration of the given size. */
+const workerConfiguration = (w: WorkerSize): emrs.CfnApplication.WorkerConfigurationProperty => ({
+  cpu: `${w.vcpu} vCPU`,
+  memory: `${w.memoryGb} GB`,
+  disk: `${w.diskGb} GB`,
+});
 
 /**
  * The EMR Serverless Spark application (ARM64, auto-start, auto-stop, capped capacity), its job
@@ -66,6 +72,7 @@ export class SparkProcessing extends Construct {
     });
 
     const preInitialized = props.preInitializedExecutors ?? 0;
+    const workers = sharedWorkerShapes();
     this.application = new emrs.CfnApplication(this, 'Application', {
       name: `${stack.stackName}-spark`.slice(0, 64),
       releaseLabel: props.releaseLabel ?? 'emr-7.12.0',
@@ -81,8 +88,8 @@ export class SparkProcessing extends Construct {
       initialCapacity:
         preInitialized > 0
           ? [
-              { key: 'Driver', value: { workerCount: 1, workerConfiguration: WORKER } },
-              { key: 'Executor', value: { workerCount: preInitialized, workerConfiguration: WORKER } },
+              { key: 'Driver', value: { workerCount: 1, workerConfiguration: workerConfiguration(workers.driver) } },
+              { key: 'Executor', value: { workerCount: preInitialized, workerConfiguration: workerConfiguration(workers.executor) } },
             ]
           : undefined,
       monitoringConfiguration: {
