@@ -9,7 +9,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { OUTPUT_TABLES } from '../contract';
 import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from '../contract/layout';
-import { PY_FILES_ARCHIVE, SparkJobDef } from './spark-jobs';
+import { ALL_SPARK_JOBS, PY_FILES_ARCHIVE, SparkJobDef } from './spark-jobs';
 import { sharedWorkerShapes, WorkerSize } from './worker-sizing';
 
 export interface SparkProcessingProps {
@@ -48,6 +48,12 @@ const workerConfiguration = (w: WorkerSize): emrs.CfnApplication.WorkerConfigura
   memory: `${w.memoryGb} GB`,
   disk: `${w.diskGb} GB`,
 });
+
+/**
+ * Tags the state machine puts on every job run (StartJobRun `Tags`): the job's id and the run id.
+ * The state machine role may tag job runs with these keys only.
+ */
+export const JOB_RUN_TAG_KEYS = ['shopsight:job', 'shopsight:run-id'] as const;
 
 /**
  * The EMR Serverless Spark application (ARM64, auto-start, auto-stop, capped capacity), its job
@@ -117,7 +123,9 @@ export class SparkProcessing extends Construct {
       assumedBy: new iam.ServicePrincipal('emr-serverless.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': this.application.attrArn },
+          // EMR Serverless assumes the role for a job run: the source is the job run's ARN
+          // (<application ARN>/jobruns/<id>), which the application ARN alone does not match.
+          ArnLike: { 'aws:SourceArn': [this.application.attrArn, `${this.application.attrArn}/jobruns/*`] },
         },
       }),
     });
@@ -205,6 +213,19 @@ export class SparkProcessing extends Construct {
         sid: 'WatchSparkJobs',
         actions: ['emr-serverless:GetJobRun', 'emr-serverless:CancelJobRun'],
         resources: [`${applicationArn}/jobruns/*`],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagSparkJobRuns',
+        // StartJobRun with Tags is also a TagResource on the new job run: only this application's
+        // runs, only the pipeline's tag keys, and a job tag naming one of the pipeline's jobs.
+        actions: ['emr-serverless:TagResource'],
+        resources: [`${applicationArn}/jobruns/*`],
+        conditions: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [...JOB_RUN_TAG_KEYS] },
+          StringEquals: { 'aws:RequestTag/shopsight:job': ALL_SPARK_JOBS.map((job) => job.id) },
+        },
       }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(

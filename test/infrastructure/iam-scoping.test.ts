@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { OUTPUT_TABLES } from '../../lib/contract';
 import { synthStage } from '../support/stack';
+import { AslDefinition, AslState, FAKE_ACCOUNT, fakeArn, resolveIntrinsics, synthesizedStateMachine, TemplateJson } from '../support/synth';
 
 interface Statement {
   Effect: string;
@@ -10,6 +11,45 @@ interface Statement {
 }
 
 const asList = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+/** IAM's wildcard match (ArnLike, StringLike): `*` any run of characters, `?` one character. */
+const globMatches = (pattern: string, value: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+
+type RequestContext = Record<string, string | string[]>;
+
+/**
+ * Whether a statement's Condition holds for a request, for the operators this app uses; any other
+ * operator fails the test instead of being taken as satisfied.
+ */
+function conditionHolds(condition: Record<string, Record<string, unknown>> | undefined, request: RequestContext): boolean {
+  return Object.entries(condition ?? {}).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, allowed]) => {
+      const patterns = asList(allowed as string | string[]);
+      const value = request[key];
+      switch (operator) {
+        case 'StringEquals':
+          return typeof value === 'string' && patterns.includes(value);
+        case 'StringLike':
+        case 'ArnLike':
+          return typeof value === 'string' && patterns.some((p) => globMatches(p, value));
+        case 'ForAllValues:StringEquals':
+          return asList(value ?? []).every((v) => patterns.includes(v));
+        default:
+          throw new Error(`conditionHolds: operator ${operator} is not modelled`);
+      }
+    }),
+  );
+}
+
+/** Every Task state of a definition, into Parallel branches and Map item processors. */
+function taskStates(definition: AslDefinition): Array<[string, AslState]> {
+  return Object.entries(definition.States).flatMap(([name, state]): Array<[string, AslState]> => [
+    ...(state.Type === 'Task' ? [[name, state] as [string, AslState]] : []),
+    ...(state.Branches ?? []).flatMap(taskStates),
+    ...(['ItemProcessor', 'Iterator'] as const).flatMap((k) => (state[k] ? taskStates(state[k] as AslDefinition) : [])),
+  ]);
+}
 
 /** Actions that IAM offers only on "*" (no resource-level permissions). */
 const NO_RESOURCE_LEVEL = new Set([
@@ -97,5 +137,70 @@ describe('IAM is scoped to ARNs and prefixes', () => {
   test('the data-quality gate queries Athena in its own workgroup only', () => {
     const athena = statementsOf('DataQualityGateRole').find((s) => asList(s.Action).includes('athena:StartQueryExecution'))!;
     expect(resolved(athena.Resource)).toContain(':workgroup/shopsight-dev');
+  });
+
+  describe('with every intrinsic resolved (test/support/synth.ts fake account, region and IDs)', () => {
+    const { definition, template: smTemplate } = synthesizedStateMachine();
+    const json = smTemplate.toJSON() as TemplateJson;
+    const [appId] = Object.keys(smTemplate.findResources('AWS::EMRServerless::Application'));
+    const appArn = fakeArn(appId, 'AWS::EMRServerless::Application');
+    const jobRunArn = `${appArn}/jobruns/00fgh1ijkl2mnop3`;
+    const resolvedStatements = (rolePrefix: string): Statement[] =>
+      Object.values(smTemplate.findResources('AWS::IAM::Policy'))
+        .filter((p) => asList(p.Properties.Roles).some((r: { Ref: string }) => r.Ref.startsWith(rolePrefix)))
+        .flatMap((p) => (resolveIntrinsics(p.Properties.PolicyDocument, json) as { Statement: Statement[] }).Statement);
+
+    /** Whether the role's policies allow the action on the resource for this request. */
+    const allows = (rolePrefix: string, action: string, resource: string, request: RequestContext): boolean =>
+      resolvedStatements(rolePrefix).some(
+        (s) =>
+          s.Effect === 'Allow' &&
+          asList(s.Action).some((a) => globMatches(a, action)) &&
+          asList(s.Resource as string | string[]).some((r) => globMatches(r, resource)) &&
+          conditionHolds(s.Condition as Record<string, Record<string, unknown>>, request),
+      );
+
+    test('every EMR task that sends Tags may tag the job run it starts with them (StartJobRun tags on create)', () => {
+      const tagging = taskStates(definition).filter(([, s]) => String(s.Resource).includes(':emr-serverless:startJobRun') && s.Parameters?.Tags);
+      expect(tagging.map(([name]) => name)).toEqual(expect.arrayContaining(['PrepareJob', 'RecommendationsJob']));
+      for (const [name, state] of tagging) {
+        const tags = state.Parameters!.Tags as Record<string, string>;
+        // A key ending in ".$" is a JSONPath: its value comes from the input; a run id here.
+        const request: RequestContext = { 'aws:TagKeys': Object.keys(tags).map((k) => k.replace(/\.\$$/, '')) };
+        for (const [key, value] of Object.entries(tags)) request[`aws:RequestTag/${key.replace(/\.\$$/, '')}`] = key.endsWith('.$') ? 'oct-2019' : value;
+        expect({ name, startJobRun: allows('PipelineStateMachineRole', 'emr-serverless:StartJobRun', appArn, {}) }).toEqual({ name, startJobRun: true });
+        expect({ name, tagResource: allows('PipelineStateMachineRole', 'emr-serverless:TagResource', jobRunArn, request) }).toEqual({
+          name,
+          tagResource: true,
+        });
+      }
+    });
+
+    test('tagging is scoped: not another application\'s runs, not other tag keys', () => {
+      const request = { 'aws:TagKeys': ['shopsight:job'], 'aws:RequestTag/shopsight:job': 'prepare' };
+      expect(allows('PipelineStateMachineRole', 'emr-serverless:TagResource', jobRunArn, request)).toBe(true);
+      expect(allows('PipelineStateMachineRole', 'emr-serverless:TagResource', jobRunArn.replace('app123', 'other'), request)).toBe(false);
+      expect(allows('PipelineStateMachineRole', 'emr-serverless:TagResource', jobRunArn, { ...request, 'aws:TagKeys': ['shopsight:job', 'owner'] })).toBe(false);
+      expect(allows('PipelineStateMachineRole', 'emr-serverless:TagResource', appArn, request)).toBe(false);
+    });
+
+    test('the job role trusts EMR Serverless for this application\'s job runs (the SourceArn EMR sends), and nothing else', () => {
+      const roles = smTemplate.findResources('AWS::IAM::Role');
+      const [roleId] = Object.keys(roles).filter((id) => id.startsWith('ProcessingJobExecutionRole'));
+      const trust = resolveIntrinsics(roles[roleId].Properties.AssumeRolePolicyDocument, json) as { Statement: Statement[] };
+      const trusted = (sourceArn: string, account = FAKE_ACCOUNT): boolean =>
+        trust.Statement.some(
+          (s) =>
+            s.Effect === 'Allow' &&
+            asList(s.Action).includes('sts:AssumeRole') &&
+            (s as unknown as { Principal: { Service: string } }).Principal.Service === 'emr-serverless.amazonaws.com' &&
+            conditionHolds(s.Condition as Record<string, Record<string, unknown>>, { 'aws:SourceAccount': account, 'aws:SourceArn': sourceArn }),
+        );
+      expect(trusted(jobRunArn)).toBe(true);
+      expect(trusted(appArn)).toBe(true);
+      expect(trusted(jobRunArn.replace('/applications/app123/', '/applications/other/'))).toBe(false);
+      expect(trusted(`${appArn}x/jobruns/1`)).toBe(false);
+      expect(trusted(jobRunArn, '999999999999')).toBe(false);
+    });
   });
 });
