@@ -110,8 +110,10 @@ export class SparkProcessing extends Construct {
         {
           classification: 'spark-defaults',
           properties: {
-            // A retried job overwrites only the partitions (its own run) it writes.
-            'spark.sql.sources.partitionOverwriteMode': 'dynamic',
+            // As the jobs' own sessions (SPARK_SETTINGS in spark-jobs/shopsight_jobs/runtime.py), so a job
+            // started by hand behaves the same: static, because a run's folder is replaced whole
+            // (dynamic would keep a stale event_date partition of an earlier attempt).
+            'spark.sql.sources.partitionOverwriteMode': 'static',
             'spark.sql.session.timeZone': 'UTC',
           },
         },
