@@ -1,8 +1,10 @@
 import { MISSING_LABEL } from '../contract/tables';
 
 /**
- * Saved Athena queries for the headline insights. Each takes the run id as its one parameter
- * (`?`): the Athena console asks for it, e.g. 'oct-2019' with the quotes.
+ * Saved Athena queries for the headline insights. Each takes the run id as its parameter (`?`):
+ * the Athena console asks for it, e.g. 'oct-2019' with the quotes. `run_id` is an injected
+ * projection, so every table a query reads needs its own `run_id = ?` (a join on run_id does not
+ * count): a query reading several tables asks for the run id once per table, the same value each time.
  * Written in the SQL subset that Athena (Trino) and DuckDB run alike, so tests can execute them.
  */
 export interface HeadlineQuery {
@@ -16,7 +18,7 @@ export const HEADLINE_QUERIES: readonly HeadlineQuery[] = [
   {
     id: 'DailyKpis',
     name: 'ShopSight - daily KPIs',
-    description: 'Views, carts, purchases, revenue, users and conversion per day (the seven schemas joined).',
+    description: 'Views, carts, purchases, revenue, users and conversion per day (the seven schemas joined; the run id four times).',
     sql: `SELECT u.event_date,
        u.users,
        u.sessions,
@@ -27,9 +29,9 @@ export const HEADLINE_QUERIES: readonly HeadlineQuery[] = [
        CASE WHEN COALESCE(v.view_events, 0) = 0 THEN NULL
             ELSE CAST(COALESCE(p.purchases, 0) AS DOUBLE) / v.view_events END AS view_to_purchase_rate
 FROM userid_date u
-LEFT JOIN v_date v ON v.event_date = u.event_date AND v.run_id = u.run_id
-LEFT JOIN c_date c ON c.event_date = u.event_date AND c.run_id = u.run_id
-LEFT JOIN purch_date p ON p.event_date = u.event_date AND p.run_id = u.run_id
+LEFT JOIN v_date v ON v.run_id = ? AND v.event_date = u.event_date
+LEFT JOIN c_date c ON c.run_id = ? AND c.event_date = u.event_date
+LEFT JOIN purch_date p ON p.run_id = ? AND p.event_date = u.event_date
 WHERE u.run_id = ?
 ORDER BY u.event_date`,
   },

@@ -18,7 +18,8 @@ const sqlOf = (id: string): string => {
 
 async function run(id: string, runId: string): Promise<Record<string, string | null>[]> {
   const prepared = await db.prepare(sqlOf(id));
-  prepared.bindVarchar(1, runId);
+  // Every parameter is the run id (one per table read).
+  for (let i = 1; i <= prepared.parameterCount; i++) prepared.bindVarchar(i, runId);
   const reader = await prepared.runAndReadAll();
   return reader.getRowObjects().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : String(v)])));
 }
@@ -61,8 +62,39 @@ afterAll(() => {
   instance.closeSync();
 });
 
-test('every saved query has exactly one parameter, the run id', () => {
-  for (const q of HEADLINE_QUERIES) expect({ id: q.id, params: q.sql.split('?').length - 1 }).toEqual({ id: q.id, params: 1 });
+/** The curated tables a query reads (FROM and JOIN), each with the name the query calls it by. */
+function tablesRead(sql: string): Array<{ table: string; alias: string }> {
+  const curated = new Set(OUTPUT_TABLES.map((t) => t.name));
+  const keywords = new Set(['on', 'where', 'left', 'right', 'inner', 'full', 'cross', 'join', 'group', 'order', 'limit', 'using']);
+  return [...sql.matchAll(/\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?/gi)]
+    .map((m) => ({ table: m[1].toLowerCase(), alias: m[2] && !keywords.has(m[2].toLowerCase()) ? m[2] : m[1] }))
+    .filter((t) => curated.has(t.table));
+}
+
+/**
+ * The tables of `sql` that lack their own `run_id = ?`: `<alias>.run_id = ?`, or a bare
+ * `run_id = ?` when the query reads one table. A join condition such as `v.run_id = u.run_id` does not count.
+ */
+function tablesWithoutRunId(sql: string): Array<{ table: string; alias: string }> {
+  const tables = tablesRead(sql);
+  const bare = /(?<![.\w])run_id\s*=\s*\?/i;
+  return tables.filter(({ alias }) => !(new RegExp(`\\b${alias}\\.run_id\\s*=\\s*\\?`, 'i').test(sql) || (tables.length === 1 && bare.test(sql))));
+}
+
+test('every curated table a saved query reads has its own run_id = ? (injected projection), and no other parameter', () => {
+  for (const q of HEADLINE_QUERIES) {
+    expect({ id: q.id, readsSomething: tablesRead(q.sql).length > 0 }).toEqual({ id: q.id, readsSomething: true });
+    expect({ id: q.id, missing: tablesWithoutRunId(q.sql) }).toEqual({ id: q.id, missing: [] });
+    const parameters = q.sql.split('?').length - 1;
+    const runIdParameters = (q.sql.match(/\brun_id\s*=\s*\?/gi) ?? []).length;
+    expect({ id: q.id, parameters }).toEqual({ id: q.id, parameters: runIdParameters });
+  }
+});
+
+test('the check sees a join that constrains run_id on one table only', () => {
+  const sql = 'SELECT 1 FROM userid_date u LEFT JOIN v_date v ON v.event_date = u.event_date AND v.run_id = u.run_id WHERE u.run_id = ?';
+  expect(tablesWithoutRunId(sql)).toEqual([{ table: 'v_date', alias: 'v' }]);
+  expect(tablesWithoutRunId('SELECT 1 FROM events WHERE run_id = ?')).toEqual([]);
 });
 
 test('daily KPIs join the schemas per date, with zeros where a schema has no row', async () => {
