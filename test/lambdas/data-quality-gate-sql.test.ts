@@ -7,9 +7,10 @@
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { OUTPUT_TABLES, RUN_ID_PARTITION, exportManifestKey, glueType, outputTable, runSummaryKey, servedTables, servingColumns } from '../../lib/contract';
-import { QueryRow, QueryRunner } from '../../lambdas/data-quality-gate/athena';
+import { QueryRunner } from '../../lambdas/data-quality-gate/athena';
 import { CheckOutcome, checkReconciliations, collectMeasureValues, measureUses, planTableQueries } from '../../lambdas/data-quality-gate/checks';
 import { GateSettings, runDataQualityGate } from '../../lambdas/data-quality-gate/gate';
+import { duckdbQueryRunner } from '../../local/rehearse/athena-sql';
 
 const DB = 'shopsight_dev';
 const OCT = 'oct-2019';
@@ -134,20 +135,8 @@ async function insert(table: string, rows: Record<string, Cell>[]): Promise<void
   await setup.run(`INSERT INTO "${DB}"."${table}" (${columns.join(', ')}) VALUES ${values}`);
 }
 
-/** Runs a query as the Lambda's Athena runner would: `?` bound as text, every value read back as text. */
-const duckdbRunner: QueryRunner = async ({ sql, parameters }) => {
-  const connection = await instance.connect();
-  try {
-    const prepared = await connection.prepare(sql);
-    parameters.forEach((p, i) => prepared.bindVarchar(i + 1, p));
-    const reader = await prepared.runAndReadAll();
-    return reader
-      .getRowObjects()
-      .map((row): QueryRow => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : String(v)])));
-  } finally {
-    connection.closeSync();
-  }
-};
+/** Runs a query as the Lambda's Athena runner would: `?` bound as Athena binds it, every value read back as Athena's text. */
+const duckdbRunner: QueryRunner = duckdbQueryRunner(() => instance.connect());
 
 beforeEach(async () => {
   instance = await DuckDBInstance.create(':memory:');
