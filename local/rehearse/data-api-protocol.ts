@@ -236,6 +236,19 @@ function jdbcType(field: FieldPacket): { type: number; typeName: string } {
   return { type, typeName: typeName + (INTEGER_TYPES.has(t) || FLOAT_TYPES.has(t) || DECIMAL_TYPES.has(t) ? unsigned : '') };
 }
 
+/**
+ * `formattedRecords` for the rows: JSON text in which an integer keeps all its digits, as the Data
+ * API's JSON has them (a BIGINT above 2^53 stays exact on the wire; JSON.parse decides what it gets).
+ */
+export function formattedRecords(fields: readonly FieldPacket[], rows: readonly unknown[][]): string {
+  const keys = fields.map((f) => JSON.stringify(f.name));
+  const value = (f: FieldPacket, v: unknown): string => {
+    if (v !== null && v !== undefined && kindOf(f) === 'long' && /^-?\d+$/.test(String(v))) return String(v);
+    return JSON.stringify(jsonValue(f, v));
+  };
+  return `[${rows.map((row) => `{${fields.map((f, i) => `${keys[i]}:${value(f, row[i])}`).join(',')}}`).join(',')}]`;
+}
+
 /** ColumnMetadata for includeResultMetadata. */
 export function columnMetadata(field: FieldPacket): Record<string, unknown> {
   const flags = (field.flags as number) ?? 0;

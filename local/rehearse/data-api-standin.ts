@@ -34,8 +34,8 @@ import {
   columnMetadata,
   DataApiError,
   databaseError,
+  formattedRecords,
   isServerError,
-  jsonValue,
   recordField,
   serverError,
   WireParameter,
@@ -270,7 +270,7 @@ export async function startDataApiStandIn(options: DataApiStandInOptions): Promi
     const rows = r.rows ?? [];
     const response: Record<string, unknown> = { numberOfRecordsUpdated: 0 };
     if (body.formatRecordsAs === 'JSON') {
-      response.formattedRecords = JSON.stringify(rows.map((row) => Object.fromEntries(fields.map((f, i) => [f.name, jsonValue(f, row[i])]))));
+      response.formattedRecords = formattedRecords(fields, rows);
     } else {
       response.records = rows.map((row) => fields.map((f, i) => recordField(f, row[i])));
     }

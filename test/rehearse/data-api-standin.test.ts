@@ -10,7 +10,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'child_process';
+import { promisify } from 'util';
 import {
+  BatchExecuteStatementCommand,
   BeginTransactionCommand,
   CommitTransactionCommand,
   ExecuteStatementCommand,
@@ -160,6 +163,13 @@ describeDb('Data API stand-in', () => {
       ['bl', 'VARBINARY', 'typed', 1],
     ]);
 
+    // The binary protocol (a statement with parameters) gives the same text for dates and times.
+    const bound = await exec({ sql: 'SELECT ts, dt, tm, amount FROM typed WHERE id = :id', parameters: [{ name: 'id', value: { longValue: 1 } }], formatRecordsAs: 'JSON' });
+    expect(JSON.parse(bound.formattedRecords ?? '')).toEqual([{ ts: '2026-10-01 12:34:56.123456', dt: '2026-10-01', tm: '23:59:58', amount: '1234.500' }]);
+    // A BIGINT keeps all its digits in the JSON text.
+    const big = await exec({ sql: 'SELECT CAST(9223372036854775807 AS SIGNED) AS m', formatRecordsAs: 'JSON' });
+    expect(big.formattedRecords).toBe('[{"m":9223372036854775807}]');
+
     // Through the Lambdas' wrapper: `:name` in quotes, back-quoted names and comments is text, not a parameter.
     const rows = await adminApi().query({ sql: "SELECT ':a' AS `:b`, :c AS c /* :d */", parameters: { c: 42 } });
     expect(rows).toEqual([{ ':b': ':a', c: 42 }]);
@@ -206,6 +216,41 @@ describeDb('Data API stand-in', () => {
     const status = await client.send(new BeginTransactionCommand({ resourceArn: CLUSTER, secretArn: secret('admin'), database: DB }));
     const committed = await client.send(new CommitTransactionCommand({ resourceArn: CLUSTER, secretArn: secret('admin'), transactionId: status.transactionId }));
     expect(committed.transactionStatus).toBe('Transaction Committed');
+  });
+
+  test('BatchExecuteStatement runs the statement once per parameter set', async () => {
+    await exec({ sql: 'CREATE TABLE batch (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10))' });
+    const r = await client.send(
+      new BatchExecuteStatementCommand({
+        resourceArn: CLUSTER,
+        secretArn: secret('admin'),
+        database: DB,
+        sql: 'INSERT INTO batch (v) VALUES (:v)',
+        parameterSets: ['a', 'b', 'c'].map((v) => [{ name: 'v', value: { stringValue: v } }]),
+      }),
+    );
+    expect(r.updateResults).toEqual([1, 2, 3].map((id) => ({ generatedFields: [{ longValue: id }] })));
+    expect(await adminApi().query({ sql: 'SELECT GROUP_CONCAT(v ORDER BY id) AS vs FROM batch', parameters: {} })).toEqual([{ vs: 'a,b,c' }]);
+  });
+
+  test('a Lambda in a child process reaches it through AWS_ENDPOINT_URL_RDS_DATA and dummy credentials', async () => {
+    const script = `
+      const { RDSDataClient, ExecuteStatementCommand } = require('@aws-sdk/client-rds-data');
+      new RDSDataClient({}).send(new ExecuteStatementCommand({ resourceArn: ${JSON.stringify(CLUSTER)}, secretArn: ${JSON.stringify(secret('reader'))},
+        database: ${JSON.stringify(DB)}, sql: 'SELECT CURRENT_USER() AS u', formatRecordsAs: 'JSON' }))
+        .then((o) => process.stdout.write(o.formattedRecords), (e) => { console.error(e.name, e.message); process.exit(1); });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      cwd: path.resolve(__dirname, '../..'),
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_ENDPOINT_URL_RDS_DATA: standIn.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDUMMY',
+        AWS_SECRET_ACCESS_KEY: 'dummy',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+    expect(JSON.parse(stdout)).toEqual([{ u: 'reader@%' }]);
   });
 
   test('an idle transaction times out and is rolled back', async () => {
