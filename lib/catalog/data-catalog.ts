@@ -27,8 +27,16 @@ export interface DataCatalogProps {
   readonly destroyWorkGroupContents?: boolean;
 }
 
-/** First date of the event_date projection: before both reference datasets (RetailRocket 2015, REES46 2019). */
-const EVENT_DATE_PROJECTION_START = '2014-01-01';
+/**
+ * The event dates Athena sees (the event_date projection): every date prepare accepts must be in
+ * it, or its events are in S3 but invisible to Athena, and the data-quality gate fails a good run.
+ * This is the RetailRocket readers' accepted range exactly (epoch milliseconds in years 2000..2100,
+ * local/engine/retailrocket-reader.ts and spark-jobs/shopsight_jobs/readers.py). The REES46 readers
+ * accept years 0001..9999, which no daily projection can cover at a sane cost (every query that
+ * names only its run would probe each day's prefix): they should reject event times outside this
+ * range as bad_timestamp too. A fixed end, not NOW: an accepted event dated in the future is shown.
+ */
+export const EVENT_DATE_PROJECTION_RANGE = { first: '2000-01-01', last: '2100-12-31' } as const;
 
 const PARQUET_STORAGE = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -65,7 +73,7 @@ export function projectionParameters(table: OutputTableDef): Record<string, stri
     Object.assign(params, {
       [`projection.${key.name}.type`]: 'date',
       [`projection.${key.name}.format`]: 'yyyy-MM-dd',
-      [`projection.${key.name}.range`]: `${EVENT_DATE_PROJECTION_START},NOW`,
+      [`projection.${key.name}.range`]: `${EVENT_DATE_PROJECTION_RANGE.first},${EVENT_DATE_PROJECTION_RANGE.last}`,
       [`projection.${key.name}.interval`]: '1',
       [`projection.${key.name}.interval.unit`]: 'DAYS',
     });
