@@ -19,6 +19,7 @@
  * - BeginTransaction binds an id to one dedicated connection; an id unused for
  *   `transactionTimeoutMs` is rolled back; a statement on a transaction still running one fails
  *   with "Transaction is still running a query".
+ * - A response over 1 MiB is refused, as the Data API refuses it.
  * Each call is logged in one line (operation, user, ms, outcome, the first 100 characters of SQL).
  */
 import { randomBytes } from 'crypto';
@@ -86,6 +87,8 @@ interface RequestBody {
 }
 
 const TIMED_OUT = Symbol('timed out');
+/** The Data API ends a call whose response would exceed 1 MiB. */
+const RESPONSE_LIMIT_BYTES = 1024 * 1024;
 const still = (): DataApiError => new DataApiError('DatabaseErrorException', 'Transaction is still running a query');
 
 export async function startDataApiStandIn(options: DataApiStandInOptions): Promise<DataApiStandIn> {
@@ -363,6 +366,9 @@ export async function startDataApiStandIn(options: DataApiStandInOptions): Promi
       const credentials = await authenticate(body);
       user = credentials.username;
       const result = await op(body, credentials);
+      if (Buffer.byteLength(JSON.stringify(result)) > RESPONSE_LIMIT_BYTES) {
+        throw new DataApiError('BadRequestException', 'Database returned more than the allowed response size limit');
+      }
       send(200, result);
       log(`${operation} user=${user} ${Date.now() - started}ms ok${body.sql ? ` ${oneLine(body.sql)}` : ''}`);
     } catch (e) {

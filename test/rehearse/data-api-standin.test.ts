@@ -24,6 +24,7 @@ import {
 import { DataApi } from '../../lambdas/shared/data-api';
 import { LOAD_FORMAT_CLAUSE, loadMarker } from '../../lib/serving/loader-sql';
 import { DataApiStandIn, startDataApiStandIn } from '../../local/rehearse/data-api-standin';
+import { startMariaDbServer } from '../../local/rehearse/mariadb';
 import { MariaDb, mariaDbInstalled, startMariaDb } from '../support/mariadb';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 
@@ -253,6 +254,11 @@ describeDb('Data API stand-in', () => {
     expect(JSON.parse(stdout)).toEqual([{ u: 'reader@%' }]);
   });
 
+  test('a result over 1 MiB is refused, as the Data API refuses it', async () => {
+    const e = await failure(exec({ sql: 'SELECT REPEAT(\'x\', 60000) AS s FROM seq_1_to_20', formatRecordsAs: 'JSON' }));
+    expect([e.name, e.message]).toEqual(['BadRequestException', 'Database returned more than the allowed response size limit']);
+  });
+
   test('an idle transaction times out and is rolled back', async () => {
     const api = adminApi(quickClient);
     await api.query({ sql: 'CREATE TABLE idle (k INT PRIMARY KEY)', parameters: {} });
@@ -371,5 +377,38 @@ describeDb('Data API stand-in', () => {
     expect(lines.some((l) => /^Execute user=reader \d+ms DatabaseErrorException: INSERT command denied .* INSERT INTO tx VALUES \(:k\)$/.test(l))).toBe(true);
     expect(lines.some((l) => /^BeginTransaction user=admin \d+ms ok$/.test(l))).toBe(true);
     expect(lines.some((l) => /^Execute user=- \d+ms SecretsErrorException/.test(l))).toBe(true);
+  });
+});
+
+describeDb('the rehearsal MariaDB server', () => {
+  test('a second start on the same data folder continues with its data; a foreign folder is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rehearse-db-'));
+    try {
+      const first = await startMariaDbServer({ dataDir: path.join(dir, 'data'), runDir: path.join(dir, 'run') });
+      expect(first.initialised).toBe(true);
+      await first.createAdmin('admin', 'admin-Password-1');
+      await first.exec('CREATE DATABASE kept');
+      await first.exec('CREATE TABLE kept.t (k INT PRIMARY KEY)');
+      await first.exec('INSERT INTO kept.t VALUES (7)');
+      await first.stop();
+
+      const second = await startMariaDbServer({ dataDir: path.join(dir, 'data'), runDir: path.join(dir, 'run') });
+      try {
+        expect(second.initialised).toBe(false);
+        const c = await second.connect({ user: 'admin', password: 'admin-Password-1', database: 'kept' });
+        const [rows] = await c.query('SELECT k, @@sql_mode LIKE \'%STRICT_TRANS_TABLES%\' AS strict, @@local_infile + 0 AS li FROM t');
+        await c.end();
+        expect(rows).toEqual([{ k: 7, strict: 1, li: 1 }]);
+      } finally {
+        await second.stop();
+      }
+
+      fs.mkdirSync(path.join(dir, 'foreign'));
+      fs.writeFileSync(path.join(dir, 'foreign', 'notes.txt'), 'mine');
+      await expect(startMariaDbServer({ dataDir: path.join(dir, 'foreign'), runDir: path.join(dir, 'run2') })).rejects.toThrow(/not empty/);
+      expect(fs.readFileSync(path.join(dir, 'foreign', 'notes.txt'), 'utf-8')).toBe('mine');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
