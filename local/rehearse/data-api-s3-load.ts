@@ -24,7 +24,7 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import * as mysql from 'mysql2/promise';
-import { parseError, serverError } from './data-api-protocol';
+import { isServerError, parseError, serverError } from './data-api-protocol';
 
 export interface S3LoadStatement {
   readonly kind: 'FILE' | 'PREFIX' | 'MANIFEST';
@@ -97,8 +97,20 @@ async function exists(s3: S3Client, loc: S3Location): Promise<boolean> {
   }
 }
 
+/** An S3 failure as Aurora reports one from a load: a server error, not a Data API fault. */
+export const s3Error = (e: unknown): Error =>
+  isServerError(e) ? (e as unknown as Error) : serverError(63994, 'HY000', `S3 API returned error: ${(e as Error).name}: ${(e as Error).message}`);
+
 /** The objects the statement names, in load order, each checked to exist. */
 export async function resolveS3Objects(s3: S3Client, load: S3LoadStatement): Promise<S3Location[]> {
+  try {
+    return await resolve(s3, load);
+  } catch (e) {
+    throw s3Error(e);
+  }
+}
+
+async function resolve(s3: S3Client, load: S3LoadStatement): Promise<S3Location[]> {
   const { bucket, key } = parseS3Uri(load.uri);
   switch (load.kind) {
     case 'FILE':
@@ -196,7 +208,9 @@ export async function loadS3Objects(
         return concatenated(s3, group);
       };
       const sql = `${load.lead}LOAD DATA LOCAL INFILE ${mysql.escape(name)}${load.rest}`;
-      const [header] = await connection.query<mysql.ResultSetHeader>({ sql, infileStreamFactory } as mysql.QueryOptions);
+      const [header] = await connection.query<mysql.ResultSetHeader>({ sql, infileStreamFactory } as mysql.QueryOptions).catch((e: unknown) => {
+        throw s3Error(e);
+      });
       rows += header.affectedRows;
       if (header.warningStatus > 0 && !load.ignore) {
         const [warnings] = await connection.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 1');

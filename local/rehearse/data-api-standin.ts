@@ -12,7 +12,9 @@
  *   identifier or clause (`CREATE USER :user@'%'`) fails as on Aurora; placeholders inside quoted
  *   text, back-quoted names and block comments are left alone (lib/serving/loader-sql.ts
  *   `toPositional`). Statements without parameters go through the text protocol.
- * - `LOAD DATA FROM S3 …` becomes a local load of the emulator's objects (./data-api-s3-load.ts).
+ * - `LOAD DATA FROM S3 …` becomes a local load of the emulator's objects (./data-api-s3-load.ts),
+ *   for a session with the AWS_LOAD_S3_ACCESS role enabled (Aurora MySQL 3's rule); the few other
+ *   Aurora spellings MariaDB lacks are rewritten to their exact equivalents (./data-api-dialect.ts).
  * - A call that runs longer than `statementTimeoutMs` fails with StatementTimeoutException; with
  *   `continueAfterTimeout` the statement goes on running in its session (and shows in
  *   information_schema.PROCESSLIST), without it the statement is killed.
@@ -41,6 +43,7 @@ import {
   serverError,
   WireParameter,
 } from './data-api-protocol';
+import { LOAD_S3_ROLE, toMariaDbDialect } from './data-api-dialect';
 import { isS3Load, loadS3Objects, parseS3Load, resolveS3Objects } from './data-api-s3-load';
 
 export interface DataApiStandInOptions {
@@ -232,7 +235,8 @@ export async function startDataApiStandIn(options: DataApiStandInOptions): Promi
     }
     try {
       // The values are mysql2 bind values (typed), not loader values; toPositional only places them.
-      return toPositional({ sql, parameters: named as Record<string, SqlValue> });
+      const bound = toPositional({ sql, parameters: named as Record<string, SqlValue> });
+      return { sql: toMariaDbDialect(bound.sql), values: bound.values };
     } catch (e) {
       throw new DataApiError('BadRequestException', (e as Error).message);
     }
@@ -247,6 +251,8 @@ export async function startDataApiStandIn(options: DataApiStandInOptions): Promi
   ): Promise<{ header?: mysql.ResultSetHeader; rows?: unknown[][]; fields?: FieldPacket[] }> {
     if (isS3Load(statement.sql)) {
       const load = parseS3Load(statement.sql, statement.values.length);
+      const [enabled] = await connection.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS `n` FROM information_schema.ENABLED_ROLES WHERE `ROLE_NAME` = ?', [LOAD_S3_ROLE]);
+      if (Number(enabled[0]?.n) === 0) throw serverError(1227, '42000', 'Access denied; you need (at least one of) the LOAD FROM S3 privilege(s) for this operation');
       const objects = await resolveS3Objects(s3, load);
       const affectedRows = await loadS3Objects(connection, s3, load, objects, { inTransaction, nameDir: options.workDir, cancelled });
       return { header: { affectedRows, insertId: 0 } as mysql.ResultSetHeader };

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import * as mysql from 'mysql2/promise';
+import { LOAD_S3_ROLE } from './data-api-dialect';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -38,7 +39,7 @@ export interface MariaDbServer {
   connect(options?: ConnectOptions): Promise<mysql.Connection>;
   /** Runs one statement as root (values substituted client-side; for set-up only). */
   exec(sql: string, values?: unknown[]): Promise<unknown>;
-  /** Creates (or re-passwords) a user with every privilege, like the cluster's master user. */
+  /** Creates (or re-passwords) a user with every privilege and the S3 load role to grant, like the cluster's master user. */
   createAdmin(user: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -133,6 +134,8 @@ export async function startMariaDbServer(options: { dataDir: string; runDir: str
   // Anonymous accounts would shadow user@'%' for socket (localhost) logins. Idempotent on a reused folder.
   await exec("DELETE FROM mysql.global_priv WHERE User = ''");
   await exec('FLUSH PRIVILEGES');
+  // Aurora MySQL 3's built-in role for LOAD DATA FROM S3: the loader's grants name it (the Data API stand-in checks it).
+  await exec(`CREATE ROLE IF NOT EXISTS ${LOAD_S3_ROLE}`);
 
   return {
     socketPath,
@@ -145,6 +148,9 @@ export async function startMariaDbServer(options: { dataDir: string; runDir: str
       await exec("CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [name, password]);
       await exec("ALTER USER ?@'%' IDENTIFIED BY ?", [name, password]);
       await exec("GRANT ALL PRIVILEGES ON *.* TO ?@'%' WITH GRANT OPTION", [name]);
+      // As Aurora's master user: may load from S3 and grant that role to others.
+      await exec(`GRANT ${LOAD_S3_ROLE} TO ?@'%' WITH ADMIN OPTION`, [name]);
+      await exec(`SET DEFAULT ROLE ${LOAD_S3_ROLE} FOR ?@'%'`, [name]);
     },
     async stop() {
       if (exited) return;

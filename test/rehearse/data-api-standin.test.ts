@@ -30,7 +30,7 @@ import { LocalS3, startLocalS3 } from '../support/s3rver';
 
 const CLUSTER = 'arn:aws:rds:us-east-1:123456789012:cluster:shopsight-dev';
 const secret = (name: string): string => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-const USERS: Record<string, { username: string; password: string }> = {
+const USERS: Record<string, { username: string; password: string } | undefined> = {
   [secret('admin')]: { username: 'admin', password: 'admin-Password-1' },
   [secret('reader')]: { username: 'reader', password: 'reader-Password-1' },
 };
@@ -77,6 +77,9 @@ describeDb('Data API stand-in', () => {
     await db.exec(`CREATE DATABASE ${DB}`);
     await db.exec("CREATE USER 'admin'@'%' IDENTIFIED BY 'admin-Password-1'");
     await db.exec("GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION");
+    // Aurora MySQL 3's S3 load role (made by the server start), as its master user has it.
+    await db.exec("GRANT AWS_LOAD_S3_ACCESS TO 'admin'@'%' WITH ADMIN OPTION");
+    await db.exec("SET DEFAULT ROLE AWS_LOAD_S3_ACCESS FOR 'admin'@'%'");
     await db.exec("CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-Password-1'");
     await db.exec(`GRANT SELECT ON ${DB}.* TO 'reader'@'%'`);
     const common = {
@@ -320,6 +323,23 @@ describeDb('Data API stand-in', () => {
       const deadline = Date.now() + 60_000;
       while (Number((await api.query(running(marker, 'LOAD DATA')))[0].running) > 0 && Date.now() < deadline) await sleep(100);
       expect(await adminApi().query({ sql: 'SELECT COUNT(*) AS n, MAX(id) AS top FROM big', parameters: {} })).toEqual([{ n: rows, top: rows - 1 }]);
+    });
+
+    test('only a session with the AWS_LOAD_S3_ACCESS role may load; the Aurora grant statements for it run unchanged', async () => {
+      await db.exec("CREATE USER 'loader'@'%' IDENTIFIED BY 'loader-Password-1'");
+      USERS[secret('loader')] = { username: 'loader', password: 'loader-Password-1' };
+      await db.exec(`GRANT SELECT, INSERT ON ${DB}.param TO 'loader'@'%'`);
+      const loader = new DataApi(client, { resourceArn: CLUSTER, secretArn: secret('loader'), database: DB }, { attempts: 1 });
+      const sql = `LOAD DATA FROM S3 PREFIX 's3://${BUCKET}/runs/r1/loaded/' ${into('param')}`;
+      const denied = await failure(loader.execute({ sql, parameters: {} }));
+      expect(denied.message).toBe('Access denied; you need (at least one of) the LOAD FROM S3 privilege(s) for this operation; Error code: 1227; SQLState: 42000');
+      // What the serving-schema migrations send on Aurora (MySQL 8 spelling), as the admin.
+      await adminApi().query({ sql: "GRANT AWS_LOAD_S3_ACCESS TO 'loader'@'%'", parameters: {} });
+      await adminApi().query({ sql: "SET DEFAULT ROLE AWS_LOAD_S3_ACCESS TO 'loader'@'%'", parameters: {} });
+      await adminApi().query({ sql: 'ALTER TABLE param CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_bin', parameters: {} });
+      expect(await loader.execute({ sql, parameters: {} })).toEqual([]);
+      expect(await loader.query({ sql: "SELECT COUNT(*) AS n, MAX(name = 'cy ') AS padded FROM param", parameters: {} })).toEqual([{ n: 3, padded: 0 }]);
+      await adminApi().query({ sql: 'TRUNCATE TABLE param', parameters: {} });
     });
 
     test('a placeholder where the URI goes fails as the parser does', async () => {
