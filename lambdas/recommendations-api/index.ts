@@ -6,8 +6,7 @@
  * A paused cluster (0 ACU) answers with DatabaseResumingException for 15–30 s; API Gateway gives an
  * integration at most 30 s, so only a short retry here (about 3 s), then a 503 with Retry-After.
  */
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { DataApi } from '../shared/data-api';
+import { createDataApiClient, DataApi } from '../shared/data-api';
 import { createRecommendationsApi } from './api';
 
 const env = (name: string): string => {
@@ -17,7 +16,7 @@ const env = (name: string): string => {
 };
 
 const db = new DataApi(
-  new RDSDataClient({}),
+  createDataApiClient(),
   { resourceArn: env('CLUSTER_ARN'), secretArn: env('SECRET_ARN'), database: env('DATABASE_NAME') },
   { attempts: 3, baseDelayMs: 1000, maxDelayMs: 2000 },
 );

@@ -11,11 +11,10 @@
  * The Secrets Manager client is the one the Node.js 22 Lambda runtime ships (SDK v3); the function is
  * bundled with it marked external, because this repository does not depend on it otherwise.
  */
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { SqlRunner } from '../../lib/serving/loader-sql';
-import { applyPendingMigrations, biUserStatements, IDENTIFIER_PATTERN, loaderUserStatements, ServingEngine } from '../../lib/serving/mysql-schema';
-import { DataApi } from '../shared/data-api';
+import { applyPendingMigrations, biUserStatements, IDENTIFIER_PATTERN, loaderUserStatements, SecretStatement, ServingEngine } from '../../lib/serving/mysql-schema';
+import { createDataApiClient, DataApi } from '../shared/data-api';
 
 /** The custom resource's properties (CloudFormation passes them as strings). */
 export interface ServingSchemaProperties {
@@ -45,13 +44,28 @@ export async function applyServingSchema(
   users: { bi: DatabaseCredentials; loader: DatabaseCredentials },
   engine: ServingEngine,
 ): Promise<ServingSchemaResult> {
-  const appliedMigrations = await applyPendingMigrations(db);
+  const appliedMigrations = await applyPendingMigrations(db, engine);
   for (const user of [users.bi, users.loader]) {
     if (!IDENTIFIER_PATTERN.test(user.username)) throw new Error(`Database user name "${user.username}" is not a plain identifier`);
   }
-  for (const s of biUserStatements(users.bi.username, users.bi.password, database)) await db.query(s);
-  for (const s of loaderUserStatements(users.loader.username, users.loader.password, database, engine)) await db.query(s);
+  const statements = [
+    ...biUserStatements(users.bi.username, users.bi.password, database),
+    ...loaderUserStatements(users.loader.username, users.loader.password, database, engine),
+  ];
+  for (const s of statements) await runRedacted(db, s);
   return { appliedMigrations, users: [users.bi.username, users.loader.username] };
+}
+
+/** Runs a statement whose SQL may hold a password: an error (MySQL quotes the SQL near a syntax error) never shows it. */
+async function runRedacted(db: SqlRunner, statement: SecretStatement): Promise<void> {
+  try {
+    await db.query(statement);
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    const secret = statement.redact;
+    const redacted = secret ? text.split(secret.replace(/'/g, "''")).join('***').split(secret).join('***') : text;
+    throw new Error(`${statement.sql.split(/ IDENTIFIED BY /)[0]}: ${redacted}`);
+  }
 }
 
 interface SecretsManagerModule {
@@ -73,7 +87,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
   const physicalId = `serving-schema-${props.DatabaseName}`;
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
 
-  const db = new DataApi(new RDSDataClient({}), { resourceArn: props.ClusterArn, secretArn: props.AdminSecretArn, database: props.DatabaseName });
+  const db = new DataApi(createDataApiClient(), { resourceArn: props.ClusterArn, secretArn: props.AdminSecretArn, database: props.DatabaseName });
   const [bi, loader] = await Promise.all([readCredentials(props.BiSecretArn), readCredentials(props.LoaderSecretArn)]);
   const result = await applyServingSchema(db, props.DatabaseName, { bi, loader }, 'aurora-mysql');
   // No password ever reaches the log or the response.

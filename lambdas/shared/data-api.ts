@@ -4,8 +4,11 @@
  * SqlParameter, never spliced; results come back as rows of objects (`formatRecordsAs: 'JSON'`).
  *
  * A cluster paused at 0 ACU answers the first call with DatabaseResumingException while it wakes
- * up (typically 15–30 s); those calls are retried with backoff. Nothing else is retried: a
- * statement that failed in the database must not run twice.
+ * up (typically 15–30 s), and DatabaseUnavailableException when it cannot be reached; neither ran
+ * the statement, so both are retried with backoff. Nothing else is retried: a statement that failed
+ * in the database must not run twice. That includes the SDK's own retries, which would re-send a
+ * call whose answer was lost (a RENAME that happened would then fail, or an INSERT run twice):
+ * every RDSDataClient is made by `createDataApiClient`, with `maxAttempts: 1`.
  */
 import {
   BeginTransactionCommand,
@@ -13,6 +16,7 @@ import {
   ExecuteStatementCommand,
   ExecuteStatementCommandInput,
   RDSDataClient,
+  RDSDataClientConfig,
   RollbackTransactionCommand,
   SqlParameter,
 } from '@aws-sdk/client-rds-data';
@@ -65,7 +69,12 @@ export function toSqlParameter(name: string, value: SqlValue): SqlParameter {
 export const toSqlParameters = (parameters: Readonly<Record<string, SqlValue>>): SqlParameter[] =>
   Object.entries(parameters).map(([name, value]) => toSqlParameter(name, value));
 
-export const isResuming = (e: unknown): boolean => (e as Error | undefined)?.name === 'DatabaseResumingException';
+/** The Data API client of every Lambda: one attempt per call, our own retry decides the rest (see the header). */
+export const createDataApiClient = (config: RDSDataClientConfig = {}): RDSDataClient => new RDSDataClient({ ...config, maxAttempts: 1 });
+
+/** Errors that mean the statement did not run: the cluster is waking up or cannot be reached. */
+const NOT_RUN_ERRORS = new Set(['DatabaseResumingException', 'DatabaseUnavailableException']);
+export const isResuming = (e: unknown): boolean => NOT_RUN_ERRORS.has((e as Error | undefined)?.name ?? '');
 export const isStatementTimeout = (e: unknown): boolean => (e as Error | undefined)?.name === 'StatementTimeoutException';
 
 export class DataApi implements SqlRunner {

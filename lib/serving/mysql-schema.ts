@@ -5,19 +5,46 @@
  * migrations appended to `MIGRATIONS`; a migration, once released, is never edited.
  *
  * Choices that hold for every table:
- * - utf8mb4 with the binary collation: keys compare exactly as in Spark and DuckDB ("Apple" and
- *   "apple" are two brands); the default accent/case-insensitive collations would turn distinct
- *   contract keys into duplicate-key errors.
+ * - utf8mb4 with a binary NO PAD collation (migration 2; `NO_PAD_BINARY_COLLATION` by engine): keys
+ *   compare exactly as in Spark and DuckDB ("Apple" and "apple" are two brands, and so are "x" and
+ *   "x "). The default accent/case-insensitive collations, and even utf8mb4_bin (PAD SPACE: it
+ *   ignores trailing spaces), would turn distinct contract keys into duplicate-key errors.
  * - InnoDB, ROW_FORMAT=DYNAMIC: keys of up to 3072 bytes, and LOAD DATA into InnoDB is one atomic
  *   statement (a failed load leaves the staging table empty, which the loader relies on).
  * - Identifiers are always back-quoted (`rank` is reserved in MySQL 8) and come only from the
- *   contract, checked against `IDENTIFIER_PATTERN`; they can never be bound as parameters.
+ *   contract, checked against `IDENTIFIER_PATTERN`; they can never be bound as parameters. Nor
+ *   can user names or passwords in CREATE USER / ALTER USER / GRANT / SET DEFAULT ROLE (MySQL
+ *   takes only literals there; a bound `?` is a syntax error under a server-side prepare, which is
+ *   what the Data API does): user names pass IDENTIFIER_PATTERN and are inlined quoted, passwords
+ *   pass `PASSWORD_PATTERN` and are inlined as an escaped string literal (`sqlStringLiteral`).
+ *   Such statements carry `redact` so that a failure never shows the password.
  */
 import { ColumnDef, ColumnType, OutputTableDef, servedTables, servingColumns } from '../contract';
 import type { SqlRunner, SqlStatement } from './loader-sql';
 
 /** Table, column, view and user names the generated SQL may contain: lower-case words, nothing to escape. */
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * A single-quoted SQL string literal of `value`, for the places MySQL accepts no parameter (user
+ * passwords, LOAD DATA file names and S3 URIs). Refuses backslashes and control characters rather
+ * than escaping them, so the literal means the same with or without NO_BACKSLASH_ESCAPES; a quote
+ * is doubled.
+ */
+export function sqlStringLiteral(value: string, what: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(value)) throw new Error(`${what} holds a backslash or a control character, which the SQL literal refuses`);
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Passwords the user statements accept: printable ASCII without a backslash (Secrets Manager's generated ones are). */
+export const PASSWORD_PATTERN = /^[\x20-\x5b\x5d-\x7e]{1,256}$/;
+
+/** A database account `'name'@'%'`, the name checked against IDENTIFIER_PATTERN. */
+export function quoteAccount(user: string): string {
+  if (!IDENTIFIER_PATTERN.test(user)) throw new Error(`Database user name "${user}" is not a plain identifier`);
+  return `'${user}'@'%'`;
+}
 
 /** A back-quoted identifier, after checking it is one the contract could have produced. */
 export function quoteIdentifier(name: string): string {
@@ -209,12 +236,30 @@ FROM \`segment_profiles\``,
 const createViewSql = (name: string, select: string): string =>
   `CREATE OR REPLACE SQL SECURITY DEFINER VIEW ${quoteIdentifier(name)} AS\n${select}`;
 
+/** A statement of a migration; `appliedIf` (an error message pattern) marks the error that means "already done". */
+export type MigrationStatement = string | { readonly sql: string; readonly appliedIf: string };
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
-  /** Each statement is idempotent (IF NOT EXISTS, OR REPLACE), so a migration interrupted part-way can be re-applied. */
-  readonly statements: readonly string[];
+  /**
+   * Each statement is idempotent (IF NOT EXISTS, OR REPLACE, or an `appliedIf` error), so a
+   * migration interrupted part-way can be re-applied.
+   */
+  readonly statements: readonly MigrationStatement[];
 }
+
+/** Where the schema runs: Aurora MySQL 3 (MySQL 8.0; also plain MySQL 8 locally) or MariaDB 10.11 (tests, local). */
+export type ServingEngine = 'aurora-mysql' | 'mariadb';
+
+/**
+ * The binary collation without trailing-space padding: utf8mb4_bin is PAD SPACE in both engines,
+ * so "x" and "x " would be one key. MySQL 8's utf8mb4_0900_bin is NO PAD; MariaDB names its own.
+ */
+export const NO_PAD_BINARY_COLLATION: Readonly<Record<ServingEngine, string>> = {
+  'aurora-mysql': 'utf8mb4_0900_bin',
+  mariadb: 'utf8mb4_nopad_bin',
+};
 
 /** The initial schema, generated from the contract as it is when this file is read. */
 function initialSchema(): Migration {
@@ -229,17 +274,59 @@ function initialSchema(): Migration {
   };
 }
 
+/** Migration 2: every served table and load_runs to the NO PAD binary collation (staging tables follow: CREATE … LIKE). */
+function noPadCollation(engine: ServingEngine): Migration {
+  const collation = NO_PAD_BINARY_COLLATION[engine];
+  return {
+    version: 2,
+    name: 'binary NO PAD collation: keys that differ only by trailing spaces are distinct',
+    statements: [...servedTables().map((t) => t.name), LOAD_RUNS_TABLE].map(
+      (name) => `ALTER TABLE ${quoteIdentifier(name)} CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
+    ),
+  };
+}
+
+/**
+ * Migration 3: a load is a run id AND its manifest's creation time (a rerun of a run id writes new
+ * exports with a new createdAt, which must be loaded, not taken for the old load), and the claim
+ * of an execution: its token and heartbeat (lib/serving/loader-sql.ts). One statement, so it is
+ * applied whole or not at all.
+ */
+const LOAD_RUNS_BY_MANIFEST: Migration = {
+  version: 3,
+  name: 'load_runs keyed by run id and manifest creation time, with the claim token and heartbeat',
+  statements: [
+    {
+      sql: `ALTER TABLE \`${LOAD_RUNS_TABLE}\`
+  ADD COLUMN \`manifest_created_at\` VARCHAR(40) NOT NULL DEFAULT '' AFTER \`run_id\`,
+  ADD COLUMN \`claim_token\` VARCHAR(64) NULL,
+  ADD COLUMN \`heartbeat_at\` DATETIME(6) NULL,
+  DROP PRIMARY KEY,
+  ADD PRIMARY KEY (\`run_id\`, \`manifest_created_at\`)`,
+      appliedIf: "Duplicate column name 'manifest_created_at'",
+    },
+  ],
+};
+
 /**
  * Numbered migrations, applied in order and recorded in `schema_migrations`. Migration 1 is
- * generated from the contract, which is right until the first deployment that matters: a database
- * that has recorded version 1 never re-runs it, so from then on a contract change needs migration 2
- * (ALTER TABLE …, CREATE TABLE …) and migration 1 must be frozen as literal SQL.
+ * generated from the contract and is released: a database that has recorded version 1 never
+ * re-runs it, so it must not change (freeze it as literal SQL before the contract changes), and
+ * every schema change is a new migration here (ALTER TABLE …, CREATE TABLE …). The engine changes
+ * only names the engines spell differently (the collation).
  */
-export const MIGRATIONS: readonly Migration[] = [initialSchema()];
+export function migrationsFor(engine: ServingEngine): Migration[] {
+  return [initialSchema(), noPadCollation(engine), LOAD_RUNS_BY_MANIFEST];
+}
 
-export function pendingMigrations(appliedVersions: Iterable<number>): Migration[] {
+/** The migrations as Aurora gets them (their versions are the same on every engine). */
+export const MIGRATIONS: readonly Migration[] = migrationsFor('aurora-mysql');
+
+export function pendingMigrations(appliedVersions: Iterable<number>, engine: ServingEngine = 'aurora-mysql'): Migration[] {
   const applied = new Set(appliedVersions);
-  return MIGRATIONS.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
+  return migrationsFor(engine)
+    .filter((m) => !applied.has(m.version))
+    .sort((a, b) => a.version - b.version);
 }
 
 /** Every table and view a BI user may read: the served tables and the dashboard views. */
@@ -255,11 +342,17 @@ export const recordMigration = (m: Migration): SqlStatement => ({
   parameters: { version: m.version, name: m.name },
 });
 
+/** Which engine a connection talks to (MariaDB says so in VERSION()). */
+export async function detectEngine(db: Pick<SqlRunner, 'query'>): Promise<ServingEngine> {
+  const rows = await db.query({ sql: 'SELECT VERSION() AS `version`', parameters: {} });
+  return /mariadb/i.test(String(rows[0]?.version)) ? 'mariadb' : 'aurora-mysql';
+}
+
 /**
  * Creates the ledger, then applies every pending migration in order, recording each one after its
  * statements. Returns the versions applied now (empty when the schema is current).
  */
-export async function applyPendingMigrations(db: Pick<SqlRunner, 'query'>): Promise<number[]> {
+export async function applyPendingMigrations(db: Pick<SqlRunner, 'query'>, engine: ServingEngine): Promise<number[]> {
   // Read first and create only when missing: the loader user may read the ledger but not create tables.
   const versions = await db.query(selectAppliedVersions).catch(async (e: unknown) => {
     if (!/doesn't exist|1146/.test(e instanceof Error ? e.message : String(e))) throw e;
@@ -268,8 +361,13 @@ export async function applyPendingMigrations(db: Pick<SqlRunner, 'query'>): Prom
   });
   const applied = versions.map((r) => Number(r.version));
   const done: number[] = [];
-  for (const migration of pendingMigrations(applied)) {
-    for (const sql of migration.statements) await db.query({ sql, parameters: {} });
+  for (const migration of pendingMigrations(applied, engine)) {
+    for (const statement of migration.statements) {
+      const { sql, appliedIf } = typeof statement === 'string' ? { sql: statement, appliedIf: undefined } : statement;
+      await db.query({ sql, parameters: {} }).catch((e: unknown) => {
+        if (appliedIf === undefined || !(e instanceof Error ? e.message : String(e)).includes(appliedIf)) throw e;
+      });
+    }
     await db.query(recordMigration(migration));
     done.push(migration.version);
   }
@@ -277,57 +375,59 @@ export async function applyPendingMigrations(db: Pick<SqlRunner, 'query'>): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
-// Database users. Names come from CDK (checked by IDENTIFIER_PATTERN); passwords from Secrets
-// Manager, always bound. Host '%': the Data API and BI clients connect from addresses we do not
+// Database users. Names come from CDK (checked by IDENTIFIER_PATTERN), passwords from Secrets
+// Manager (checked by PASSWORD_PATTERN); both are inlined as literals, which is all MySQL accepts
+// in these statements. Host '%': the Data API and BI clients connect from addresses we do not
 // know in advance; the cluster has no ingress except what BI access adds explicitly.
 // ---------------------------------------------------------------------------------------------
 
-export type ServingEngine = 'aurora-mysql' | 'mariadb';
+/** A statement that holds a secret: `redact` is what to hide from any error message or log. */
+export interface SecretStatement extends SqlStatement {
+  readonly redact?: string;
+}
 
 /** CREATE USER IF NOT EXISTS then ALTER USER: the password follows the secret on every deploy. */
-function userStatements(user: string, password: string): SqlStatement[] {
-  quoteIdentifier(user);
+function userStatements(user: string, password: string): SecretStatement[] {
+  const account = quoteAccount(user);
+  if (!PASSWORD_PATTERN.test(password)) throw new Error(`The password of ${user} must be 1-256 printable ASCII characters without a backslash`);
+  const secret = sqlStringLiteral(password, 'password');
   return [
-    { sql: `CREATE USER IF NOT EXISTS :user@'%' IDENTIFIED BY :password`, parameters: { user, password } },
-    { sql: `ALTER USER :user@'%' IDENTIFIED BY :password`, parameters: { user, password } },
+    { sql: `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${secret}`, parameters: {}, redact: password },
+    { sql: `ALTER USER ${account} IDENTIFIED BY ${secret}`, parameters: {}, redact: password },
   ];
 }
 
+const grant = (sql: string): SqlStatement => ({ sql, parameters: {} });
+
 /** The BI user: SELECT on the served tables and the dashboard views, nothing else (no load_runs, no writes). */
-export function biUserStatements(user: string, password: string, database: string): SqlStatement[] {
+export function biUserStatements(user: string, password: string, database: string): SecretStatement[] {
   const db = quoteIdentifier(database);
-  return [
-    ...userStatements(user, password),
-    ...biReadableObjects().map((name) => ({ sql: `GRANT SELECT ON ${db}.${quoteIdentifier(name)} TO :user@'%'`, parameters: { user } })),
-  ];
+  const account = quoteAccount(user);
+  return [...userStatements(user, password), ...biReadableObjects().map((name) => grant(`GRANT SELECT ON ${db}.${quoteIdentifier(name)} TO ${account}`))];
 }
 
 /**
  * The loader user: on each served table t, t__staging and t__previous exactly what the steps need
  * (CREATE for CREATE TABLE … LIKE, SELECT for LIKE and the count, INSERT for LOAD DATA, DROP and
- * ALTER for DROP TABLE and RENAME), SELECT/INSERT/UPDATE on load_runs and SELECT on schema_migrations. Table-level grants on
- * tables that do not exist yet are allowed because they include CREATE. Nothing on the views, no write on
- * the migration ledger, and no database-wide privilege. On Aurora, LOAD DATA FROM S3 needs the
- * AWS_LOAD_S3_ACCESS role (Aurora MySQL 3), made the default role so every Data API session has it.
+ * ALTER for DROP TABLE, RENAME and the staging table's COMMENT), SELECT/INSERT/UPDATE on load_runs
+ * and SELECT on schema_migrations. Table-level grants on tables that do not exist yet are allowed
+ * because they include CREATE. Nothing on the views, no write on the migration ledger, and no
+ * database-wide privilege. On Aurora, LOAD DATA FROM S3 needs the AWS_LOAD_S3_ACCESS role (Aurora
+ * MySQL 3), made the default role so every Data API session has it.
  */
-export function loaderUserStatements(user: string, password: string, database: string, engine: ServingEngine): SqlStatement[] {
+export function loaderUserStatements(user: string, password: string, database: string, engine: ServingEngine): SecretStatement[] {
   const db = quoteIdentifier(database);
+  const account = quoteAccount(user);
   const tables = servedTables().flatMap((t) => [t.name, `${t.name}__staging`, `${t.name}__previous`]);
-  const statements: SqlStatement[] = [
+  const statements: SecretStatement[] = [
     ...userStatements(user, password),
-    ...tables.map((name) => ({
-      sql: `GRANT SELECT, INSERT, CREATE, DROP, ALTER ON ${db}.${quoteIdentifier(name)} TO :user@'%'`,
-      parameters: { user },
-    })),
-    { sql: `GRANT SELECT, INSERT, UPDATE ON ${db}.\`${LOAD_RUNS_TABLE}\` TO :user@'%'`, parameters: { user } },
+    ...tables.map((name) => grant(`GRANT SELECT, INSERT, CREATE, DROP, ALTER ON ${db}.${quoteIdentifier(name)} TO ${account}`)),
+    grant(`GRANT SELECT, INSERT, UPDATE ON ${db}.\`${LOAD_RUNS_TABLE}\` TO ${account}`),
     // To check that the schema is current before loading.
-    { sql: `GRANT SELECT ON ${db}.\`${SCHEMA_MIGRATIONS_TABLE}\` TO :user@'%'`, parameters: { user } },
+    grant(`GRANT SELECT ON ${db}.\`${SCHEMA_MIGRATIONS_TABLE}\` TO ${account}`),
   ];
   if (engine === 'aurora-mysql') {
-    statements.push(
-      { sql: `GRANT AWS_LOAD_S3_ACCESS TO :user@'%'`, parameters: { user } },
-      { sql: `SET DEFAULT ROLE AWS_LOAD_S3_ACCESS TO :user@'%'`, parameters: { user } },
-    );
+    statements.push(grant(`GRANT AWS_LOAD_S3_ACCESS TO ${account}`), grant(`SET DEFAULT ROLE AWS_LOAD_S3_ACCESS TO ${account}`));
   }
   return statements;
 }

@@ -6,6 +6,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+/** Aurora MySQL 3's strict mode, as the MariaDB of the tests runs (test/support/mariadb.ts). */
+export const SERVING_SQL_MODE = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
 export interface ServingDatabaseProps {
   /** Bucket of the serving CSV exports, granted to the cluster for LOAD DATA FROM S3. */
   readonly exportBucket: s3.IBucket;
@@ -41,6 +44,7 @@ export class ServingDatabase extends Construct {
   readonly cluster: rds.DatabaseCluster;
   readonly securityGroup: ec2.SecurityGroup;
   readonly databaseName: string;
+  readonly parameterGroup: rds.ParameterGroup;
 
   constructor(scope: Construct, id: string, props: ServingDatabaseProps) {
     super(scope, id);
@@ -72,10 +76,20 @@ export class ServingDatabase extends Construct {
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to S3 through the gateway endpoint');
 
     const version = props.engineVersion ?? '3.10.4';
+    const engine = rds.DatabaseClusterEngine.auroraMysql({
+      version: rds.AuroraMysqlEngineVersion.of(`8.0.mysql_aurora.${version}`, '8.0'),
+    });
+    // The loader relies on strict mode (a short or unparsable row fails LOAD DATA FROM S3 instead
+    // of being served converted with the row count still right); Aurora's default group leaves
+    // sql_mode empty. The S3 import role is added to this group by the cluster (s3ImportBuckets).
+    this.parameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
+      engine,
+      description: 'ShopSight serving: strict sql_mode, UTC',
+      parameters: { sql_mode: SERVING_SQL_MODE, time_zone: 'UTC' },
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({
-        version: rds.AuroraMysqlEngineVersion.of(`8.0.mysql_aurora.${version}`, '8.0'),
-      }),
+      engine,
+      parameterGroup: this.parameterGroup,
       credentials: rds.Credentials.fromGeneratedSecret('shopsight_admin'),
       defaultDatabaseName: this.databaseName,
       writer: rds.ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),

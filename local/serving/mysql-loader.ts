@@ -13,7 +13,9 @@ import { servedTables, servingColumns, ServingManifest } from '../../lib/contrac
 import {
   errorText,
   loadServingRun,
+  LoadExecutor,
   LoadResult,
+  LoadStatement,
   ServingLoadError,
   SqlRow,
   SqlRunner,
@@ -21,7 +23,7 @@ import {
   TableToLoad,
   toPositional,
 } from '../../lib/serving/loader-sql';
-import { applyPendingMigrations } from '../../lib/serving/mysql-schema';
+import { applyPendingMigrations, detectEngine } from '../../lib/serving/mysql-schema';
 
 export type { LoadResult } from '../../lib/serving/loader-sql';
 
@@ -47,11 +49,16 @@ export function connectionOptionsFromUrl(url: string): mysql.ConnectionOptions {
   };
 }
 
-/** A SqlRunner over one mysql2 connection (`:name` placeholders converted to `?`). */
+/**
+ * A SqlRunner over one mysql2 connection. A statement with parameters is prepared on the server
+ * (`execute`: `:name` becomes `?`), as the Data API does on Aurora, so a value bound where MySQL
+ * takes only a literal (a user name, a LOAD file name) fails here as it would there; one without
+ * is sent as text (`query`), which is also what LOAD DATA LOCAL and some DDL need.
+ */
 export function mysql2Runner(connection: mysql.Connection): SqlRunner {
   const query = async (statement: SqlStatement): Promise<SqlRow[]> => {
     const { sql, values } = toPositional(statement);
-    const [rows] = await connection.query(sql, values);
+    const [rows] = values.length > 0 ? await connection.execute(sql, values) : await connection.query(sql);
     return Array.isArray(rows) ? (rows as SqlRow[]) : [];
   };
   return {
@@ -100,7 +107,8 @@ export function readLocalManifest(servingDir: string): { manifest: ServingManife
 
 /**
  * Applies pending schema migrations, then loads the run in `servingDir` (manifest.json and its
- * CSVs). Re-running the same run id changes nothing; a failure leaves the served tables as they were.
+ * CSVs). Re-loading the same manifest changes nothing (a rerun of the run id writes a new manifest,
+ * which is loaded); a failure leaves the served tables as they were.
  */
 export async function loadServingLocal(url: string, servingDir: string): Promise<LoadResult> {
   const { manifest, tables } = readLocalManifest(servingDir);
@@ -118,8 +126,8 @@ export async function loadServingLocal(url: string, servingDir: string): Promise
     await connection.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
     await connection.query("SET SESSION time_zone = '+00:00'");
     const db = mysql2Runner(connection);
-    await applyPendingMigrations(db);
-    return await loadServingRun(db, (_table, statements) => loadLocalFiles(connection, statements), manifest.runId, tables);
+    await applyPendingMigrations(db, await detectEngine(db));
+    return await loadServingRun(db, localFileLoader(connection), manifest, tables);
   } finally {
     await connection.end();
   }
@@ -131,14 +139,16 @@ export async function loadServingLocal(url: string, servingDir: string): Promise
  * into warnings even in strict mode; any warning therefore fails the load here, with the first few
  * messages. (Aurora's LOAD DATA FROM S3 is not LOCAL: strict mode makes the statement itself fail.)
  */
-async function loadLocalFiles(connection: mysql.Connection, statements: readonly SqlStatement[]): Promise<void> {
+export const localFileLoader = (connection: mysql.Connection): LoadExecutor => (_table, statements) => loadLocalFiles(connection, statements);
+
+async function loadLocalFiles(connection: mysql.Connection, statements: readonly LoadStatement[]): Promise<'done'> {
   for (const statement of statements) {
-    const { sql, values } = toPositional(statement);
-    const [header] = await connection.query<mysql.ResultSetHeader>(sql, values);
+    // LOAD DATA cannot be prepared; the file name is an inlined, checked literal (loaderSql.load).
+    const [header] = await connection.query<mysql.ResultSetHeader>(statement.sql);
     if (header.warningStatus > 0) {
       const [warnings] = await connection.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
-      const file = String(statement.parameters.source);
-      throw new Error(`${file}: ${header.warningStatus} warning(s): ${warnings.map((w) => `${w.Code} ${w.Message}`).join('; ')}`);
+      throw new Error(`${statement.source}: ${header.warningStatus} warning(s): ${warnings.map((w) => `${w.Code} ${w.Message}`).join('; ')}`);
     }
   }
+  return 'done';
 }

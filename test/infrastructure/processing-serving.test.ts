@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { SERVING_SQL_MODE } from '../../lib/serving/serving-database';
 import { synthStage } from '../support/stack';
 
 describe('processing: EMR Serverless', () => {
@@ -72,6 +73,15 @@ describe('serving: Aurora MySQL Serverless v2', () => {
     template.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
       Parameters: { aws_default_s3_role: Match.anyValue() },
     });
+  });
+
+  test("one cluster parameter group, the cluster's, sets strict sql_mode (as the tests' MariaDB runs) and UTC", () => {
+    const groups = template.findResources('AWS::RDS::DBClusterParameterGroup');
+    expect(Object.keys(groups)).toHaveLength(1);
+    const [id, group] = Object.entries(groups)[0];
+    expect(group.Properties.Parameters).toMatchObject({ sql_mode: SERVING_SQL_MODE, time_zone: 'UTC', aws_default_s3_role: expect.anything() });
+    expect(SERVING_SQL_MODE.split(',')).toEqual(expect.arrayContaining(['STRICT_TRANS_TABLES', 'NO_ZERO_DATE', 'ERROR_FOR_DIVISION_BY_ZERO']));
+    template.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterParameterGroupName: { Ref: id } });
   });
 
   test('dev scales to zero and pauses; prod keeps capacity, deletion protection and backups', () => {

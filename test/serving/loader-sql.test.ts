@@ -1,7 +1,7 @@
 /** The loader's SQL builders without a database: binding, identifiers, the CSV rule. */
 import { servedTables } from '../../lib/contract';
-import { csvField, csvLine, loaderSql, toPositional } from '../../lib/serving/loader-sql';
-import { createServedTableSql, mysqlType, quoteIdentifier } from '../../lib/serving/mysql-schema';
+import { csvField, csvLine, loadKey, loaderSql, toPositional } from '../../lib/serving/loader-sql';
+import { biUserStatements, createServedTableSql, loaderUserStatements, mysqlType, quoteIdentifier, sqlStringLiteral } from '../../lib/serving/mysql-schema';
 
 test(':name placeholders become ? in order; quoted text, identifiers and comments are left alone', () => {
   expect(
@@ -10,17 +10,63 @@ test(':name placeholders become ? in order; quoted text, identifiers and comment
   expect(() => toPositional({ sql: 'SELECT :missing', parameters: {} })).toThrow(/No value for :missing/);
 });
 
-test('identifiers outside the contract or with odd characters are refused, values are always bound', () => {
+const KEY = loadKey({ runId: 'r1', manifestCreatedAt: '2026-11-23T00:00:00.000Z' });
+
+test('identifiers outside the contract or with odd characters are refused; values are bound', () => {
   expect(() => quoteIdentifier('x`; DROP TABLE y')).toThrow(/not a valid serving identifier/);
   expect(() => loaderSql.createStaging('events')).toThrow(/not a served table/);
   expect(() => loaderSql.swap(['c_date', 'not_a_table'])).toThrow(/not a served table/);
-  const load = loaderSql.load('c_date', { kind: 's3-prefix', uri: "s3://b/runs/r1/c_date/' OR 1" }, 'r1');
-  expect(load[0].sql).not.toContain('s3://');
-  expect(load[0].parameters).toEqual({ source: "s3://b/runs/r1/c_date/' OR 1" });
-  const local = loaderSql.load('c_date', { kind: 'local-files', paths: ['/a.csv', '/b.csv'] }, 'r1');
+  expect(loaderSql.markFinished({ runId: 'r1', manifestCreatedAt: 't', claimToken: 'tok' }, 'failed', {}, 'boom').parameters).toEqual({
+    runId: 'r1',
+    createdAt: 't',
+    token: 'tok',
+    status: 'failed',
+    tables: '{}',
+    error: 'boom',
+  });
+});
+
+test('the LOAD file name is an inlined literal (MySQL takes no parameter there), checked strictly', () => {
+  const load = loaderSql.load('c_date', { kind: 's3-prefix', uri: 's3://exports-bucket/runs/r1/c_date/' }, KEY);
+  expect(load[0].sql).toMatch(/^LOAD DATA FROM S3 PREFIX 's3:\/\/exports-bucket\/runs\/r1\/c_date\/' INTO TABLE `c_date__staging` /);
+  expect(load[0].parameters).toEqual({});
+  expect(load[0].sql).toContain(`/* shopsight-load.r1.20261123t000000000z.c_date */`);
+  for (const uri of ["s3://b/runs/r1/c_date/' OR 1", 's3://Bucket/x/', 's3://b/x\\y/', 'https://b/x/']) {
+    expect(() => loaderSql.load('c_date', { kind: 's3-prefix', uri }, KEY)).toThrow(/not an S3 prefix/);
+  }
+  const local = loaderSql.load('c_date', { kind: 'local-files', paths: ["/tmp/it's/a.csv", '/b.csv'] }, KEY);
+  expect(local[0].sql).toMatch(/^LOAD DATA LOCAL INFILE '\/tmp\/it''s\/a\.csv' INTO/);
+  expect(local.map((s) => s.source)).toEqual(["/tmp/it's/a.csv", '/b.csv']);
+  expect(() => loaderSql.load('c_date', { kind: 'local-files', paths: ['/a\\b.csv'] }, KEY)).toThrow(/backslash/);
   // Only the source clause differs between Aurora and local.
-  expect(local.map((s) => s.sql.replace('LOCAL INFILE', 'FROM S3 PREFIX'))).toEqual([load[0].sql, load[0].sql]);
-  expect(loaderSql.markFinished('r1', 'failed', {}, 'boom').parameters).toEqual({ runId: 'r1', status: 'failed', tables: '{}', error: 'boom' });
+  const clause = (sql: string) => sql.replace(/^LOAD DATA (FROM S3 PREFIX|LOCAL INFILE) '[^']*(?:''[^']*)*'/, '');
+  expect(clause(local[1].sql)).toBe(clause(load[0].sql));
+});
+
+test('the load key is the run id and the manifest time; a time without a zone is refused', () => {
+  expect(KEY).toBe('r1.20261123t000000000z');
+  expect(loadKey({ runId: 'r1', manifestCreatedAt: '2026-11-23T00:00:01Z' })).not.toBe(KEY);
+  expect(() => loadKey({ runId: 'r1', manifestCreatedAt: '2026-11-23 00:00:00' })).toThrow(/ISO 8601/);
+  expect(() => loadKey({ runId: 'R1', manifestCreatedAt: '2026-11-23T00:00:00Z' })).toThrow(/runId/);
+});
+
+test('the swap session waits a few seconds for locks, not a year', () => {
+  expect(loaderSql.setLockWaitTimeout(5).sql).toBe('SET SESSION lock_wait_timeout = 5');
+  expect(() => loaderSql.setLockWaitTimeout(1.5)).toThrow();
+  expect(loaderSql.killQuery(42).sql).toBe('KILL QUERY 42');
+});
+
+test('user statements inline the account and an escaped password literal, never a parameter', () => {
+  const statements = [...biUserStatements('shopsight_bi', "pa'ss", 'shopsight'), ...loaderUserStatements('shopsight_loader', 'x', 'shopsight', 'aurora-mysql')];
+  for (const s of statements) {
+    expect(s.parameters).toEqual({});
+    expect(s.sql).not.toMatch(/:user|:password/);
+  }
+  expect(statements[0]).toEqual({ sql: "CREATE USER IF NOT EXISTS 'shopsight_bi'@'%' IDENTIFIED BY 'pa''ss'", parameters: {}, redact: "pa'ss" });
+  expect(statements.map((s) => s.sql)).toContain("SET DEFAULT ROLE AWS_LOAD_S3_ACCESS TO 'shopsight_loader'@'%'");
+  expect(() => biUserStatements("x'@'%", 'p', 'shopsight')).toThrow(/not a plain identifier/);
+  for (const bad of ['back\\slash', 'new\nline', '', 'ünï']) expect(() => biUserStatements('u', bad, 'shopsight')).toThrow(/password/);
+  expect(sqlStringLiteral("a'b", 'x')).toBe("'a''b'");
 });
 
 test('one RENAME swaps every table of a run', () => {

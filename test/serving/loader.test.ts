@@ -1,16 +1,28 @@
 /**
  * The serving loader (lib/serving/loader-sql.ts through local/serving/mysql-loader.ts) against a
- * real MariaDB: fresh load, reload of the same run, a second run replacing the first, failures that
- * leave the served data untouched, the BI user's read-only access, and readers during swaps.
+ * real MariaDB, statements with parameters prepared on the server (mysql2Runner) as on the Data
+ * API: fresh load, reload of the same manifest, a rerun of a run id with new data, a second run
+ * replacing the first, failures that leave the served data untouched, the claim that keeps two
+ * loads apart, resumed table steps, a background LOAD's lost error, the BI user's read-only
+ * access, readers during swaps and a reader's open transaction holding the swap.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
 import { servedTables, servingColumns } from '../../lib/contract';
-import { ServingLoadError } from '../../lib/serving/loader-sql';
+import {
+  checkTableLoad,
+  claimLoad,
+  LoadClaim,
+  LoadExecutor,
+  ServingLoadError,
+  startTableLoad,
+  swapLoad,
+  TableToLoad,
+} from '../../lib/serving/loader-sql';
 import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../lib/serving/mysql-schema';
-import { loadServingLocal, mysql2Runner } from '../../local/serving/mysql-loader';
+import { connectionOptionsFromUrl, loadServingLocal, localFileLoader, mysql2Runner, readLocalManifest } from '../../local/serving/mysql-loader';
 import { MariaDb, startMariaDb } from '../support/mariadb';
 import { writeServingRun } from '../support/serving-run';
 
@@ -52,7 +64,9 @@ async function counts(suffix = ''): Promise<Record<string, number>> {
   return out;
 }
 
-const loadRun = async (runId: string) => (await rows(`SELECT * FROM load_runs WHERE run_id = ?`, [runId]))[0];
+/** The run's latest load. */
+const loadRun = async (runId: string) => (await rows(`SELECT * FROM load_runs WHERE run_id = ? ORDER BY started_at DESC`, [runId]))[0];
+const setCreatedAt = (createdAt: string) => (m: object) => void Object.assign(m, { createdAt });
 
 describe('loading runs', () => {
   let first: ReturnType<typeof writeServingRun>;
@@ -118,6 +132,11 @@ describe('loading runs', () => {
     expect(result.status).toBe('loaded');
     expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 6])));
     expect(await counts('__previous')).toEqual(Object.fromEntries(TABLES.map((t) => [t, 8])));
+    // Exactly one load is `loaded`: the one served.
+    expect(await rows("SELECT run_id, status FROM load_runs WHERE run_id IN ('run-1', 'run-2') ORDER BY run_id")).toEqual([
+      { run_id: 'run-1', status: 'replaced' },
+      { run_id: 'run-2', status: 'loaded' },
+    ]);
     const previous = await rows<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${TABLES.map((t) => `\`${t}__previous\``).join(', ')}`);
     expect(Object.fromEntries(previous.map((r) => [r.Table.split('.')[1].replace(/__previous$/, ''), String(r.Checksum)]))).toEqual(before);
     expect(await rows("SHOW TABLES LIKE '%\\_\\_staging'")).toEqual([]);
@@ -166,12 +185,164 @@ describe('loading runs', () => {
     expect(String(run.error)).toMatch(message);
   });
 
+  test('a rerun of a run id with new data (a new manifest) is loaded and served; the old load is kept as replaced', async () => {
+    const dir = path.join(work, 'rerun');
+    writeServingRun(dir, 'rerun', { rows: 3, salt: 5, editManifest: setCreatedAt('2026-11-23T01:00:00.000Z') });
+    expect((await loadServingLocal(url, dir)).status).toBe('loaded');
+    writeServingRun(dir, 'rerun', { rows: 2, salt: 6, editManifest: setCreatedAt('2026-11-24T01:00:00.000Z') });
+    const again = await loadServingLocal(url, dir);
+    expect(again).toMatchObject({ status: 'loaded', manifestCreatedAt: '2026-11-24T01:00:00.000Z' });
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 2])));
+    expect(await rows("SELECT manifest_created_at, status FROM load_runs WHERE run_id = 'rerun' ORDER BY manifest_created_at")).toEqual([
+      { manifest_created_at: '2026-11-23T01:00:00.000Z', status: 'replaced' },
+      { manifest_created_at: '2026-11-24T01:00:00.000Z', status: 'loaded' },
+    ]);
+    // The same manifest once more: nothing changes.
+    expect((await loadServingLocal(url, dir)).status).toBe('already-loaded');
+  });
+
   test('a failed run can be loaded once fixed (same run id)', async () => {
     const dir = path.join(work, 'bad-count');
-    writeServingRun(dir, 'bad-count', { rows: 4, salt: 3 });
+    writeServingRun(dir, 'bad-count', { rows: 4, salt: 3, editManifest: setCreatedAt('2026-11-25T00:00:00Z') });
     expect((await loadServingLocal(url, dir)).status).toBe('loaded');
     expect((await loadRun('bad-count')).status).toBe('loaded');
   });
+});
+
+describe('the load steps one by one (as the state machine runs them)', () => {
+  let connection: mysql.Connection;
+  let executeLoad: LoadExecutor;
+  const claimOf = (runId: string, createdAt: string, claimToken: string): LoadClaim => ({ runId, manifestCreatedAt: createdAt, claimToken });
+  beforeAll(async () => {
+    connection = await mysql.createConnection({ ...connectionOptionsFromUrl(url), infileStreamFactory: (file: string) => fs.createReadStream(file) });
+    executeLoad = localFileLoader(connection);
+  });
+  afterAll(async () => connection?.end());
+  const db = () => mysql2Runner(connection);
+  const tablesOf = (dir: string): TableToLoad[] => readLocalManifest(dir).tables;
+  const expectedOf = (tables: TableToLoad[]) => Object.fromEntries(tables.map((t) => [t.name, { rowCount: t.expectedRows }]));
+
+  test('one claim at a time: another execution of the same run or another run is refused until the claim is released or stale', async () => {
+    const a = claimOf('lock-run', '2026-11-26T00:00:00Z', 'execution-aaaa');
+    expect(await claimLoad(db(), a)).toBe('claimed');
+    // The same execution again (a retried or redriven claim step) holds the same claim.
+    expect(await claimLoad(db(), a)).toBe('claimed');
+    await expect(claimLoad(db(), { ...a, claimToken: 'execution-bbbb' })).rejects.toThrow(/^load_runs: claim run: run "lock-run" .* is being loaded by another execution$/);
+    await expect(claimLoad(db(), claimOf('other-run', '2026-11-26T00:00:00Z', 'execution-cccc'))).rejects.toThrow(/run "lock-run" .* is loading; two loads would share the staging tables/);
+    // A claim without a heartbeat for longer than the stale limit is taken over.
+    await admin.query("UPDATE load_runs SET heartbeat_at = UTC_TIMESTAMP(6) - INTERVAL 2 HOUR WHERE run_id = 'lock-run'");
+    expect(await claimLoad(db(), { ...a, claimToken: 'execution-bbbb' })).toBe('claimed');
+    // The first execution's steps now fail instead of racing on the staging tables.
+    const dir = path.join(work, 'lock-run');
+    writeServingRun(dir, 'lock-run', { rows: 2, editManifest: setCreatedAt(a.manifestCreatedAt) });
+    await expect(startTableLoad(db(), executeLoad, a, tablesOf(dir)[0])).rejects.toThrow(/check claim: run "lock-run" is not claimed by this execution/);
+    await admin.query("UPDATE load_runs SET status = 'failed' WHERE run_id = 'lock-run'");
+  });
+
+  test('a retried table step neither loads twice nor keeps a stale staging table; a retried swap only records', async () => {
+    const dir = path.join(work, 'steps');
+    writeServingRun(dir, 'steps', { rows: 3, salt: 7, editManifest: setCreatedAt('2026-11-27T00:00:00Z') });
+    const load = claimOf('steps', '2026-11-27T00:00:00Z', 'execution-dddd');
+    const tables = tablesOf(dir);
+    // A stale staging table of another load, with as many rows: must not be taken for this load's.
+    await admin.query('DROP TABLE IF EXISTS c_date__staging');
+    await admin.query('CREATE TABLE c_date__staging LIKE c_date');
+    await admin.query("INSERT INTO c_date__staging SELECT * FROM c_date LIMIT 3");
+    expect(await claimLoad(db(), load)).toBe('claimed');
+    let loads = 0;
+    const counting: LoadExecutor = async (table, statements) => ((loads += 1), executeLoad(table, statements));
+    for (const t of tables) expect(await startTableLoad(db(), counting, load, t)).toEqual({ table: t.name, status: 'loaded', rowCount: 3, rerun: false });
+    expect(loads).toBe(tables.length);
+    // Retried (say the first call's answer was lost): nothing is loaded again.
+    for (const t of tables) expect((await startTableLoad(db(), counting, load, t)).status).toBe('loaded');
+    expect(loads).toBe(tables.length);
+    const before = await checksums();
+    const swapped = await swapLoad(db(), load, expectedOf(tables));
+    expect(swapped.status).toBe('loaded');
+    expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 3])));
+    // The swap's record lost: a retry finds the live tables carrying the load's marker and records it.
+    await admin.query("UPDATE load_runs SET status = 'loading', finished_at = NULL WHERE run_id = 'steps'");
+    const afterSwap = await checksums();
+    expect(afterSwap).not.toEqual(before);
+    expect((await swapLoad(db(), load, expectedOf(tables))).status).toBe('loaded');
+    expect(await checksums()).toEqual(afterSwap);
+    expect((await swapLoad(db(), load, expectedOf(tables))).status).toBe('already-loaded');
+  });
+
+  test("a LOAD that failed in the background is run again in a call, so its own error is reported, not 'staging has 0 rows'", async () => {
+    const dir = path.join(work, 'lost-error');
+    writeServingRun(dir, 'lost-error', {
+      rows: 3,
+      editManifest: setCreatedAt('2026-11-28T00:00:00Z'),
+      editCsv: (t, csv) => (t === 'c_date' ? csv.replace(/^2026-11-01/, 'yesterday') : csv),
+    });
+    const load = claimOf('lost-error', '2026-11-28T00:00:00Z', 'execution-eeee');
+    const cDate = tablesOf(dir).find((t) => t.name === 'c_date')!;
+    expect(await claimLoad(db(), load)).toBe('claimed');
+    // As on Aurora past 45 s: the call returns 'running', the LOAD fails out of sight (here: never runs).
+    let calls = 0;
+    const background: LoadExecutor = async (table, statements) => ((calls += 1), calls === 1 ? 'running' : executeLoad(table, statements));
+    const started = await startTableLoad(db(), background, load, cDate);
+    expect(started).toEqual({ table: 'c_date', status: 'running', rowCount: null, rerun: false });
+    await expect(checkTableLoad(db(), background, load, cDate, started)).rejects.toThrow(/^c_date: load: .*part-00000\.csv: 1 warning\(s\): 1265 Data truncated/);
+    // Failing twice out of sight: the count, and why there is no error to show.
+    const silent: LoadExecutor = async () => 'running';
+    const again = await startTableLoad(db(), silent, load, cDate);
+    const rerun = await checkTableLoad(db(), silent, load, cDate, again);
+    expect(rerun).toMatchObject({ status: 'running', rerun: true });
+    await expect(checkTableLoad(db(), silent, load, cDate, rerun)).rejects.toThrow(/^c_date: load: staging has 0 rows, the manifest says 3: LOAD DATA ran past the Data API call twice/);
+    await admin.query("UPDATE load_runs SET status = 'failed' WHERE run_id = 'lost-error'");
+  });
+});
+
+describe('a reader transaction during the swap', () => {
+  test('holds the RENAME only for the short lock_wait_timeout; the swap retries with backoff and succeeds once the reader commits, and new readers are not stalled', async () => {
+    const dir = path.join(work, 'held');
+    writeServingRun(dir, 'held', { rows: 4, salt: 8, editManifest: setCreatedAt('2026-11-29T00:00:00Z') });
+    const loaderConnection = await mysql.createConnection({ ...connectionOptionsFromUrl(url), infileStreamFactory: (file: string) => fs.createReadStream(file) });
+    const reader = await server.connect({ database: DB });
+    const db = mysql2Runner(loaderConnection);
+    try {
+      const load: LoadClaim = { runId: 'held', manifestCreatedAt: '2026-11-29T00:00:00Z', claimToken: 'execution-ffff' };
+      const tables = readLocalManifest(dir).tables;
+      await claimLoad(db, load);
+      for (const t of tables) await startTableLoad(db, localFileLoader(loaderConnection), load, t);
+      // The reader's open transaction holds a metadata lock on products until it commits.
+      await reader.beginTransaction();
+      await reader.query('SELECT COUNT(*) FROM products');
+      const waits: number[] = [];
+      const expected = Object.fromEntries(tables.map((t) => [t.name, { rowCount: t.expectedRows }]));
+      // Two attempts, both timed out after 1 s: the swap gives up, nothing changed.
+      const before = await checksums();
+      await expect(swapLoad(db, load, expected, { lockWaitSeconds: 1, attempts: 2, sleep: async (ms) => void waits.push(ms) })).rejects.toThrow(
+        /^swap: rename: readers held the served tables through 2 attempts: Lock wait timeout exceeded/,
+      );
+      expect(waits).toEqual([2000]);
+      expect(await checksums()).toEqual(before);
+
+      // Now the reader commits during the second wait: the second attempt succeeds.
+      const newReaderTimes: number[] = [];
+      const swapped = swapLoad(db, load, expected, {
+        lockWaitSeconds: 1,
+        attempts: 3,
+        sleep: async () => {
+          // While the swap backs off, a new reader is served at once (it does not queue behind a waiting RENAME).
+          const t0 = Date.now();
+          const other = await server.connect({ database: DB });
+          await other.query('SELECT COUNT(*) FROM products');
+          await other.end();
+          newReaderTimes.push(Date.now() - t0);
+          await reader.commit();
+        },
+      });
+      expect((await swapped).status).toBe('loaded');
+      expect(await counts()).toEqual(Object.fromEntries(TABLES.map((t) => [t, 4])));
+      expect(Math.max(...newReaderTimes)).toBeLessThan(1000);
+    } finally {
+      await reader.end().catch(() => undefined);
+      await loaderConnection.end();
+    }
+  }, 30_000);
 });
 
 describe('users', () => {
