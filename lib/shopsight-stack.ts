@@ -185,7 +185,7 @@ export class ShopSightStack extends Stack {
 
     const loadServing = new PipelineFunction(this, 'LoadServing', {
       folder: 'load-serving',
-      description: "Checks a run's serving exports against its manifest, loads them into Aurora MySQL staging tables and swaps them in atomically.",
+      description: "Checks a run's serving exports against its manifest, loads them into Aurora MySQL staging tables and swaps them in atomically (one action per state).",
       environment: {
         EXPORT_BUCKET: storage.exportBucket.bucketName,
         CLUSTER_ARN: serving.cluster.clusterArn,
@@ -193,7 +193,9 @@ export class ShopSightStack extends Stack {
         SECRET_ARN: this.servingSchema.loaderSecret.secretArn,
         DATABASE_NAME: serving.databaseName,
       },
-      timeout: Duration.minutes(15),
+      // One action per call: at most a 45 s Data API call, the manifest and a few statements (the
+      // swap's RENAME retries included); long LOADs run on in Aurora and are polled by the state machine.
+      timeout: Duration.minutes(5),
       logRetention,
     });
     storage.exportBucket.grantRead(loadServing, `${EXPORT_RUNS_PREFIX}*`);

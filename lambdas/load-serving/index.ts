@@ -1,76 +1,143 @@
 /**
- * load-serving: the state machine's last data step, after the data-quality gate.
+ * load-serving: the state machine's serving load, after the data-quality gate, as the loader
+ * database user through the Data API (SECRET_ARN is the loader's secret, not the admin's). One
+ * function, one action per state (lib/serving/loader-sql.ts has the steps and why):
  *
- * First it checks a run's serving exports before anything touches Aurora: the manifest exists and
- * names this run, every served table of the contract is there with the contract's columns in order,
- * and every listed CSV object exists under that run's table folder. Then it loads the run with the
- * shared loader (lib/serving/loader-sql.ts) through the Data API as the loader database user
- * (SECRET_ARN is the loader's secret, not the admin's): staging tables, LOAD DATA FROM S3 PREFIX,
- * count checks against the manifest, one atomic RENAME swap, and the run recorded in load_runs.
+ *   { action: 'claim', runId, claimToken }                       → ClaimServingLoad
+ *     Checks the run's serving exports before anything touches Aurora (the manifest exists, names
+ *     this run and has a createdAt; every served table of the contract is there with the
+ *     contract's columns in order; every listed CSV object exists under that run's table folder),
+ *     checks the schema migrations, then claims the load (run id, manifest createdAt) for the
+ *     token. → ClaimResult: { runId, manifestCreatedAt, claimToken, status: 'claimed' | 'already-loaded',
+ *       tables: [{ table, expectedRows, files }] }   (tables is [] when already loaded)
+ *   { action: 'load-table', runId, manifestCreatedAt, claimToken, table, expectedRows }
+ *                                                                → LoadServingTable (in the Map)
+ *     Fresh staging table, then its LOAD DATA FROM S3 PREFIX with continueAfterTimeout. Resumable:
+ *     a retry neither starts a second LOAD while one runs nor reloads a staging table that holds
+ *     this load's rows.
+ *   { action: 'check-table', …the same…, rerun, polls }          → CheckServingTable (in the Map)
+ *     After a Wait: still running, loaded, or (a staging table short of rows) the LOAD run once
+ *     more in a call to see its real error.
+ *     Both → TableProgress: { table, status: 'loaded' | 'running', rowCount, rerun, polls }
+ *   { action: 'swap', runId, manifestCreatedAt, claimToken }      → SwapServingTables
+ *     One RENAME of every table under a short lock_wait_timeout, with retries; records the load.
+ *     → SwapResult: { runId, manifestCreatedAt, status: 'loaded' | 'already-loaded', tables: { <table>: { rowCount } } }
+ *   { action: 'fail', runId, claimToken, error? }                 → ReleaseServingLoad (on any failure)
+ *     Kills the claim's own background LOADs and records the load failed, when the claim is this
+ *     token's; otherwise does nothing. → { runId, released, killed }
  *
- * Waiting for a long LOAD: a Data API call returns after at most 45 s; with continueAfterTimeout
- * the statement keeps running in the database and the call fails with StatementTimeoutException.
- * Each LOAD carries a comment naming the run and the table, so the function then polls
- * information_schema.PROCESSLIST (a user sees its own sessions without the PROCESS privilege)
- * until no session runs that statement any more; the count step that follows decides the outcome.
- * A LOAD into InnoDB is one atomic statement, so a failed one leaves the staging table empty and
- * the count check fails, naming the table and the step. If the function's own time runs out first,
- * the load fails before any swap and the next attempt drops the staging table and starts again.
+ * Every call stays well inside the Data API's 45 s per call (only a LOAD may outlive its call,
+ * and it goes on in the database) and the function's timeout; the waiting is Step Functions'.
+ * Every action but claim reads the manifest again and fails if its createdAt changed: a rerun
+ * rewrote the exports under this load.
  */
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import { errorText, loadMarker, loadServingRun, LoadResult, ServingLoadError, SqlStatement, TableToLoad } from '../../lib/serving/loader-sql';
+import {
+  checkTableLoad,
+  claimLoad,
+  errorText,
+  failLoad,
+  LoadClaim,
+  LoadResult,
+  LoadStatement,
+  ServingLoadError,
+  startTableLoad,
+  swapLoad,
+  TableLoadProgress,
+  TableToLoad,
+} from '../../lib/serving/loader-sql';
 import { MIGRATIONS, selectAppliedVersions } from '../../lib/serving/mysql-schema';
-import { DataApi, isStatementTimeout } from '../shared/data-api';
+import { createDataApiClient, DataApi, isStatementTimeout } from '../shared/data-api';
 import { readJsonObject } from '../shared/s3-json';
 
 export { ServingLoadError } from '../../lib/serving/loader-sql';
 
-export interface LoadServingEvent {
+export interface ClaimEvent {
+  readonly action: 'claim';
   readonly runId: string;
+  readonly claimToken: string;
 }
-
-export interface LoadServingResult {
+export interface TableEvent extends LoadClaim {
+  readonly action: 'load-table' | 'check-table';
+  readonly table: string;
+  readonly expectedRows: number;
+  /** check-table: the previous progress's. */
+  readonly rerun?: boolean;
+  readonly polls?: number;
+}
+export interface SwapEvent extends LoadClaim {
+  readonly action: 'swap';
+}
+export interface FailEvent {
+  readonly action: 'fail';
   readonly runId: string;
-  /** `already-loaded`: the run had been loaded before and nothing changed. */
-  readonly status: LoadResult['status'];
-  readonly tables: Record<string, { rowCount: number; files: number; seconds?: number }>;
+  readonly claimToken: string;
+  /** The caught error of the state machine, recorded in load_runs. */
+  readonly error?: unknown;
+}
+export type LoadServingEvent = ClaimEvent | TableEvent | SwapEvent | FailEvent;
+
+export interface ClaimResult {
+  readonly runId: string;
+  readonly manifestCreatedAt: string;
+  readonly claimToken: string;
+  readonly status: 'claimed' | 'already-loaded';
+  readonly tables: { readonly table: string; readonly expectedRows: number; readonly files: number }[];
+}
+export interface TableProgress extends TableLoadProgress {
+  readonly polls: number;
+}
+export type SwapResult = LoadResult;
+export interface FailResult {
+  readonly runId: string;
+  readonly released: boolean;
+  readonly killed: number;
 }
 
 /** What the load needs besides the event; the handler builds it from the environment, tests pass their own. */
 export interface LoadServingDependencies {
   readonly dataApi: DataApi;
-  /** Milliseconds left before the Lambda is stopped. */
-  readonly remainingMs: () => number;
-  /** Between process-list checks while a LOAD outlives its call. @default 5000 */
-  readonly pollIntervalMs?: number;
+  /** For the swap's backoff between RENAME attempts (tests pass a fast one). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Time kept back from the function's timeout to record the failure in load_runs. */
-const SAFETY_MARGIN_MS = 30_000;
+/** check-table calls before a table is given up (with the state machine's 20 s wait: about 4 hours). */
+export const MAX_POLLS = 720;
 
 let client: S3Client | undefined;
 /** Created on first use, not at import, so that tests can point the SDK at a local S3 first. */
 const s3 = (): S3Client => (client ??= new S3Client({}));
 let rdsData: RDSDataClient | undefined;
 
-export async function handler(event: LoadServingEvent, context?: { getRemainingTimeInMillis(): number }): Promise<LoadServingResult> {
-  const started = Date.now();
-  const dataApi = new DataApi((rdsData ??= new RDSDataClient({})), {
+export async function handler(event: LoadServingEvent): Promise<ClaimResult | TableProgress | SwapResult | FailResult> {
+  const dataApi = new DataApi((rdsData ??= createDataApiClient()), {
     resourceArn: requireEnv('CLUSTER_ARN'),
     secretArn: requireEnv('SECRET_ARN'),
     database: requireEnv('DATABASE_NAME'),
   });
-  return loadServing(event, {
-    dataApi,
-    remainingMs: () => context?.getRemainingTimeInMillis() ?? 15 * 60_000 - (Date.now() - started),
-  });
+  return loadServing(event, { dataApi });
 }
 
-export async function loadServing(event: LoadServingEvent, deps: LoadServingDependencies): Promise<LoadServingResult> {
+export async function loadServing(event: LoadServingEvent, deps: LoadServingDependencies): Promise<ClaimResult | TableProgress | SwapResult | FailResult> {
+  switch (event.action) {
+    case 'claim':
+      return claim(event, deps);
+    case 'load-table':
+    case 'check-table':
+      return table(event, deps);
+    case 'swap':
+      return swap(event, deps);
+    case 'fail':
+      return release(event, deps);
+    default:
+      throw new ServingLoadError('event', 'check action', `unknown action "${String((event as { action?: unknown }).action)}"`);
+  }
+}
+
+async function readManifest(runId: string): Promise<ServingManifest> {
   const bucket = requireEnv('EXPORT_BUCKET');
-  const { runId } = event;
   const manifestUri = `s3://${bucket}/${exportManifestKey(runId)}`;
   const manifest = await readJsonObject<ServingManifest>(s3(), bucket, exportManifestKey(runId)).catch((e: Error) => {
     throw new ServingLoadError('manifest', 'read', e.message);
@@ -78,8 +145,25 @@ export async function loadServing(event: LoadServingEvent, deps: LoadServingDepe
   if (manifest.runId !== runId) {
     throw new ServingLoadError('manifest', 'check run', `${manifestUri} is for run "${manifest.runId}", not "${runId}"`);
   }
+  if (typeof manifest.createdAt !== 'string') throw new ServingLoadError('manifest', 'check run', `${manifestUri} has no createdAt`);
+  return manifest;
+}
 
-  const tables: LoadServingResult['tables'] = {};
+/** The manifest, which must still be the one claimed. */
+async function assertSameManifest(load: LoadClaim): Promise<ServingManifest> {
+  const manifest = await readManifest(load.runId);
+  if (manifest.createdAt !== load.manifestCreatedAt) {
+    throw new ServingLoadError('manifest', 'check run', `the exports of run "${load.runId}" were rewritten during the load (manifest of ${manifest.createdAt}, loading ${load.manifestCreatedAt})`);
+  }
+  return manifest;
+}
+
+async function claim(event: ClaimEvent, deps: LoadServingDependencies): Promise<ClaimResult> {
+  const bucket = requireEnv('EXPORT_BUCKET');
+  const { runId } = event;
+  const manifest = await readManifest(runId);
+  const manifestUri = `s3://${bucket}/${exportManifestKey(runId)}`;
+  const tables: ClaimResult['tables'] = [];
   for (const table of servedTables()) {
     const entry = manifest.tables[table.name];
     if (!entry) throw new ServingLoadError(table.name, 'check manifest', `missing from ${manifestUri}`);
@@ -97,9 +181,9 @@ export async function loadServing(event: LoadServingEvent, deps: LoadServingDepe
         throw new ServingLoadError(table.name, 'check files', `s3://${bucket}/${key} ${why}`);
       });
     }
-    tables[table.name] = { rowCount: entry.rowCount, files: entry.files.length };
+    tables.push({ table: table.name, expectedRows: entry.rowCount, files: entry.files.length });
   }
-  console.log(JSON.stringify({ msg: 'serving exports verified', runId, tables }));
+  console.log(JSON.stringify({ msg: 'serving exports verified', runId, manifestCreatedAt: manifest.createdAt, tables }));
 
   const { dataApi } = deps;
   // The serving-schema custom resource applies migrations on deploy; the loader only checks them.
@@ -112,47 +196,60 @@ export async function loadServing(event: LoadServingEvent, deps: LoadServingDepe
     throw new ServingLoadError('schema_migrations', 'check schema', `migration(s) ${missing.join(', ')} not applied; deploy the stack first`);
   }
 
-  const toLoad: TableToLoad[] = servedTables().map((t) => ({
-    name: t.name,
-    expectedRows: manifest.tables[t.name].rowCount,
-    source: { kind: 's3-prefix', uri: `s3://${bucket}/${exportTablePrefix(runId, t.name)}` },
-  }));
-  const result = await loadServingRun(dataApi, (table, statements) => loadFromS3(deps, runId, table, statements), runId, toLoad);
-  for (const [name, r] of Object.entries(result.tables)) {
-    if (tables[name]) tables[name] = { ...tables[name], seconds: r.seconds };
-  }
-  console.log(JSON.stringify({ msg: 'serving run loaded', runId, status: result.status, tables }));
-  return { runId, status: result.status, tables };
+  const load: LoadClaim = { runId, manifestCreatedAt: manifest.createdAt, claimToken: event.claimToken };
+  const status = await claimLoad(dataApi, load);
+  console.log(JSON.stringify({ msg: 'serving load claimed', runId, manifestCreatedAt: manifest.createdAt, status }));
+  return { ...load, status, tables: status === 'claimed' ? tables : [] };
 }
 
-/** Runs a table's LOAD; when it outlives the Data API call, waits until no session runs it any more. */
-async function loadFromS3(deps: LoadServingDependencies, runId: string, table: string, statements: readonly SqlStatement[]): Promise<void> {
+const s3Source = (runId: string, table: string): TableToLoad['source'] => ({
+  kind: 's3-prefix',
+  uri: `s3://${requireEnv('EXPORT_BUCKET')}/${exportTablePrefix(runId, table)}`,
+});
+
+async function table(event: TableEvent, deps: LoadServingDependencies): Promise<TableProgress> {
+  const load: LoadClaim = { runId: event.runId, manifestCreatedAt: event.manifestCreatedAt, claimToken: event.claimToken };
+  await assertSameManifest(load);
+  const t: TableToLoad = { name: event.table, expectedRows: event.expectedRows, source: s3Source(event.runId, event.table) };
+  const executeLoad = (_table: string, statements: readonly LoadStatement[]) => loadFromS3(deps, statements);
+  const polls = (event.polls ?? 0) + (event.action === 'check-table' ? 1 : 0);
+  if (polls > MAX_POLLS) throw new ServingLoadError(event.table, 'load', `still running after ${MAX_POLLS} checks`);
+  const progress =
+    event.action === 'load-table'
+      ? await startTableLoad(deps.dataApi, executeLoad, load, t)
+      : await checkTableLoad(deps.dataApi, executeLoad, load, t, { rerun: event.rerun ?? false });
+  console.log(JSON.stringify({ msg: 'serving table', action: event.action, runId: event.runId, ...progress, polls }));
+  return { ...progress, polls };
+}
+
+/** Runs a table's LOAD; one that outlives the Data API call goes on in the database (`running`). */
+async function loadFromS3(deps: LoadServingDependencies, statements: readonly LoadStatement[]): Promise<'done' | 'running'> {
+  let outcome: 'done' | 'running' = 'done';
   for (const statement of statements) {
     try {
       await deps.dataApi.execute(statement, { continueAfterTimeout: true });
     } catch (e) {
       if (!isStatementTimeout(e)) throw e;
-      await waitForLoad(deps, runId, table);
+      outcome = 'running';
     }
   }
+  return outcome;
 }
 
-/** The statement that tells whether a table's LOAD of this run is still running (in another session). */
-export const runningLoadQuery = (runId: string, table: string): SqlStatement => ({
-  sql: 'SELECT COUNT(*) AS `running` FROM information_schema.PROCESSLIST WHERE `ID` <> CONNECTION_ID() AND `INFO` LIKE :pattern',
-  parameters: { pattern: `%${loadMarker(runId, table)} */%` },
-});
+async function swap(event: SwapEvent, deps: LoadServingDependencies): Promise<SwapResult> {
+  const load: LoadClaim = { runId: event.runId, manifestCreatedAt: event.manifestCreatedAt, claimToken: event.claimToken };
+  const manifest = await assertSameManifest(load);
+  const expected = Object.fromEntries(servedTables().map((t) => [t.name, { rowCount: manifest.tables[t.name]?.rowCount ?? -1 }]));
+  const result = await swapLoad(deps.dataApi, load, expected, { sleep: deps.sleep });
+  console.log(JSON.stringify({ msg: 'serving run loaded', ...result }));
+  return result;
+}
 
-async function waitForLoad(deps: LoadServingDependencies, runId: string, table: string): Promise<void> {
-  const interval = deps.pollIntervalMs ?? 5000;
-  for (;;) {
-    const [row] = await deps.dataApi.query(runningLoadQuery(runId, table));
-    if (Number(row?.running ?? 0) === 0) return;
-    if (deps.remainingMs() < SAFETY_MARGIN_MS + interval) {
-      throw new Error('LOAD DATA FROM S3 is still running and the function is about to time out; retry the step (it starts the table again)');
-    }
-    await new Promise((resolve) => setTimeout(resolve, interval));
-  }
+async function release(event: FailEvent, deps: LoadServingDependencies): Promise<FailResult> {
+  const error = typeof event.error === 'string' ? event.error : JSON.stringify(event.error ?? 'failed');
+  const result = await failLoad(deps.dataApi, { runId: event.runId, claimToken: event.claimToken }, error);
+  console.log(JSON.stringify({ msg: 'serving load released', runId: event.runId, ...result }));
+  return { runId: event.runId, ...result };
 }
 
 function requireEnv(name: string): string {

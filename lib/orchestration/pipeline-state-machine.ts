@@ -37,6 +37,16 @@ const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 
+/** A Lambda task with the transient-error retry, catching everything into `catchTarget` (default: the failure notice). */
+type Invoke = (
+  name: string,
+  fn: lambda.IFunction,
+  payload: sfn.TaskInput,
+  resultPath: string,
+  catchTarget?: sfn.IChainable,
+  errorPath?: string,
+) => tasks.LambdaInvoke;
+
 /** State names the tests and the README refer to. */
 export const STATE_NAMES = {
   validate: 'ValidateInput',
@@ -44,6 +54,14 @@ export const STATE_NAMES = {
   analytics: 'AnalyticsJobs',
   quality: 'DataQualityGate',
   load: 'LoadServingTables',
+  claimLoad: 'ClaimServingLoad',
+  loadTable: 'LoadServingTable',
+  tableLoaded: 'ServingTableLoaded?',
+  waitForTable: 'WaitForServingTable',
+  checkTable: 'CheckServingTable',
+  tableDone: 'ServingTableDone',
+  swap: 'SwapServingTables',
+  releaseLoad: 'ReleaseServingLoad',
   notifySuccess: 'NotifySuccess',
   notifyFailure: 'NotifyFailure',
   failed: 'PipelineFailed',
@@ -57,9 +75,10 @@ export const sparkJobStateName = (job: SparkJobDef): string =>
     .join('') + 'Job';
 
 /**
- * validate input → prepare job → parallel analytics jobs → data-quality gate → load serving tables
- * → success notice. Every stage catches into the failure notice and a Fail state, so no failure
- * ever reaches the load step and Aurora keeps serving the previous complete run.
+ * validate input → prepare job → parallel analytics jobs → data-quality gate → claim the serving
+ * load → load serving tables (a Map over the served tables) → swap them in → success notice. Every
+ * stage catches into the failure notice and a Fail state (the load's states first release their
+ * claim), so no failure ever reaches the load step and Aurora keeps serving the previous complete run.
  */
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -88,7 +107,7 @@ export class PipelineStateMachine extends Construct {
     );
     const catchInto = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
-    const invoke = (name: string, fn: lambda.IFunction, payload: sfn.TaskInput, resultPath: string): tasks.LambdaInvoke => {
+    const invoke: Invoke = (name, fn, payload, resultPath, catchTarget = notifyFailure, errorPath = '$.error') => {
       const task = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payload,
@@ -97,7 +116,7 @@ export class PipelineStateMachine extends Construct {
         retryOnServiceExceptions: false,
       });
       task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-      task.addCatch(notifyFailure, catchInto);
+      task.addCatch(catchTarget, { ...catchInto, resultPath: errorPath });
       return task;
     };
 
@@ -119,7 +138,7 @@ export class PipelineStateMachine extends Construct {
 
     const runIdPayload = sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.run.runId') });
     const quality = invoke(STATE_NAMES.quality, props.dataQualityFunction, runIdPayload, '$.quality');
-    const load = invoke(STATE_NAMES.load, props.loadServingFunction, runIdPayload, '$.load');
+    const { claim, load, swap } = this.servingLoadStates(props.loadServingFunction, notifyFailure, invoke, catchInto);
 
     const notifySuccess = new tasks.SnsPublish(this, STATE_NAMES.notifySuccess, {
       topic: props.notificationTopic,
@@ -140,7 +159,9 @@ export class PipelineStateMachine extends Construct {
       .next(prepare)
       .next(analytics)
       .next(quality)
+      .next(claim)
       .next(load)
+      .next(swap)
       .next(notifySuccess)
       .next(new sfn.Succeed(this, STATE_NAMES.succeeded));
 
@@ -158,6 +179,105 @@ export class PipelineStateMachine extends Construct {
       comment: 'ShopSight: validate input, prepare, analytics jobs, data-quality gate, load Aurora.',
     });
     props.processing.grantStartJobRuns(this.stateMachine);
+  }
+
+  /**
+   * The serving load (lambdas/load-serving/index.ts has the actions' events and results):
+   *   ClaimServingLoad → LoadServingTables (a Map, one iteration per served table: LoadServingTable,
+   *   then WaitForServingTable / CheckServingTable until the table is loaded) → SwapServingTables.
+   * The claim token is an MD5 of the execution id: the same for every retry and redrive of this
+   * execution (which therefore resume its claim), different for any other execution of the run.
+   * Each action is one short Lambda call; a LOAD that outlives its Data API call goes on in the
+   * database and is polled here, so neither the Lambda's 15 minutes nor the Data API's 45 s bound
+   * a table's load. Any failure first releases the claim (ReleaseServingLoad: kills its background
+   * LOADs, records the load failed), then the failure notice.
+   */
+  private servingLoadStates(
+    fn: lambda.IFunction,
+    notifyFailure: sfn.IChainable,
+    invoke: Invoke,
+    catchInto: sfn.CatchProps,
+  ): { claim: tasks.LambdaInvoke; load: sfn.Map; swap: tasks.LambdaInvoke } {
+    const claimToken = sfn.JsonPath.hash(sfn.JsonPath.stringAt('$$.Execution.Id'), 'MD5');
+    const release = invoke(
+      STATE_NAMES.releaseLoad,
+      fn,
+      sfn.TaskInput.fromObject({ action: 'fail', runId: sfn.JsonPath.stringAt('$.run.runId'), claimToken, error: sfn.JsonPath.objectAt('$.error') }),
+      sfn.JsonPath.DISCARD,
+      // A failed release keeps the run's own error in $.error for the notice.
+      notifyFailure,
+      '$.releaseError',
+    );
+    release.next(notifyFailure);
+    // Claim and swap are idempotent for one token (a repeated swap only records what happened).
+    const claim = invoke(
+      STATE_NAMES.claimLoad,
+      fn,
+      sfn.TaskInput.fromObject({ action: 'claim', runId: sfn.JsonPath.stringAt('$.run.runId'), claimToken }),
+      '$.loadClaim',
+      release,
+    );
+
+    // Inside the Map the state data is the item: the claim and one table.
+    const tableFields = {
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      manifestCreatedAt: sfn.JsonPath.stringAt('$.manifestCreatedAt'),
+      claimToken: sfn.JsonPath.stringAt('$.claimToken'),
+      table: sfn.JsonPath.stringAt('$.table'),
+      expectedRows: sfn.JsonPath.numberAt('$.expectedRows'),
+    };
+    const tableTask = (name: string, payload: Record<string, unknown>): tasks.LambdaInvoke => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject({ ...tableFields, ...payload }),
+        payloadResponseOnly: true,
+        resultPath: '$.progress',
+        retryOnServiceExceptions: false,
+      });
+      // Both actions resume (see the handler), so a timed-out or throttled call is safe to repeat.
+      task.addRetry({ errors: [...LAMBDA_TRANSIENT_ERRORS, 'Sandbox.Timedout', 'States.Timeout'], interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const loadTable = tableTask(STATE_NAMES.loadTable, { action: 'load-table' });
+    const checkTable = tableTask(STATE_NAMES.checkTable, {
+      action: 'check-table',
+      rerun: sfn.JsonPath.objectAt('$.progress.rerun'),
+      polls: sfn.JsonPath.numberAt('$.progress.polls'),
+    });
+    const loaded = new sfn.Choice(this, STATE_NAMES.tableLoaded)
+      .when(sfn.Condition.stringEquals('$.progress.status', 'loaded'), new sfn.Succeed(this, STATE_NAMES.tableDone))
+      .otherwise(new sfn.Wait(this, STATE_NAMES.waitForTable, { time: sfn.WaitTime.duration(Duration.seconds(20)) }).next(checkTable));
+    checkTable.next(loaded);
+
+    const load = new sfn.Map(this, STATE_NAMES.load, {
+      itemsPath: '$.loadClaim.tables',
+      itemSelector: {
+        runId: sfn.JsonPath.stringAt('$.loadClaim.runId'),
+        manifestCreatedAt: sfn.JsonPath.stringAt('$.loadClaim.manifestCreatedAt'),
+        claimToken: sfn.JsonPath.stringAt('$.loadClaim.claimToken'),
+        table: sfn.JsonPath.stringAt('$$.Map.Item.Value.table'),
+        expectedRows: sfn.JsonPath.numberAt('$$.Map.Item.Value.expectedRows'),
+      },
+      // A few LOADs at once: Aurora's S3 import and the cluster's ACUs are shared.
+      maxConcurrency: 4,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    load.itemProcessor(loadTable.next(loaded));
+
+    const swap = invoke(
+      STATE_NAMES.swap,
+      fn,
+      sfn.TaskInput.fromObject({
+        action: 'swap',
+        runId: sfn.JsonPath.stringAt('$.loadClaim.runId'),
+        manifestCreatedAt: sfn.JsonPath.stringAt('$.loadClaim.manifestCreatedAt'),
+        claimToken: sfn.JsonPath.stringAt('$.loadClaim.claimToken'),
+      }),
+      '$.load',
+      release,
+    );
+    load.addCatch(release, catchInto);
+    return { claim, load, swap };
   }
 
   /**
