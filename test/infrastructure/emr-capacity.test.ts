@@ -137,7 +137,7 @@ describe.each(['dev', 'prod'])('EMR Serverless capacity of the %s stage', (stage
   });
 });
 
-test('the sizes are what the README states: 1 vCPU / 4 GB drivers, 2 vCPU / 8 GB executors; dev analytics hold 12 vCPU / 48 GB of 16 / 64', () => {
+test('the chosen sizes: 1 vCPU / 4 GB drivers, 2 vCPU / 8 GB executors; dev analytics hold 12 vCPU / 48 GB of 16 / 64', () => {
   const { definition, template } = synthesizedStateMachine({ stage: 'dev' });
   const [app] = Object.values(template.findResources('AWS::EMRServerless::Application'));
   expect(app.Properties.MaximumCapacity).toEqual({ Cpu: '16 vCPU', Memory: '64 GB', Disk: '400 GB' });
