@@ -298,6 +298,17 @@ describeDb('Data API stand-in', () => {
       expect(file.numberOfRecordsUpdated).toBe(1);
       const missing = await failure(exec({ sql: `LOAD DATA FROM S3 's3://${BUCKET}/runs/r1/nothing.csv' ${into('loaded')}` }));
       expect(missing.message).toMatch(/Can't find file: 's3:\/\/exports\/runs\/r1\/nothing.csv'/);
+      // MANIFEST: the entries' objects; a missing optional entry is skipped, a missing mandatory one fails.
+      const entries = [
+        { url: `s3://${BUCKET}/runs/r1/loaded/part-00001.csv`, mandatory: true },
+        { url: `s3://${BUCKET}/runs/r1/gone.csv`, mandatory: false },
+      ];
+      await put('runs/r1/manifest-ok.json', JSON.stringify({ entries }));
+      await put('runs/r1/manifest-bad.json', JSON.stringify({ entries: [{ ...entries[1], mandatory: true }] }));
+      await exec({ sql: 'DELETE FROM loaded WHERE id = 3' });
+      expect((await exec({ sql: `LOAD DATA FROM S3 MANIFEST 's3://${BUCKET}/runs/r1/manifest-ok.json' ${into('loaded')}` })).numberOfRecordsUpdated).toBe(1);
+      expect(await adminApi().query({ sql: 'SELECT name FROM loaded WHERE id = 3', parameters: {} })).toEqual([{ name: 'cy' }]);
+      expect((await failure(exec({ sql: `LOAD DATA FROM S3 MANIFEST 's3://${BUCKET}/runs/r1/manifest-bad.json' ${into('loaded')}` }))).message).toMatch(/Can't find file: 's3:\/\/exports\/runs\/r1\/gone.csv'/);
     });
 
     test('a bad row (strict mode) fails the whole statement and leaves the table empty', async () => {
