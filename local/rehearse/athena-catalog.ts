@@ -275,10 +275,50 @@ export async function tableFiles(mirror: S3Mirror, table: GlueTable, boundSql: s
   });
 }
 
+/** DuckDB's type of each column of one Parquet file, by lower-case name; cached per file version. */
+const fileSchemas = new Map<string, Map<string, string>>();
+
+async function fileSchema(connection: DuckDBConnection, file: string): Promise<Map<string, string>> {
+  const version = `${file}\0${fs.statSync(file).mtimeMs}`;
+  let schema = fileSchemas.get(version);
+  if (!schema) {
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file.replace(/'/g, "''")}', hive_partitioning = false)`);
+    schema = new Map(described.getRowObjects().map((r) => [String(r.column_name).toLowerCase(), String(r.column_type)]));
+    fileSchemas.set(version, schema);
+  }
+  return schema;
+}
+
+const INTEGER_WIDTH: Record<string, number> = { TINYINT: 1, SMALLINT: 2, INTEGER: 3, BIGINT: 4 };
+
+/**
+ * Whether Athena's Parquet reader accepts a file column of this (DuckDB-named) type for the Glue
+ * type: integers only widened, real as double, decimals rescaled and integers as decimals, strings
+ * from UTF-8 or binary, timestamps of any unit or zone. Anything else is HIVE_BAD_DATA in Athena.
+ */
+export function athenaReadsAs(fileType: string, glueType: string): boolean {
+  const target = duckdbTypeOf(glueType);
+  const source = fileType.toUpperCase();
+  if (target in INTEGER_WIDTH) return source in INTEGER_WIDTH && INTEGER_WIDTH[source] <= INTEGER_WIDTH[target];
+  if (target.startsWith('DECIMAL')) return source.startsWith('DECIMAL') || source in INTEGER_WIDTH;
+  switch (target) {
+    case 'DOUBLE':
+      return source === 'DOUBLE' || source === 'FLOAT';
+    case 'VARCHAR':
+    case 'BLOB':
+      return source === 'VARCHAR' || source === 'BLOB';
+    case 'TIMESTAMP':
+      return source.startsWith('TIMESTAMP');
+    default:
+      return source === target;
+  }
+}
+
 /**
  * Creates `"<db>"."<table>"` as a view over the files, each column cast to its Glue type (Athena
  * reads Parquet by the catalog's schema, by column name; a column no file has reads as NULL),
- * partition columns from the Hive-style folder names.
+ * partition columns from the Hive-style folder names. A file column of a type Athena would refuse
+ * for the Glue type fails the query, as HIVE_BAD_DATA does.
  */
 export async function createTableView(connection: DuckDBConnection, table: GlueTable, files: readonly MirroredObject[]): Promise<void> {
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quote(table.database)}`);
@@ -289,10 +329,23 @@ export async function createTableView(connection: DuckDBConnection, table: GlueT
     await connection.run(`CREATE VIEW ${name} AS SELECT ${nulls} WHERE false`);
     return;
   }
+  const present = new Set<string>();
+  for (const f of files) {
+    const schema = await fileSchema(connection, f.file);
+    for (const column of table.columns) {
+      const fileType = schema.get(column.name);
+      if (fileType === undefined) continue;
+      present.add(column.name);
+      if (!athenaReadsAs(fileType, column.type)) {
+        throw new Error(
+          `HIVE_BAD_DATA: Field ${column.name}'s type ${fileType} in parquet file s3://${table.bucket}/${f.key} is incompatible with type ${column.type} defined in table schema`,
+        );
+      }
+    }
+  }
+  for (const key of table.partitionKeys) present.add(key.name);
   const list = files.map((f) => `'${f.file.replace(/'/g, "''")}'`).join(', ');
   const source = `read_parquet([${list}], hive_partitioning = ${table.partitionKeys.length > 0}, hive_types_autocast = false, union_by_name = true)`;
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-  const present = new Set(described.getRowObjects().map((r) => String(r.column_name).toLowerCase()));
   const columns = all
     .map((c) => `CAST(${present.has(c.name) ? quote(c.name) : 'NULL'} AS ${duckdbTypeOf(c.type)}) AS ${quote(c.name)}`)
     .join(', ');

@@ -89,6 +89,8 @@ interface Execution {
   reason?: string;
   completed?: Date;
   started?: Date;
+  /** When the tables' objects were mirrored and their views made. */
+  mirrored?: Date;
   result?: AthenaResult;
   bytesScanned: number;
   connection?: DuckDBConnection;
@@ -127,35 +129,57 @@ export async function startAwsJsonStandIn(options: AwsJsonStandInOptions): Promi
     e.state = state;
     e.reason = reason;
     e.completed = new Date();
-    const took = ((e.completed.getTime() - e.submitted.getTime()) / 1000).toFixed(2);
-    log(`athena ${e.id} ${state} in ${took} s${reason ? `: ${reason}` : ''} (${e.query.replace(/\s+/g, ' ').slice(0, 120)})`);
+    const span = (from?: Date, to?: Date): string => (from && to ? ((to.getTime() - from.getTime()) / 1000).toFixed(2) : '-');
+    const timing = `queued ${span(e.submitted, e.started)} s, S3 mirror ${span(e.started, e.mirrored)} s, DuckDB ${span(e.mirrored, e.completed)} s`;
+    log(`athena ${e.id} ${state} (${timing})${reason ? `: ${reason}` : ''}: ${e.query.replace(/\s+/g, ' ').slice(0, 120)}`);
   };
+
+  // One DuckDB for the server; each query gets its own connection and its own in-memory catalog
+  // holding its views, so concurrent queries of different runs never see each other's files.
+  let duckdb: Promise<DuckDBInstance> | undefined;
+  const engine = (): Promise<DuckDBInstance> =>
+    (duckdb ??= DuckDBInstance.create(':memory:', {
+      threads: String(RUNNING_AT_ONCE),
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    }));
 
   async function execute(e: Execution): Promise<void> {
     e.state = 'RUNNING';
     e.started = new Date();
-    let instance: DuckDBInstance | undefined;
+    const catalog = `q_${e.id.replace(/-/g, '')}`;
+    let attached = false;
     try {
       const sql = bindExecutionParameters(e.query, e.parameters);
-      instance = await DuckDBInstance.create(':memory:', { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
-      const connection = await instance.connect();
+      const connection = await (await engine()).connect();
       e.connection = connection;
+      // Parquet timestamps are UTC instants; Athena reads them as UTC wall-clock time.
       await connection.run(`SET TimeZone = 'UTC'`);
+      await connection.run(`ATTACH ':memory:' AS ${catalog}`);
+      attached = true;
+      await connection.run(`USE ${catalog}`);
       for (const table of referencedTables(sql, tables, e.database)) {
         const files = await tableFiles(mirror, table, sql);
         e.bytesScanned += files.reduce((sum, f) => sum + f.size, 0);
         await createTableView(connection, table, files);
       }
-      if (e.database) await connection.run(`CREATE SCHEMA IF NOT EXISTS "${e.database.replace(/"/g, '""')}"; USE "${e.database.replace(/"/g, '""')}"`);
+      e.mirrored = new Date();
+      if (e.database) {
+        const schema = `"${e.database.replace(/"/g, '""')}"`;
+        await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}; USE ${catalog}.${schema}`);
+      }
       if ((e.state as QueryState) === 'CANCELLED') return;
       e.result = await runAthenaSql(connection, sql);
       finish(e, 'SUCCEEDED');
     } catch (error) {
       finish(e, 'FAILED', (error as Error).message);
     } finally {
-      e.connection?.closeSync();
+      const connection = e.connection;
       e.connection = undefined;
-      instance?.closeSync();
+      if (connection) {
+        if (attached) await connection.run(`USE memory; DETACH ${catalog}`).catch(() => undefined);
+        connection.closeSync();
+      }
     }
   }
 
@@ -350,6 +374,8 @@ export async function startAwsJsonStandIn(options: AwsJsonStandInOptions): Promi
       await Promise.allSettled([...inFlight]);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       s3.destroy();
+      const instance = await duckdb?.catch(() => undefined);
+      instance?.closeSync();
     },
   };
 }

@@ -228,7 +228,11 @@ describe('Athena stand-in', () => {
   test('partition projection as declared: dates outside the event_date range are invisible; run_id must be named', async () => {
     const [key] = eventsKeys();
     const file = lakeObjects().find((o) => o.key === key)!.file;
-    const outside = `${curatedRunPrefix('events', RUN_ID)}event_date=2013-12-31/data_0.parquet`;
+    // The day before the projection's first date, as the template declares it.
+    const events = Object.values(template.Resources).find((r) => r.Type === 'AWS::Glue::Table' && r.Properties.TableInput.Name === 'events')!;
+    const first = new Date(`${String(events.Properties.TableInput.Parameters['projection.event_date.range']).split(',')[0]}T00:00:00Z`);
+    const dayBefore = new Date(first.getTime() - 86_400_000).toISOString().slice(0, 10);
+    const outside = `${curatedRunPrefix('events', RUN_ID)}event_date=${dayBefore}/data_0.parquet`;
     const inside = `${curatedRunPrefix('events', RUN_ID)}event_date=2019-11-02/data_0.parquet`;
     const count = async (): Promise<string | null> =>
       (await runner()({ label: 'events', sql: `SELECT count(*) AS n FROM ${env.GLUE_DATABASE}.events WHERE run_id = ?`, parameters: [RUN_ID] }))[0].n;
@@ -246,6 +250,27 @@ describe('Athena stand-in', () => {
     const { QueryExecution } = await finalState(id);
     expect(QueryExecution.Status.State).toBe('FAILED');
     expect(QueryExecution.Status.StateChangeReason).toMatch(/^CONSTRAINT_VIOLATION: For the injected projected partition column run_id/);
+  });
+
+  test("a Parquet column of a type Athena would refuse for the Glue type fails the query (HIVE_BAD_DATA)", async () => {
+    // event_hour is int in Glue; a bigint in the file is a narrowing Athena's Parquet reader refuses.
+    const file = path.join(workDir, 'bad-types.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(`COPY (SELECT CAST(7 AS BIGINT) AS event_hour, 'view' AS event_type) TO '${file}' (FORMAT parquet)`);
+    connection.closeSync();
+    instance.closeSync();
+    const key = `${curatedRunPrefix('events', RUN_ID)}event_date=2019-11-03/bad-types.parquet`;
+    try {
+      await put(env.CURATED_BUCKET, key, file);
+      await expect(
+        runner()({ label: 'events', sql: `SELECT count(*) AS n FROM "${env.GLUE_DATABASE}"."events" WHERE run_id = ?`, parameters: [RUN_ID] }),
+      ).rejects.toThrow(
+        `HIVE_BAD_DATA: Field event_hour's type BIGINT in parquet file s3://${env.CURATED_BUCKET}/${key} is incompatible with type int defined in table schema`,
+      );
+    } finally {
+      await s3.client.send(new DeleteObjectCommand({ Bucket: env.CURATED_BUCKET, Key: key }));
+    }
   });
 
   test('a query error ends FAILED with the DuckDB message, as StateChangeReason and AthenaError.ErrorMessage', async () => {
