@@ -45,6 +45,14 @@ const S = {
   analytics: 'AnalyticsJobs',
   quality: 'DataQualityGate',
   load: 'LoadServingTables',
+  claimLoad: 'ClaimServingLoad',
+  loadTable: 'LoadServingTable',
+  tableLoaded: 'ServingTableLoaded?',
+  waitForTable: 'WaitForServingTable',
+  checkTable: 'CheckServingTable',
+  tableDone: 'ServingTableDone',
+  swap: 'SwapServingTables',
+  releaseLoad: 'ReleaseServingLoad',
   notifySuccess: 'NotifySuccess',
   notifyFailure: 'NotifyFailure',
   failed: 'PipelineFailed',
@@ -61,6 +69,10 @@ const JOB_OF_STATE: Record<string, string> = {
 const ANALYTICS_STATES = ['AssociationRulesJob', 'PurchaseIntentJob', 'RecommendationsJob', 'SegmentsJob'];
 /** An MD5 digest in hex: within StartJobRun's 64-character ClientToken limit. */
 const MD5_HEX = /^[0-9a-f]{32}$/;
+/** The serving load's claim: one per execution, the same for its retries and redrives. */
+const CLAIM_TOKEN = "States.Hash($$.Execution.Id, 'MD5')";
+/** Top-level states of the serving load, in order (LoadServingTables is the Map). */
+const LOAD_STATES = [S.claimLoad, S.load, S.swap];
 
 /** Every state of a definition with its name, branch states included. */
 function allStates(definition: AslDefinition, inBranch = false): { name: string; state: AslState; inBranch: boolean }[] {
@@ -125,7 +137,7 @@ describe('pipeline state machine: synthesized definition', () => {
     expect(definition.StartAt).toBe(S.validate);
     const chain: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = definition.States[name].Next) chain.push(name);
-    expect(chain).toEqual([S.validate, S.prepare, S.analytics, S.quality, S.load, S.notifySuccess, S.succeeded]);
+    expect(chain).toEqual([S.validate, S.prepare, S.analytics, S.quality, ...LOAD_STATES, S.notifySuccess, S.succeeded]);
     expect(definition.States[S.succeeded].Type).toBe('Succeed');
 
     const analytics = definition.States[S.analytics];
@@ -138,6 +150,41 @@ describe('pipeline state machine: synthesized definition', () => {
     for (const branch of analytics.Branches ?? []) {
       expect(Object.keys(branch.States)).toEqual([branch.StartAt]);
       expect(branch.States[branch.StartAt].End).toBe(true);
+    }
+  });
+
+  test('LoadServingTables is a Map over the claimed tables, a few at a time: each table is started, then waited for and checked until loaded', () => {
+    const map = definition.States[S.load];
+    expect(map.Type).toBe('Map');
+    expect(map.ItemsPath).toBe('$.loadClaim.tables');
+    expect(map.MaxConcurrency).toBeGreaterThanOrEqual(2);
+    expect(map.MaxConcurrency).toBeLessThanOrEqual(8);
+    expect(map.ResultPath).toBeNull();
+    expect(map.ItemSelector).toEqual({
+      'runId.$': '$.loadClaim.runId',
+      'manifestCreatedAt.$': '$.loadClaim.manifestCreatedAt',
+      'claimToken.$': '$.loadClaim.claimToken',
+      'table.$': '$$.Map.Item.Value.table',
+      'expectedRows.$': '$$.Map.Item.Value.expectedRows',
+    });
+    const processor = map.ItemProcessor as AslDefinition;
+    expect(processor.StartAt).toBe(S.loadTable);
+    const st = processor.States;
+    expect(Object.keys(st).sort()).toEqual([S.loadTable, S.tableLoaded, S.waitForTable, S.checkTable, S.tableDone].sort());
+    expect(st[S.loadTable].Next).toBe(S.tableLoaded);
+    expect(st[S.tableLoaded]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.progress.status', StringEquals: 'loaded', Next: S.tableDone }], Default: S.waitForTable });
+    expect(st[S.waitForTable]).toMatchObject({ Type: 'Wait', Next: S.checkTable });
+    expect(st[S.waitForTable].Seconds).toBeGreaterThanOrEqual(5);
+    expect(st[S.checkTable].Next).toBe(S.tableLoaded);
+    expect(st[S.tableDone].Type).toBe('Succeed');
+    const fields = { 'runId.$': '$.runId', 'manifestCreatedAt.$': '$.manifestCreatedAt', 'claimToken.$': '$.claimToken', 'table.$': '$.table', 'expectedRows.$': '$.expectedRows' };
+    expect(st[S.loadTable].Parameters).toEqual({ ...fields, action: 'load-table' });
+    expect(st[S.checkTable].Parameters).toEqual({ ...fields, action: 'check-table', 'rerun.$': '$.progress.rerun', 'polls.$': '$.progress.polls' });
+    for (const name of [S.loadTable, S.checkTable]) {
+      expect(st[name]).toMatchObject({ Resource: FUNCTION_ARN.load, ResultPath: '$.progress' });
+      // Both actions resume, so a timed-out call is retried; a ServingLoadError is not.
+      for (const r of st[name].Retry ?? []) for (const e of r.ErrorEquals) expect(e).toMatch(/^(Lambda\.|Sandbox\.Timedout$|States\.Timeout$)/);
+      expect(st[name].Catch).toBeUndefined();
     }
   });
 
@@ -191,7 +238,14 @@ describe('pipeline state machine: synthesized definition', () => {
     const expected = [
       [S.validate, FUNCTION_ARN.validate, { 'input.$': '$$.Execution.Input', 'executionName.$': '$$.Execution.Name' }, '$.run'],
       [S.quality, FUNCTION_ARN.quality, { 'runId.$': '$.run.runId' }, '$.quality'],
-      [S.load, FUNCTION_ARN.load, { 'runId.$': '$.run.runId' }, '$.load'],
+      [S.claimLoad, FUNCTION_ARN.load, { action: 'claim', 'runId.$': '$.run.runId', 'claimToken.$': CLAIM_TOKEN }, '$.loadClaim'],
+      [
+        S.swap,
+        FUNCTION_ARN.load,
+        { action: 'swap', 'runId.$': '$.loadClaim.runId', 'manifestCreatedAt.$': '$.loadClaim.manifestCreatedAt', 'claimToken.$': '$.loadClaim.claimToken' },
+        '$.load',
+      ],
+      [S.releaseLoad, FUNCTION_ARN.load, { action: 'fail', 'runId.$': '$.run.runId', 'claimToken.$': CLAIM_TOKEN, 'error.$': '$.error' }, null],
     ] as const;
     for (const [name, arn, parameters, resultPath] of expected) {
       const state = definition.States[name];
@@ -207,20 +261,25 @@ describe('pipeline state machine: synthesized definition', () => {
     }
   });
 
-  test('every Task and Parallel state but NotifyFailure catches States.ALL straight into NotifyFailure, under $.error', () => {
+  test('every Task, Parallel and Map state but NotifyFailure catches States.ALL: into NotifyFailure under $.error, the load\'s states first into ReleaseServingLoad', () => {
     const catching = Object.entries(definition.States).filter(
-      ([name, state]) => (state.Type === 'Task' || state.Type === 'Parallel') && name !== S.notifyFailure,
+      ([name, state]) => ['Task', 'Parallel', 'Map'].includes(state.Type) && name !== S.notifyFailure,
     );
     expect(catching.map(([name]) => name).sort()).toEqual(
-      [S.validate, S.prepare, S.analytics, S.quality, S.load, S.notifySuccess].sort(),
+      [S.validate, S.prepare, S.analytics, S.quality, ...LOAD_STATES, S.releaseLoad, S.notifySuccess].sort(),
     );
     for (const [name, state] of catching) {
       const catchers = state.Catch ?? [];
       expect({ name, catchesAll: catchers.some((c) => c.ErrorEquals.includes('States.ALL')) }).toEqual({ name, catchesAll: true });
-      for (const c of catchers) {
-        expect({ name, next: c.Next, resultPath: c.ResultPath }).toEqual({ name, next: S.notifyFailure, resultPath: '$.error' });
-      }
+      const expected = (LOAD_STATES as readonly string[]).includes(name)
+        ? { next: S.releaseLoad, resultPath: '$.error' }
+        : name === S.releaseLoad
+          ? { next: S.notifyFailure, resultPath: '$.releaseError' }
+          : { next: S.notifyFailure, resultPath: '$.error' };
+      for (const c of catchers) expect({ name, next: c.Next, resultPath: c.ResultPath }).toEqual({ name, ...expected });
     }
+    // The release then goes on to the notice, with the run's own error still in $.error.
+    expect(definition.States[S.releaseLoad]).toMatchObject({ Next: S.notifyFailure, ResultPath: null });
     expect(definition.States[S.notifyFailure].Catch).toBeUndefined();
   });
 
@@ -236,7 +295,8 @@ describe('pipeline state machine: synthesized definition', () => {
     expect([...reachableFrom(definition, S.notifyFailure)].sort()).toEqual([S.notifyFailure, S.failed].sort());
 
     const catchTargets = new Set(allStates(definition).flatMap(({ state }) => (state.Catch ?? []).map((c) => c.Next)));
-    expect([...catchTargets]).toEqual([S.notifyFailure]);
+    expect([...catchTargets].sort()).toEqual([S.notifyFailure, S.releaseLoad].sort());
+    expect([...reachableFrom(definition, S.releaseLoad)].sort()).toEqual([S.releaseLoad, S.notifyFailure, S.failed].sort());
     for (const target of catchTargets) expect(reachableFrom(definition, target).has(S.load)).toBe(false);
 
     const failed = definition.States[S.failed];
@@ -262,7 +322,7 @@ describe('pipeline state machine: synthesized definition', () => {
     const names = taskStateNames(definition);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual(
-      [S.validate, S.prepare, ...ANALYTICS_STATES, S.quality, S.load, S.notifySuccess, S.notifyFailure].sort(),
+      [S.validate, S.prepare, ...ANALYTICS_STATES, S.quality, S.claimLoad, S.loadTable, S.checkTable, S.swap, S.releaseLoad, S.notifySuccess, S.notifyFailure].sort(),
     );
   });
 });
@@ -290,7 +350,19 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     ],
   });
   const QUALITY = { runId: RUN_ID, passed: true, checks: 14 };
-  const LOAD = { runId: RUN_ID, status: 'verified', tables: { recommendations: { rowCount: 120_000, files: 3 } } };
+  const MANIFEST_CREATED_AT = '2026-11-23T00:00:00.000Z';
+  const CLAIM = {
+    runId: RUN_ID,
+    manifestCreatedAt: MANIFEST_CREATED_AT,
+    claimToken: 'claim-token-of-the-execution',
+    status: 'claimed',
+    tables: [
+      { table: 'products', expectedRows: 120, files: 1 },
+      { table: 'user_recommendations', expectedRows: 120_000, files: 3 },
+    ],
+  };
+  const TABLE_LOADED = { table: 'products', status: 'loaded', rowCount: 120, rerun: false, polls: 0 };
+  const LOAD = { runId: RUN_ID, manifestCreatedAt: MANIFEST_CREATED_AT, status: 'loaded', tables: { products: { rowCount: 120 }, user_recommendations: { rowCount: 120_000 } } };
   const jobRun = (state: string) => ({
     ApplicationId: FAKE_EMR_APPLICATION_ID,
     JobRunId: `jr-${JOB_OF_STATE[state]}`,
@@ -300,7 +372,10 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     [S.validate]: run,
     ...Object.fromEntries(Object.keys(JOB_OF_STATE).map((state) => [state, jobRun(state)])),
     [S.quality]: QUALITY,
-    [S.load]: LOAD,
+    [S.claimLoad]: CLAIM,
+    [S.loadTable]: TABLE_LOADED,
+    [S.swap]: LOAD,
+    [S.releaseLoad]: { runId: RUN_ID, released: true, killed: 0 },
     [S.notifySuccess]: { MessageId: 'msg-success' },
     [S.notifyFailure]: { MessageId: 'msg-failure' },
   };
@@ -342,10 +417,10 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     expect(execution.outcome.status).toBe('SUCCEEDED');
 
     const order = execution.calls.map((c) => c.state);
-    expect(order).toHaveLength(9);
+    expect(order).toHaveLength(12);
     expect(order.slice(0, 2)).toEqual([S.validate, S.prepare]);
     expect(order.slice(2, 6).sort()).toEqual(ANALYTICS_STATES);
-    expect(order.slice(6)).toEqual([S.quality, S.load, S.notifySuccess]);
+    expect(order.slice(6)).toEqual([S.quality, S.claimLoad, S.loadTable, S.loadTable, S.swap, S.notifySuccess]);
     expect(execution.callsTo(S.notifyFailure)).toEqual([]);
 
     expect(execution.callsTo(S.validate)[0].input).toEqual({ input: INPUT, executionName: EXECUTION_NAME });
@@ -376,7 +451,21 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     expect(tokens.size).toBe(5);
 
     expect(execution.callsTo(S.quality)[0].input).toEqual({ runId: RUN_ID });
-    expect(execution.callsTo(S.load)[0].input).toEqual({ runId: RUN_ID });
+    const claim = execution.callsTo(S.claimLoad)[0].input;
+    expect(claim).toEqual({ action: 'claim', runId: RUN_ID, claimToken: expect.stringMatching(MD5_HEX) });
+    // The Map gives each table's step the claim and its table.
+    expect(execution.callsTo(S.loadTable).map((c) => c.input)).toEqual(
+      CLAIM.tables.map((t) => ({
+        action: 'load-table',
+        runId: RUN_ID,
+        manifestCreatedAt: MANIFEST_CREATED_AT,
+        claimToken: CLAIM.claimToken,
+        table: t.table,
+        expectedRows: t.expectedRows,
+      })),
+    );
+    expect(execution.callsTo(S.swap)[0].input).toEqual({ action: 'swap', runId: RUN_ID, manifestCreatedAt: MANIFEST_CREATED_AT, claimToken: CLAIM.claimToken });
+    expect(execution.callsTo(S.releaseLoad)).toEqual([]);
     expect(execution.callsTo(S.notifySuccess)[0].input).toEqual({
       TopicArn: TOPIC_ARN,
       Subject: 'ShopSight pipeline succeeded',
@@ -385,7 +474,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
 
     // The final state data: the input, the run and the two Lambda results; job runs and notices dropped.
     if (execution.outcome.status !== 'SUCCEEDED') throw new Error('unreachable');
-    expect(execution.outcome.output).toEqual({ ...INPUT, run, quality: QUALITY, load: LOAD });
+    expect(execution.outcome.output).toEqual({ ...INPUT, run, quality: QUALITY, loadClaim: CLAIM, load: LOAD });
   });
 
   test("every later stage takes the run ID from ValidateInput's result ($.run), not from the execution input", async () => {
@@ -409,7 +498,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
       });
     }
     expect(execution.callsTo(S.quality)[0].input).toEqual({ runId: derivedRunId });
-    expect(execution.callsTo(S.load)[0].input).toEqual({ runId: derivedRunId });
+    expect(execution.callsTo(S.claimLoad)[0].input).toMatchObject({ action: 'claim', runId: derivedRunId });
     expect(execution.callsTo(S.notifySuccess)[0].input.Message.runId).toBe(derivedRunId);
   });
 
@@ -421,7 +510,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     });
     expect(execution.outcome).toEqual({ status: 'FAILED', error: 'EMRServerless.JobFailed', cause: 'Spark job failed' });
     expect(execution.callsTo('RecommendationsJob')).toHaveLength(1);
-    for (const state of [S.quality, S.load, S.notifySuccess]) expect({ state, calls: execution.callsTo(state) }).toEqual({ state, calls: [] });
+    for (const state of [S.quality, S.claimLoad, S.loadTable, S.swap, S.releaseLoad, S.notifySuccess]) expect({ state, calls: execution.callsTo(state) }).toEqual({ state, calls: [] });
     expect(failureNotice(execution)).toEqual({
       status: 'FAILED',
       execution: EXECUTION_ID,
@@ -457,7 +546,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
       },
     });
     expect(execution.callsTo(S.quality)).toHaveLength(1);
-    expect(execution.callsTo(S.load)).toEqual([]);
+    for (const state of [S.claimLoad, S.loadTable, S.releaseLoad]) expect(execution.callsTo(state)).toEqual([]);
     expect(execution.callsTo(S.notifySuccess)).toEqual([]);
     expect(failureNotice(execution).error).toBe('DataQualityError');
     expect(execution.outcome).toMatchObject({ status: 'FAILED', error: 'DataQualityError' });
@@ -471,7 +560,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
       });
       expect(execution.outcome.status).toBe('SUCCEEDED');
       expect(execution.callsTo(S.prepare)).toHaveLength(2);
-      expect(execution.callsTo(S.load)).toHaveLength(1);
+      expect(execution.callsTo(S.swap)).toHaveLength(1);
       expect(execution.callsTo(S.notifyFailure)).toEqual([]);
       expect(execution.events.filter((e) => e.type === 'StateRetried').map((e) => e.state.name)).toEqual([S.prepare]);
       // A retried StartJobRun carries the same token, so EMR never starts a second run for it.
@@ -488,7 +577,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     expect(execution.outcome.status).toBe('SUCCEEDED');
     expect(execution.callsTo('SegmentsJob')).toHaveLength(3);
     for (const state of ANALYTICS_STATES.filter((s) => s !== 'SegmentsJob')) expect(execution.callsTo(state)).toHaveLength(1);
-    expect(execution.callsTo(S.load)).toHaveLength(1);
+    expect(execution.callsTo(S.swap)).toHaveLength(1);
   });
 
   test('e: throttling that never ends gives up after MaxAttempts retries and fails the run through the notice', async () => {
@@ -510,16 +599,38 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     });
     expect(execution.outcome.status).toBe('SUCCEEDED');
     expect(execution.callsTo(S.quality)).toHaveLength(2);
-    expect(execution.callsTo(S.load)).toHaveLength(1);
+    expect(execution.callsTo(S.swap)).toHaveLength(1);
   });
 
-  test('a failed load is notified and fails the run; the success notice is not sent', async () => {
+  test('a failed table load releases the claim, is notified with its own error and fails the run; nothing is swapped', async () => {
     const execution = await execute({
-      LoadServingTables: () => {
-        throw lambdaError('ServingLoadError', 'recommendations: check files: s3://exports/x.csv does not exist');
+      LoadServingTable: (input: { table: string }) => {
+        if (input.table === 'user_recommendations') throw lambdaError('ServingLoadError', 'user_recommendations: load: Error 1366: Incorrect integer value');
+        return TABLE_LOADED;
       },
     });
+    expect(execution.callsTo(S.swap)).toEqual([]);
     expect(execution.callsTo(S.notifySuccess)).toEqual([]);
+    const [release] = execution.callsTo(S.releaseLoad);
+    expect(release.input).toMatchObject({ action: 'fail', runId: RUN_ID, claimToken: execution.callsTo(S.claimLoad)[0].input.claimToken });
+    expect(release.input.error.Error).toBe('ServingLoadError');
+    const notice = failureNotice(execution);
+    expect(notice.error).toBe('ServingLoadError');
+    expect(JSON.parse(notice.cause).errorMessage).toMatch(/^user_recommendations: load: Error 1366/);
+    expect(execution.outcome).toMatchObject({ status: 'FAILED', error: 'ServingLoadError' });
+  });
+
+  test('a refused claim and a failed release still end in the failure notice with the first error', async () => {
+    const execution = await execute({
+      ClaimServingLoad: () => {
+        throw lambdaError('ServingLoadError', 'load_runs: claim run: run "x" is loading');
+      },
+      ReleaseServingLoad: () => {
+        throw lambdaError('Error', 'database unreachable');
+      },
+    });
+    expect(execution.callsTo(S.loadTable)).toEqual([]);
+    expect(execution.callsTo(S.releaseLoad)).toHaveLength(1);
     expect(failureNotice(execution).error).toBe('ServingLoadError');
     expect(execution.outcome).toMatchObject({ status: 'FAILED', error: 'ServingLoadError' });
   });
