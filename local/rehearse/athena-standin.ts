@@ -10,11 +10,13 @@
  *   ExecutionParameters substituted for `?` in order; ClientRequestToken idempotent.
  * - The Glue tables of the template as `"db"."table"` (and `db.table`, bare names with
  *   QueryExecutionContext.Database), their Parquet objects read from the S3 emulator at query
- *   time, by the catalog's column names and types; partition projection as declared: an injected
- *   key must be constrained by `= 'literal'` / `IN (…)` (else CONSTRAINT_VIOLATION) and only
- *   those partitions are read, date projections only inside their range (`…,NOW` is today, UTC),
- *   enums only their values; files named `_…`/`.…` skipped; a partitioned table without
- *   projection has no partitions (no crawler, no MSCK REPAIR here).
+ *   time (a deleted or replaced object shows at once), by the catalog's column names and types: a
+ *   column no file has reads as NULL, a file column of a type Athena's reader refuses for the Glue
+ *   type (a narrower integer, a number for a string…) fails the query as HIVE_BAD_DATA. Partition
+ *   projection as declared: an injected key must be constrained by `= 'literal'` / `IN (…)` (else
+ *   CONSTRAINT_VIOLATION) and only those partitions are read, date projections only inside their
+ *   range (`NOW` is today, UTC), enums only their values; files named `_…`/`.…` skipped; a
+ *   partitioned table without projection has no partitions (no crawler, no MSCK REPAIR here).
  * - States QUEUED → RUNNING → SUCCEEDED / FAILED (StateChangeReason and AthenaError.ErrorMessage =
  *   the engine's message) / CANCELLED (StopQueryExecution); at most two queries run at once, the
  *   others wait QUEUED.
@@ -26,13 +28,18 @@
  * What it does differently from Athena:
  * - The engine is DuckDB, not Trino: functions, casts, integer overflow, NULL ordering, implicit
  *   coercions and error messages are DuckDB's (the gate's SQL is in the subset both run alike).
- * - Parquet columns are cast to the Glue types rather than checked: a file whose type Athena would
- *   refuse (HIVE_BAD_DATA) is read here if DuckDB can cast it. Only Parquet tables can be queried
- *   (the raw CSV tables cannot); storage.location.template is not supported.
+ * - The Parquet type check is DuckDB's reading of the file's types against a list of the
+ *   coercions Athena allows, not Athena's reader itself; its messages name DuckDB's type names.
+ *   Only Parquet tables can be queried (the raw CSV tables cannot); storage.location.template
+ *   and non-`yyyy-MM-dd` date projections are refused; the injected-key check reads the bound SQL
+ *   text for `key = '…'`, not a parsed WHERE clause.
+ * - ExecutionParameters are substituted as text without checking that each is one literal.
  * - No result files are written to the workgroup's output location (OutputLocation is reported),
- *   nothing is scanned against BytesScannedCutoffPerQuery, DataScannedInBytes is the size of the
- *   files read, results are kept in memory for the life of the server; no IAM, no signatures
- *   checked, no quotas, no DDL against Glue, no other Athena or Secrets Manager operation.
+ *   BytesScannedCutoffPerQuery is not enforced, DataScannedInBytes is the size of the files read,
+ *   results are kept in memory for the life of the server; no IAM, no signatures checked, no
+ *   quotas, no DDL against Glue, no other Athena operation than Start/Get/BatchGet/Stop query
+ *   execution and GetQueryResults, no other Secrets Manager operation than GetSecretValue (one
+ *   fixed AWSCURRENT version).
  */
 import * as fs from 'fs';
 import * as http from 'http';

@@ -14,6 +14,7 @@ import {
   GetQueryResultsCommand,
   GetQueryResultsCommandOutput,
   StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -286,6 +287,23 @@ describe('Athena stand-in', () => {
     await expect(athena.send(new GetQueryResultsCommand({ QueryExecutionId: execution.QueryExecution.QueryExecutionId }))).rejects.toMatchObject({
       name: 'InvalidRequestException',
     });
+  });
+
+  test('QUEUED while two queries run, then StopQueryExecution cancels running and queued queries alike', async () => {
+    // 683^3 rows to count: seconds of DuckDB work, long enough to be stopped midway.
+    const slow = `SELECT count(*) FROM "${env.GLUE_DATABASE}"."events" a, "${env.GLUE_DATABASE}"."events" b, "${env.GLUE_DATABASE}"."events" c
+                  WHERE a.run_id = ? AND b.run_id = a.run_id AND c.run_id = a.run_id AND a.source_line + b.source_line + c.source_line > 0`;
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await startQuery(slow, { ExecutionParameters: [`'${RUN_ID}'`] }));
+    const stateOf = async (id: string): Promise<string> =>
+      (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution!.Status!.State!;
+    while ((await stateOf(ids[0])) === 'QUEUED') await new Promise((r) => setTimeout(r, 5));
+    expect(await stateOf(ids[2])).toBe('QUEUED');
+    for (const id of ids) await athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
+    for (const id of ids) expect((await finalState(id)).QueryExecution.Status.State).toBe('CANCELLED');
+    // The stand-in is free again: a query started now runs at once.
+    const after = await finalState(await startQuery(`SELECT count(*) FROM "${env.GLUE_DATABASE}"."events" WHERE run_id = ?`));
+    expect(after.QueryExecution.Status.State).toBe('SUCCEEDED');
   });
 
   test('a workgroup that is not in the template is rejected with InvalidRequestException', async () => {
