@@ -25,7 +25,7 @@ import { measureUses, planTableQueries } from '../../lambdas/data-quality-gate/c
 import { GateSettings, runDataQualityGate } from '../../lambdas/data-quality-gate/gate';
 import { readObjectText } from '../../lambdas/shared/s3-json';
 import { ATHENA_STANDIN_NOTICE, AwsJsonStandIn, startAwsJsonStandIn } from '../../local/rehearse/athena-standin';
-import { javaDoubleText } from '../../local/rehearse/athena-sql';
+import { bindExecutionParameters, javaDoubleText } from '../../local/rehearse/athena-sql';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 import { resolveIntrinsics, synthesizedStateMachine, TemplateJson } from '../support/synth';
 
@@ -383,5 +383,28 @@ describe('Secrets Manager stand-in', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  test('a client made as the Lambdas make theirs finds the stand-in through AWS_ENDPOINT_URL_SECRETS_MANAGER', async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = standIn.endpoint;
+    const client = new SecretsManagerClient({ region: REGION, credentials: CREDENTIALS });
+    try {
+      expect((await client.send(new GetSecretValueCommand({ SecretId: BI_SECRET_ARN }))).SecretString).toBe(BI_SECRET);
+    } finally {
+      client.destroy();
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+      else process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = saved;
+    }
+  });
+});
+
+describe('ExecutionParameters as Athena binds them', () => {
+  test('each literal replaces one ? in order, never inside strings, quoted identifiers or comments; a count mismatch fails', () => {
+    expect(bindExecutionParameters(`SELECT '?', "a?" -- ?\n/* ? */ FROM t WHERE x = ? AND y = ?`, [`'it''s'`, '42'])).toBe(
+      `SELECT '?', "a?" -- ?\n/* ? */ FROM t WHERE x = 'it''s' AND y = 42`,
+    );
+    expect(() => bindExecutionParameters('SELECT ?', [])).toThrow('Incorrect number of parameters: expected 1 but found 0');
+    expect(() => bindExecutionParameters('SELECT 1', [`'x'`])).toThrow('Incorrect number of parameters: expected 0 but found 1');
   });
 });
