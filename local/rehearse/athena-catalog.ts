@@ -157,6 +157,11 @@ function projected(table: GlueTable, key: GlueColumn, value: string, injected: R
   }
 }
 
+/** A Hive partition folder's value: `%XX` escapes decoded, a malformed escape left as it is. */
+function hiveUnescape(value: string): string {
+  return value.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
 /** Hive and Athena skip files whose name starts with '_' or '.' (e.g. _SUCCESS, .crc) and folder markers. */
 const isDataFile = (name: string): boolean => name !== '' && !name.startsWith('_') && !name.startsWith('.') && !name.endsWith('$folder$');
 
@@ -270,7 +275,7 @@ export async function tableFiles(mirror: S3Mirror, table: GlueTable, boundSql: s
     if (segments.length !== keys.length + 1 || !isDataFile(segments[keys.length])) return false;
     return keys.every((key, i) => {
       const [name, ...rest] = segments[i].split('=');
-      return name === key.name && rest.length > 0 && projected(table, key, decodeURIComponent(rest.join('=')), injected);
+      return name === key.name && rest.length > 0 && projected(table, key, hiveUnescape(rest.join('=')), injected);
     });
   });
 }

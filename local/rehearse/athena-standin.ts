@@ -309,7 +309,11 @@ export async function startAwsJsonStandIn(options: AwsJsonStandInOptions): Promi
   };
 
   const secretIds = Object.keys(options.secrets);
-  const nameOfArn = (arn: string): string => arn.replace(/^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+  // arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>
+  const nameOfArn = (arn: string): string => {
+    const m = /:secret:(.+)$/.exec(arn);
+    return m ? m[1].replace(/-[A-Za-z0-9]{6}$/, '') : (arn.split(':').pop() ?? arn);
+  };
   const secretsManager: Record<string, (input: any) => unknown> = {
     GetSecretValue(input) {
       const id = String(input.SecretId ?? '');
@@ -379,7 +383,10 @@ export async function startAwsJsonStandIn(options: AwsJsonStandInOptions): Promi
       }
       queue.length = 0;
       await Promise.allSettled([...inFlight]);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The SDK clients keep their sockets alive; a stopped stand-in must not wait for them.
+      server.closeAllConnections();
+      await closed;
       s3.destroy();
       const instance = await duckdb?.catch(() => undefined);
       instance?.closeSync();
