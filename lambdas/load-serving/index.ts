@@ -1,7 +1,7 @@
 /**
  * load-serving: the state machine's serving load, after the data-quality gate, as the loader
  * database user through the Data API (SECRET_ARN is the loader's secret, not the admin's). One
- * function, one action per state (lib/serving/loader-sql.ts has the steps and why):
+ * function, one action per state (lib/serving/load-steps.ts has the steps and why):
  *
  *   { action: 'claim', runId, claimToken }                       → ClaimServingLoad
  *     Checks the run's serving exports before anything touches Aurora (the manifest exists, names
@@ -34,20 +34,8 @@
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import {
-  checkTableLoad,
-  claimLoad,
-  errorText,
-  failLoad,
-  LoadClaim,
-  LoadResult,
-  LoadStatement,
-  ServingLoadError,
-  startTableLoad,
-  swapLoad,
-  TableLoadProgress,
-  TableToLoad,
-} from '../../lib/serving/loader-sql';
+import { checkTableLoad, claimLoad, failLoad, LoadResult, startTableLoad, swapLoad, TableLoadProgress } from '../../lib/serving/load-steps';
+import { errorText, LoadClaim, LoadStatement, ServingLoadError, TableToLoad } from '../../lib/serving/loader-sql';
 import { MIGRATIONS, selectAppliedVersions } from '../../lib/serving/mysql-schema';
 import { createDataApiClient, DataApi, isStatementTimeout } from '../shared/data-api';
 import { readJsonObject } from '../shared/s3-json';

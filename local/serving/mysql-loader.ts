@@ -1,6 +1,6 @@
 /**
  * Loads a local run's serving CSVs into MySQL or MariaDB with the same loader as Aurora
- * (lib/serving/loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
+ * (lib/serving/load-steps.ts, loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
  * by mysql2. `shopsight run --mysql URL` calls `loadServingLocal`.
  *
  * URL: mysql://user:password@host[:port]/database, or with `?socketPath=/path/to/sock` for a
@@ -12,9 +12,7 @@ import * as mysql from 'mysql2/promise';
 import { servedTables, servingColumns, ServingManifest } from '../../lib/contract';
 import {
   errorText,
-  loadServingRun,
   LoadExecutor,
-  LoadResult,
   LoadStatement,
   ServingLoadError,
   SqlRow,
@@ -25,7 +23,9 @@ import {
 } from '../../lib/serving/loader-sql';
 import { applyPendingMigrations, detectEngine } from '../../lib/serving/mysql-schema';
 
-export type { LoadResult } from '../../lib/serving/loader-sql';
+import { loadServingRun, LoadResult } from '../../lib/serving/load-steps';
+
+export type { LoadResult } from '../../lib/serving/load-steps';
 
 /** Connection options from a mysql:// URL. */
 export function connectionOptionsFromUrl(url: string): mysql.ConnectionOptions {

@@ -11,16 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
 import { servedTables, servingColumns } from '../../lib/contract';
-import {
-  checkTableLoad,
-  claimLoad,
-  LoadClaim,
-  LoadExecutor,
-  ServingLoadError,
-  startTableLoad,
-  swapLoad,
-  TableToLoad,
-} from '../../lib/serving/loader-sql';
+import { checkTableLoad, claimLoad, startTableLoad, swapLoad } from '../../lib/serving/load-steps';
+import { LoadClaim, LoadExecutor, ServingLoadError, TableToLoad } from '../../lib/serving/loader-sql';
 import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../lib/serving/mysql-schema';
 import { connectionOptionsFromUrl, loadServingLocal, localFileLoader, mysql2Runner, readLocalManifest } from '../../local/serving/mysql-loader';
 import { MariaDb, startMariaDb } from '../support/mariadb';
