@@ -1,7 +1,10 @@
 /**
  * The one RDS Data API client of the Lambdas (load-serving, the serving-schema custom resource,
- * later the recommendations API). SQL uses `:name` placeholders and every value goes in as a typed
+ * the recommendations API). SQL uses `:name` placeholders and every value goes in as a typed
  * SqlParameter, never spliced; results come back as rows of objects (`formatRecordsAs: 'JSON'`).
+ * The Data API prepares such statements on the server, so a placeholder works only where MySQL
+ * takes a value: identifiers, account names, passwords and LOAD DATA file names are checked
+ * literals in the SQL instead (lib/serving/mysql-schema.ts, loader-sql.ts).
  *
  * A cluster paused at 0 ACU answers the first call with DatabaseResumingException while it wakes
  * up (typically 15–30 s), and DatabaseUnavailableException when it cannot be reached; neither ran
