@@ -7,8 +7,9 @@
  *   (outside string literals, quoted identifiers and comments); each is itself a SQL literal
  *   (`'oct-2019'`, `42`). A count mismatch fails the query as Trino does.
  * - Values: GetQueryResults gives every value as text as Trino prints it (integers plain, doubles
- *   as Java's Double.toString, decimals with their full scale, dates YYYY-MM-DD, timestamps with
- *   milliseconds, booleans true/false), NULL as no value.
+ *   as Java's Double.toString — 1.5, 1.0E7, 1.0E-4 — which is what CAST(double AS varchar) gave
+ *   before Trino switched it to always-scientific 1.5E0, decimals with their full scale, dates
+ *   YYYY-MM-DD, timestamps with milliseconds (truncated), booleans true/false), NULL as no value.
  * - Types: DuckDB's HUGEINT (its sum of integers) is Trino's bigint; everything else maps by name.
  *
  * The gate's own SQL (count, sum, coalesce, CASE, `"db"."table"`, `WHERE run_id = ?`) needs no
