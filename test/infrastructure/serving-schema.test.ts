@@ -65,6 +65,8 @@ describe('serving schema: migrations and database users applied on deploy', () =
   test('load-serving runs as the loader: its secret, never the admin secret', () => {
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => /loads them into Aurora/.test(f.Properties.Description))!;
     expect(resolved(fn.Properties.Environment.Variables.SECRET_ARN)).toMatch(/ServingSchemaLoaderSecret/);
+    // One action per call (the waiting is the state machine's): minutes, not the Lambda maximum.
+    expect(fn.Properties.Timeout).toBeLessThanOrEqual(300);
     const statements = statementsOf('LoadServingRole');
     const secretReads = statements.filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'));
     expect(secretReads.length).toBeGreaterThan(0);
