@@ -342,7 +342,7 @@ describe('shopsight run --mysql loads the serving tables into MariaDB through th
     await server?.stop();
   });
 
-  test('every served table holds exactly the rows of its Parquet table; a rerun of the same run changes nothing', async () => {
+  test('every served table holds exactly the rows of its Parquet table; a rerun of the same run is a new load of the same rows', async () => {
     const url = server.url('root', '', 'shopsight');
     const r = await cli('run', '-i', NOV, '-o', out(), '--run-id', 'nov-mysql', '--mysql', url, '--no-report');
     expect(r.stderr).not.toContain('internal error');
@@ -359,11 +359,24 @@ describe('shopsight run --mysql loads the serving tables into MariaDB through th
       expect((revenue as { total: string }[])[0].total).toBe(parquetRevenue.total);
       const [runs] = await db.query('SELECT run_id, status FROM load_runs');
       expect(runs).toEqual([{ run_id: 'nov-mysql', status: 'loaded' }]);
-      const [before] = await db.query('SELECT * FROM load_runs');
+      const servedCounts = async (): Promise<Record<string, number>> => {
+        const counts: Record<string, number> = {};
+        for (const table of servedTables()) {
+          const [rows] = await db.query(`SELECT COUNT(*) AS n FROM \`${table.name}\``);
+          counts[table.name] = Number((rows as { n: string }[])[0].n);
+        }
+        return counts;
+      };
+      const before = await servedCounts();
+      // A rerun writes a new manifest (its createdAt), so it is loaded again and the first load is replaced.
       const again = await cli('run', '-i', NOV, '-o', out(), '--run-id', 'nov-mysql', '--mysql', url, '--no-report');
       expect(again.code).toBe(EXIT.ok);
-      const [after] = await db.query('SELECT * FROM load_runs');
-      expect(after).toEqual(before);
+      const [after] = await db.query('SELECT run_id, status FROM load_runs ORDER BY started_at');
+      expect(after).toEqual([
+        { run_id: 'nov-mysql', status: 'replaced' },
+        { run_id: 'nov-mysql', status: 'loaded' },
+      ]);
+      expect(await servedCounts()).toEqual(before);
     } finally {
       await db.end();
     }
