@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project-local Python environment of the Spark tests and the local Spark runs: .venv-spark/ at
-# the repository root, with pyspark (the Spark of the EMR release the stack deploys), numpy and
-# pytest from spark-jobs/requirements-test.txt. Idempotent: it reinstalls only when that file
+# the repository root, with pyspark (the Spark of the EMR release the stack deploys), numpy,
+# pytest and moto's S3 server (the rehearsal's emulator) from spark-jobs/requirements-test.txt. Idempotent: it reinstalls only when that file
 # changes. Prints the environment's python on stdout; everything else goes to stderr.
 #
 #   PY=$(bash scripts/python-env.sh)      (npm test runs it through scripts/test-python.sh)
@@ -31,7 +31,7 @@ pick_python() {
 }
 
 want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV/bin/python" -c 'import pyspark, numpy, pytest' >/dev/null 2>&1; then
+if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV/bin/python" -c 'import pyspark, numpy, pytest, moto.server' >/dev/null 2>&1; then
   echo "$PWD/$VENV/bin/python"
   exit 0
 fi
@@ -46,5 +46,5 @@ rm -rf "$VENV"
 "$base" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS" >&2
 echo "$want" > "$STAMP"
-"$VENV/bin/python" -c 'import pyspark, numpy, pytest' >&2
+"$VENV/bin/python" -c 'import pyspark, numpy, pytest, moto.server' >&2
 echo "$PWD/$VENV/bin/python"

@@ -5,6 +5,7 @@
  *   shopsight generate --dataset rees46|retailrocket --events N --seed S --out FILE[.gz]
  *   shopsight demo [--events N] [--out DIR]
  *   shopsight report DIR
+ *   shopsight rehearse --input <files> [--out DIR] [--fail-at STATE] [--run-id ID]
  *
  * A user's mistake (a bad argument, a missing or unusable input, a failed MySQL load) prints one
  * line naming the problem and exits with its documented code; only a bug prints a stack trace.
@@ -29,6 +30,8 @@ export const EXIT = {
   inputNotFound: 3,
   inputUnusable: 4,
   mysqlLoad: 5,
+  /** `rehearse`: the execution did not do what was asked (see DIR/rehearsal.json). */
+  rehearsalFailed: 6,
 } as const;
 
 export class UsageError extends Error {}
@@ -50,9 +53,11 @@ Commands:
   run        run the whole pipeline on your REES46 or RetailRocket export
   generate   write synthetic REES46 or RetailRocket data
   report     (re)build the HTML report of a run folder
+  rehearse   run the deployable state machine end to end on local stand-ins of AWS
 
 Run "shopsight <command> --help" for a command's options.
-Exit codes: 0 ok, 1 internal error, 2 bad arguments, 3 input not found, 4 input unusable, 5 MySQL load failed.`,
+Exit codes: 0 ok, 1 internal error, 2 bad arguments, 3 input not found, 4 input unusable, 5 MySQL load failed,
+6 rehearsal did not end as asked.`,
   run: `Usage: shopsight run --input <file|dir|glob>... [options]
 
 Runs every stage locally: validate, prepare (clean, deduplicate, canonical events), the seven
@@ -95,6 +100,27 @@ Options:
   --seed <s>        generator seed (default: 42)
   --out, -o <dir>   output folder (default: ./shopsight-demo)
   --help, -h        this help`,
+  rehearse: `Usage: shopsight rehearse --input <file|dir>... [options]
+
+Synthesizes the CDK app and runs its Step Functions state machine locally, every task served by
+the real code: the Lambdas' bundles, the Spark jobs through spark-submit on local pyspark (S3A to
+an S3 emulator), Athena's SQL on DuckDB, Aurora behind a Data API stand-in on a private MariaDB.
+Then asks the recommendations API. Needs Java 17, MariaDB and the Python environment
+(scripts/python-env.sh, made on first use). Writes DIR/rehearsal.json; a second rehearsal with
+the same DIR continues from the first, as a second execution in one account would.
+
+Options:
+  --input, -i <path>   input file or folder, uploaded into the raw bucket; repeatable
+  --out, -o <dir>      rehearsal folder (default: ./shopsight-rehearsal); must be new, empty or a rehearsal's
+  --run-id <id>        the execution input's runId (default: from the execution name)
+  --dataset <kind>     rees46, retailrocket or auto (default: auto)
+  --fail-at <state>    make that state's task fail (e.g. SegmentsJob, LoadServingTables); the
+                       execution must then end in the failure notice with the previous run still served
+  --stage <stage>      CDK stage to synthesize (default: dev)
+  --help, -h           this help
+
+Exit: 0 when the execution did what was asked (succeeded and serves the run, or failed where told
+and still serves the previous run), 6 otherwise.`,
   report: `Usage: shopsight report DIR
 
 (Re)builds DIR/report/index.html from the tables and run-summary.json of a run folder.
@@ -275,8 +301,46 @@ function help(io: CliIO, topic: keyof typeof HELP): number {
   return EXIT.ok;
 }
 
+async function rehearseCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parse(args, {
+    input: { type: 'string', short: 'i', multiple: true },
+    out: { type: 'string', short: 'o' },
+    'run-id': { type: 'string' },
+    dataset: { type: 'string' },
+    'fail-at': { type: 'string' },
+    stage: { type: 'string' },
+  });
+  if (values.help) return help(io, 'rehearse');
+  if (!values.input || values.input.length === 0) throw new UsageError('rehearse needs at least one --input <file|dir>');
+  // Loaded here, not at the top: the CDK library takes seconds to load and only this command needs it.
+  const { rehearse, RehearsalSetupError } = require('../rehearse') as typeof import('../rehearse');
+  try {
+    const report = await rehearse({
+      inputs: values.input,
+      dir: path.resolve(values.out ?? 'shopsight-rehearsal'),
+      runId: values['run-id'],
+      dataset: datasetArg(values.dataset, true),
+      failAt: values['fail-at'],
+      context: values.stage ? { stage: values.stage } : undefined,
+      log: (line) => io.stderr.write(`${line}\n`),
+    });
+    const served = Object.values(report.served).reduce((a, b) => a + b, 0);
+    io.stdout.write(
+      `Rehearsal ${report.executionName}: ${report.status}${report.failAt ? ` (--fail-at ${report.failAt})` : ''} in ${formatSeconds(report.seconds)}; ` +
+        `serving run ${report.servedRunId ?? '(none)'} (${formatCount(served)} rows in ${Object.keys(report.served).length} tables)` +
+        `${report.asExpected ? '' : ' — NOT what was asked'}.\n` +
+        `Report: ${path.join(path.resolve(values.out ?? 'shopsight-rehearsal'), 'rehearsal.json')}\n`,
+    );
+    return report.asExpected ? EXIT.ok : EXIT.rehearsalFailed;
+  } catch (error) {
+    if (error instanceof RehearsalSetupError) throw error.exitCode === 2 ? new UsageError(error.message) : new InputError(error.message, EXIT.inputNotFound);
+    throw error;
+  }
+}
+
 const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
   run: runCommand,
+  rehearse: rehearseCommand,
   generate: generateCommand,
   demo: demoCommand,
   report: reportCommand,
