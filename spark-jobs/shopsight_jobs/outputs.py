@@ -226,6 +226,12 @@ def write_curated(df: Any, curated_root: str, table_name: str, run_id: str, stag
             raise ValueError("{} is not partitioned by stage".format(table_name))
         writer_df = df.where(F.col("stage") == F.lit(stage)).drop("stage")
         partitions = []
+    if partitions:
+        # All rows of one partition value in one task, so one file per folder (per event_date of
+        # events): without it every task writes a file into every folder it holds rows of
+        # (spark.sql.shuffle.partitions files per day), which Athena, the analytics jobs and the
+        # S3 request bill pay for on every read.
+        writer_df = writer_df.repartition(*partitions)
     writer = writer_df.write.mode("overwrite").option("compression", "snappy")
     if partitions:
         writer = writer.partitionBy(*partitions)

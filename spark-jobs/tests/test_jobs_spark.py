@@ -140,7 +140,10 @@ def test_prepare_writes_every_table_export_and_the_summary(spark, prepared_run) 
         assert folder.is_dir(), table
         df = spark.read.parquet(str(folder))
         assert df.count() == doc["tableRows"][table], table
-    assert any(p.name.startswith("event_date=") for p in (root / "curated" / "events" / "run_id=test-run").iterdir())
+    days = [p for p in (root / "curated" / "events" / "run_id=test-run").iterdir() if p.name.startswith("event_date=")]
+    assert days
+    # One Parquet file per day (4 shuffle partitions here): not one per task that held rows of the day.
+    assert {p.name: len(list(p.glob("*.parquet"))) for p in days} == {p.name: 1 for p in days}
     fragments = root / "exports" / "runs" / "test-run" / "_manifests"
     for table in contract.served_tables():
         if "prepare" not in table.produced_by:
