@@ -16,6 +16,11 @@
  * What is left out: the worker sizing keys (driver/executor cores and memory, memory overhead,
  * dynamic allocation), which size EMR workers and mean nothing on one machine, where the driver is
  * the only JVM. The emr-capacity test checks those against the application's cap instead.
+ * What is resized: the parallelism (spark.sql.shuffle.partitions, spark.default.parallelism) is set
+ * to LOCAL_PARALLELISM, as the parity tests run the jobs: the jobs' 200 or 400 partitions are sized
+ * for a month of events on a cluster, and on two cores with four jobs at once they turn a sample
+ * into tens of thousands of empty tasks. The results do not depend on it (test_parity.py proves the
+ * tables equal to the local engine's with 4).
  */
 import { ChildProcess, spawn } from 'child_process';
 import { createHash } from 'crypto';
@@ -24,6 +29,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 export const SPARK_MASTER = 'local[2]';
+export const LOCAL_PARALLELISM = 4;
+/** Keys set to LOCAL_PARALLELISM, whatever the job or the application says (see the header). */
+const PARALLELISM_KEYS = ['spark.sql.shuffle.partitions', 'spark.default.parallelism'];
 
 /** Keys that size EMR Serverless workers: see the header. */
 export const CLUSTER_SIZING_KEY = /^spark\.(driver|executor)\.(cores|memory|memoryOverhead|memoryOverheadFactor|disk)$|^spark\.dynamicAllocation\.|^spark\.emr-serverless\./;
@@ -170,7 +178,7 @@ export function s3aConf(s3: EmrStandInOptions['s3']): Record<string, string> {
 export interface SparkSubmitCommand {
   readonly command: string;
   readonly args: string[];
-  /** Keys left out of the job's settings (worker sizing). */
+  /** Keys left out of the job's settings (worker sizing) or resized (parallelism, with the job's value). */
   readonly dropped: string[];
 }
 
@@ -183,6 +191,10 @@ export function sparkSubmitCommand(input: StartJobRunInput, options: Pick<EmrSta
   for (const [k, v] of conf) merged.set(k, v);
   const dropped = [...merged.keys()].filter((k) => CLUSTER_SIZING_KEY.test(k));
   for (const k of dropped) merged.delete(k);
+  for (const k of PARALLELISM_KEYS) {
+    if (merged.has(k)) dropped.push(`${k}=${merged.get(k)}`);
+    merged.set(k, String(LOCAL_PARALLELISM));
+  }
   // On the driver's class path from the start: spark-submit itself fetches the s3:// entry point and
   // --py-files through the connector before any --jars would be loaded.
   const args = ['--master', SPARK_MASTER, '--driver-class-path', jars.join(':'), '--jars', jars.join(',')];
@@ -217,7 +229,7 @@ export class EmrStandIn {
     fs.mkdirSync(this.options.logDir, { recursive: true });
     const logFile = path.join(this.options.logDir, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
     const out = fs.openSync(logFile, 'w');
-    fs.writeSync(out, `$ ${command.command} ${command.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n# worker sizing left out: ${command.dropped.join(', ') || 'none'}\n`);
+    fs.writeSync(out, `$ ${command.command} ${command.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n# left out or resized for local[2]: ${command.dropped.join(', ') || 'none'}\n`);
     const started = Date.now();
     const child = spawn(command.command, command.args, {
       stdio: ['ignore', out, out],
