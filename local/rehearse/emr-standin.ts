@@ -208,6 +208,7 @@ export function sparkSubmitCommand(input: StartJobRunInput, options: Pick<EmrSta
 export class EmrStandIn {
   private readonly running = new Set<ChildProcess>();
   private jars?: Promise<string[]>;
+  private cancelled = false;
 
   constructor(private readonly options: EmrStandInOptions) {}
 
@@ -224,6 +225,7 @@ export class EmrStandIn {
     }
     this.jars ??= ensureS3aJars(this.options.python, this.options.log);
     const jars = await this.jars;
+    if (this.cancelled) throw new JobRunFailed(JSON.stringify({ JobRun: { name: input.Name, state: 'CANCELLED', stateDetails: 'a sibling branch failed' } }));
     const command = sparkSubmitCommand(input, this.options, jars);
     const name = input.Name ?? 'job';
     fs.mkdirSync(this.options.logDir, { recursive: true });
@@ -260,7 +262,9 @@ export class EmrStandIn {
     return { JobRunId: `${name}-${started}`, State: 'SUCCESS', Seconds: seconds };
   }
 
+  /** Stops the running job runs and refuses new ones (this execution is ending). */
   cancelAll(): void {
+    this.cancelled = true;
     for (const child of this.running) child.kill('SIGKILL');
   }
 }
