@@ -24,7 +24,8 @@
  * `column: (empty)`; an empty field is missing):
  * - event_time: exactly `YYYY-MM-DD HH:MM:SS[.f…] UTC` with hour 00..23, minute and second 00..59
  *   (`24:00:00` and a leap second `23:59:60` are bad_timestamp), a real calendar date of year
- *   0001..9999 (Feb 30, month 13, day 00, year 0000 are bad_timestamp). The fraction, when present, is
+ *   2000..2100, the range of the Glue event_date projection and of the RetailRocket reader (Feb 30,
+ *   month 13, day 00, year 1999 or 2101 are bad_timestamp). The fraction, when present, is
  *   1 or more digits; digits beyond the 6th (microseconds) are TRUNCATED, not rounded
  *   (`.1234567` and `.9999999` → .123456 and .999999 s); a `.` without digits is bad_timestamp.
  * - event_type: view, cart, purchase or remove_from_cart, else unknown_event_type.
@@ -258,7 +259,7 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
       SELECT *,
         -- The pattern enforces hour 00..23 and minute/second 00..59 (TRY_CAST alone takes 24:00:00 as the
         -- next day); TRY_CAST then rejects impossible dates and truncates the fraction to microseconds.
-        CASE WHEN regexp_full_match(event_time, ${sqlString(TIME_PATTERN)}) AND NOT starts_with(event_time, '0000')
+        CASE WHEN regexp_full_match(event_time, ${sqlString(TIME_PATTERN)}) AND substr(event_time, 1, 4) BETWEEN '2000' AND '2100'
              THEN TRY_CAST(substr(event_time, 1, length(event_time) - 4) AS TIMESTAMP) END AS t_time,
         ${ID('product_id')} AS t_product_id,
         ${ID('category_id')} AS t_category_id,

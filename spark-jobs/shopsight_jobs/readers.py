@@ -396,10 +396,15 @@ _RETAILROCKET_TYPED = _LINE_COLUMNS + (
 )
 
 
+#: Event years both readers accept (as the local engine): the range of the Glue event_date projection.
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+
 def rees46_time_micros(value: Any) -> Any:
     """``YYYY-MM-DD HH:MM:SS[.fraction] UTC`` → epoch microseconds, or null. Every field must be in
     range (hour 0..23: ``24:00:00`` is not a time; second 0..59; a real calendar day of year
-    0001..9999); a fraction
+    MIN_YEAR..MAX_YEAR, the Glue event_date projection's range); a fraction
     beyond microseconds is truncated, as DuckDB's TRY_CAST does. Arithmetic on the parts: no time
     zone is involved."""
     from pyspark.sql import functions as F
@@ -412,7 +417,7 @@ def rees46_time_micros(value: Any) -> Any:
     fraction = F.regexp_extract(value, TIME_PATTERN, 7)
     micros = F.when(fraction == "", F.lit(0)).otherwise(F.rpad(F.substring(fraction, 2, 6), 6, "0").cast("bigint"))
     days = F.datediff(date, F.lit("1970-01-01").cast("date")).cast("bigint")
-    valid = value.rlike(TIME_PATTERN) & (part(1) >= 1) & date.isNotNull() & (hour <= 23) & (minute <= 59) & (second <= 59)
+    valid = value.rlike(TIME_PATTERN) & (part(1) >= MIN_YEAR) & (part(1) <= MAX_YEAR) & date.isNotNull() & (hour <= 23) & (minute <= 59) & (second <= 59)
     return F.when(
         valid,
         days * MICROS_PER_DAY + hour.cast("bigint") * 3600000000 + minute.cast("bigint") * 60000000 + second.cast("bigint") * 1000000 + micros,

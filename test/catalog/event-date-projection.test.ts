@@ -55,11 +55,8 @@ describe('the event_date partition projection', () => {
     for (const date of ['2019-10-01', '2020-02-29', '2000-01-01', '2100-12-31']) expect({ date, covered: covers(date) }).toEqual({ date, covered: true });
   });
 
-  // Known gap (issue 11): the REES46 readers accept years 0001..9999 (reader_cases.json accepts
-  // 0001-01-01), far more days than a daily projection can probe per query. Expected to fail until
-  // both REES46 readers reject event times outside 2000..2100 as bad_timestamp; then this test
-  // passes, jest reports it, and `.failing` comes off.
-  test.failing('it holds the REES46 readers\' earliest and latest accepted dates', () => {
+  // Both REES46 readers accept years 2000..2100 only (reader_cases.json), as RetailRocket's do.
+  test('it holds the REES46 readers\' earliest and latest accepted dates', () => {
     const { earliest, latest } = acceptedDateBounds('rees46');
     expect({ earliest: covers(earliest), latest: covers(latest) }).toEqual({ earliest: true, latest: true });
   });
