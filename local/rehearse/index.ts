@@ -405,6 +405,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       };
     }
 
+    log('Stand-ins (nothing here calls AWS):');
+    for (const line of standIns) log(`  - ${line}`);
     const entered = new Map<string, number>();
     const failed = new Set<string>();
     const topStates: StateRecord[] = [];
