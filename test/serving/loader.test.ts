@@ -7,7 +7,6 @@
  * access, readers during swaps and a reader's open transaction holding the swap.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
 import { servedTables, servingColumns } from '../../lib/contract';
@@ -15,7 +14,7 @@ import { checkTableLoad, claimLoad, startTableLoad, swapLoad } from '../../lib/s
 import { LoadClaim, LoadExecutor, ServingLoadError, TableToLoad } from '../../lib/serving/loader-sql';
 import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../lib/serving/mysql-schema';
 import { connectionOptionsFromUrl, loadServingLocal, localFileLoader, mysql2Runner, readLocalManifest } from '../../local/serving/mysql-loader';
-import { MariaDb, startMariaDb } from '../support/mariadb';
+import { closeServingDatabase, MariaDb, openServingDatabase } from '../support/mariadb';
 import { writeServingRun } from '../support/serving-run';
 
 const DB = 'shopsight';
@@ -25,17 +24,9 @@ let admin: mysql.Connection;
 let url: string;
 
 beforeAll(async () => {
-  server = await startMariaDb();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-runs-'));
-  await server.exec(`CREATE DATABASE ${DB}`);
-  admin = await server.connect({ database: DB });
-  url = server.url('root', '', DB);
+  ({ server, work, admin, url } = await openServingDatabase(DB, 'serving-runs-'));
 }, 60_000);
-afterAll(async () => {
-  await admin?.end();
-  await server?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => closeServingDatabase({ server, work, admin }));
 
 const TABLES = servedTables().map((t) => t.name);
 

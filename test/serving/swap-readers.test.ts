@@ -12,14 +12,13 @@
  * statement never mixes runs and that each reader goes from A to B once and never back.)
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as mysql from 'mysql2/promise';
 import { loadServingRun } from '../../lib/serving/load-steps';
 import { SqlRunner, SqlStatement } from '../../lib/serving/loader-sql';
 import { connectionOptionsFromUrl, loadServingLocal, localFileLoader, mysql2Runner, readLocalManifest } from '../../local/serving/mysql-loader';
-import { MariaDb, startMariaDb } from '../support/mariadb';
+import { closeServingDatabase, MariaDb, openServingDatabase } from '../support/mariadb';
 import { writeServingRun } from '../support/serving-run';
 
 const DB = 'shopsight';
@@ -54,17 +53,9 @@ let admin: mysql.Connection;
 let url: string;
 
 beforeAll(async () => {
-  server = await startMariaDb();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'swap-readers-'));
-  await server.exec(`CREATE DATABASE ${DB}`);
-  admin = await server.connect({ database: DB });
-  url = server.url('root', '', DB);
+  ({ server, work, admin, url } = await openServingDatabase(DB, 'swap-readers-'));
 }, 60_000);
-afterAll(async () => {
-  await admin?.end();
-  await server?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => closeServingDatabase({ server, work, admin }));
 
 const snapshotOf = (row: Record<string, unknown>): Snapshot => ({ p: Number(row.p), pv: String(row.pv), d: Number(row.d), du: String(row.du) });
 const sameSnapshot = (a: Snapshot, b: Snapshot): boolean => a.p === b.p && a.pv === b.pv && a.d === b.d && a.du === b.du;

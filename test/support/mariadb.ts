@@ -46,3 +46,26 @@ export async function startMariaDb(): Promise<MariaDb> {
     },
   };
 }
+
+/** A private MariaDB with one database, a root connection to it and a scratch folder: one test file's serving database. */
+export interface ServingDatabase {
+  readonly server: MariaDb;
+  readonly work: string;
+  readonly admin: mysql.Connection;
+  /** A root mysql:// URL of the database, for the local loader. */
+  readonly url: string;
+}
+
+export async function openServingDatabase(database: string, workPrefix: string): Promise<ServingDatabase> {
+  const server = await startMariaDb();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), workPrefix));
+  await server.exec(`CREATE DATABASE ${database}`);
+  const admin = await server.connect({ database });
+  return { server, work, admin, url: server.url('root', '', database) };
+}
+
+export async function closeServingDatabase(db: Partial<ServingDatabase>): Promise<void> {
+  await db.admin?.end();
+  await db.server?.stop();
+  if (db.work) fs.rmSync(db.work, { recursive: true, force: true });
+}
