@@ -41,10 +41,16 @@ let db: MariaDb;
 let s3: LocalS3;
 let work: string;
 let standIn: DataApiStandIn;
-/** A second stand-in with tiny timeouts (200 ms statements, 600 ms idle transactions). */
+/**
+ * Stand-ins with tiny timeouts: `quick` times statements out after 200 ms, `idle` rolls back a
+ * transaction unused for 600 ms. Only the statement under test goes through them; setup and polls go
+ * through `standIn`, so a loaded machine cannot time out a statement the test did not mean to.
+ */
 let quick: DataApiStandIn;
+let idle: DataApiStandIn;
 let client: RDSDataClient;
 let quickClient: RDSDataClient;
+let idleClient: RDSDataClient;
 const lines: string[] = [];
 
 const newClient = (endpoint: string): RDSDataClient =>
@@ -67,6 +73,15 @@ const running = (marker: string, prefix = '') => ({
   parameters: { pattern: `${prefix}%${marker}%` },
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls `done` every 50 ms until it holds (true) or `ms` have passed (false). */
+async function until(done: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+}
 
 const describeDb = mariaDbInstalled() ? describe : describe.skip;
 
@@ -91,15 +106,18 @@ describeDb('Data API stand-in', () => {
       log: (line: string) => lines.push(line),
     };
     standIn = await startDataApiStandIn({ ...common, statementTimeoutMs: 20_000 });
-    quick = await startDataApiStandIn({ ...common, statementTimeoutMs: 200, transactionTimeoutMs: 600 });
+    quick = await startDataApiStandIn({ ...common, statementTimeoutMs: 200 });
+    idle = await startDataApiStandIn({ ...common, statementTimeoutMs: 20_000, transactionTimeoutMs: 600 });
     client = newClient(standIn.endpoint);
     quickClient = newClient(quick.endpoint);
+    idleClient = newClient(idle.endpoint);
   });
 
   afterAll(async () => {
     client?.destroy();
     quickClient?.destroy();
-    await Promise.all([standIn?.stop(), quick?.stop()]);
+    idleClient?.destroy();
+    await Promise.all([standIn?.stop(), quick?.stop(), idle?.stop()]);
     await Promise.all([db?.stop(), s3?.stop()]);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -263,13 +281,13 @@ describeDb('Data API stand-in', () => {
   });
 
   test('an idle transaction times out and is rolled back', async () => {
-    const api = adminApi(quickClient);
-    await api.query({ sql: 'CREATE TABLE idle (k INT PRIMARY KEY)', parameters: {} });
+    await adminApi().query({ sql: 'CREATE TABLE idle (k INT PRIMARY KEY)', parameters: {} });
+    const api = adminApi(idleClient);
     const id = await api.beginTransaction();
     await api.execute({ sql: 'INSERT INTO idle VALUES (1)', parameters: {} }, { transactionId: id });
     await sleep(1000);
     expect((await failure(api.commit(id))).name).toBe('TransactionNotFoundException');
-    expect(await api.query({ sql: 'SELECT COUNT(*) AS n FROM idle', parameters: {} })).toEqual([{ n: 0 }]);
+    expect(await adminApi().query({ sql: 'SELECT COUNT(*) AS n FROM idle', parameters: {} })).toEqual([{ n: 0 }]);
   });
 
   describe('LOAD DATA FROM S3', () => {
@@ -330,9 +348,8 @@ describeDb('Data API stand-in', () => {
       const marker = loadMarker('r1', 'big');
       const e = await failure(api.execute({ sql: `LOAD DATA FROM S3 PREFIX 's3://${BUCKET}/runs/r1/big/' ${into('big')}`, parameters: {} }, { continueAfterTimeout: true }));
       expect(e.name).toBe('StatementTimeoutException');
-      expect(await api.query(running(marker, 'LOAD DATA'))).toEqual([{ running: 1 }]);
-      const deadline = Date.now() + 60_000;
-      while (Number((await api.query(running(marker, 'LOAD DATA')))[0].running) > 0 && Date.now() < deadline) await sleep(100);
+      expect(await adminApi().query(running(marker, 'LOAD DATA'))).toEqual([{ running: 1 }]);
+      expect(await until(async () => Number((await adminApi().query(running(marker, 'LOAD DATA')))[0].running) === 0, 60_000)).toBe(true);
       expect(await adminApi().query({ sql: 'SELECT COUNT(*) AS n, MAX(id) AS top FROM big', parameters: {} })).toEqual([{ n: rows, top: rows - 1 }]);
     });
 
@@ -366,27 +383,32 @@ describeDb('Data API stand-in', () => {
   test('continueAfterTimeout: the call fails with StatementTimeoutException and the statement runs on, in PROCESSLIST', async () => {
     const api = adminApi(quickClient);
     const marker = `/* ${loadMarker('r1', 'products')} */`;
-    const e = await failure(api.execute({ sql: `SELECT SLEEP(1) ${marker}`, parameters: {} }, { continueAfterTimeout: true }));
+    const e = await failure(api.execute({ sql: `SELECT SLEEP(3) ${marker}`, parameters: {} }, { continueAfterTimeout: true }));
     expect(e.name).toBe('StatementTimeoutException');
     expect((e as RDSDataServiceException & { dbConnectionId?: number }).dbConnectionId).toEqual(expect.any(Number));
-    // A poll of the process list sees it running, then gone.
-    expect(await api.query(running(marker))).toEqual([{ running: 1 }]);
-    await sleep(1200);
-    expect(await api.query(running(marker))).toEqual([{ running: 0 }]);
+    // A poll of the process list sees it running, then gone when its 3 s are up.
+    const gone = async () => Number((await adminApi().query(running(marker)))[0].running) === 0;
+    expect(await adminApi().query(running(marker))).toEqual([{ running: 1 }]);
+    expect(await until(gone, 10_000)).toBe(true);
 
-    // Without continueAfterTimeout the statement is killed.
-    const killed = await failure(api.execute({ sql: `SELECT SLEEP(5) ${marker}`, parameters: {} }));
+    // Without continueAfterTimeout the statement is killed: gone well before its 30 s are up.
+    const killed = await failure(api.execute({ sql: `SELECT SLEEP(30) ${marker}`, parameters: {} }));
     expect(killed.name).toBe('StatementTimeoutException');
-    await sleep(100);
-    expect(await api.query(running(marker))).toEqual([{ running: 0 }]);
+    expect(await until(gone, 10_000)).toBe(true);
 
     // A transaction whose statement outlived its call takes no other statement meanwhile.
     const id = await api.beginTransaction();
-    expect((await failure(api.execute({ sql: 'SELECT SLEEP(0.6)', parameters: {} }, { transactionId: id, continueAfterTimeout: true }))).name).toBe('StatementTimeoutException');
+    expect((await failure(api.execute({ sql: `SELECT SLEEP(0.6) ${marker}`, parameters: {} }, { transactionId: id, continueAfterTimeout: true }))).name).toBe('StatementTimeoutException');
     const busy = await failure(api.execute({ sql: 'SELECT 1', parameters: {} }, { transactionId: id }));
     expect([busy.name, busy.message]).toEqual(['DatabaseErrorException', 'Transaction is still running a query']);
-    await sleep(600);
-    await api.rollback(id);
+    expect(await until(gone, 10_000)).toBe(true);
+    // The stand-in frees the transaction when the statement's result reaches it, a moment later.
+    const rolledBack = () =>
+      api.rollback(id).then(
+        () => true,
+        (e: Error) => (e.message === 'Transaction is still running a query' ? false : Promise.reject(e)),
+      );
+    expect(await until(rolledBack, 5_000)).toBe(true);
   });
 
   test('the secret names the user: unknown secrets and other clusters are refused, grants apply', async () => {
