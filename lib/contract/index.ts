@@ -5,3 +5,4 @@ export * from './layout';
 export * from './glue';
 export * from './run-artifacts';
 export * from './analytics-tables';
+export * from './rejects';

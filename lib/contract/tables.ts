@@ -130,9 +130,13 @@ const REJECTS: OutputTableDef = {
   columns: [
     col('source_file', str(1024), 'Input object or path.'),
     col('source_line', BIGINT, 'Line number in the source file, counting the header as line 1.'),
-    col('reason', str(64), 'Machine-readable reason, e.g. bad_timestamp, bad_price, negative_price, unknown_event_type, wrong_column_count, missing_user_id.'),
-    col('detail', str(1024), 'Human-readable detail: the column and the offending value.'),
-    col('raw_line', str(65535), 'The line as read (CSV text).'),
+    col(
+      'reason',
+      str(64),
+      'Machine-readable reason: control_character, wrong_column_count, unterminated_quote, bad_timestamp, unknown_event_type, bad_product_id, bad_category_id, field_too_long, bad_price, negative_price, bad_user_id, missing_session, bad_transaction_id.',
+    ),
+    col('detail', str(1024), 'Human-readable detail: the column and the offending value (or its length, for field_too_long); cut at 1024 characters.'),
+    col('raw_line', str(65535), 'The line as read (CSV text), cut at 65535 characters.'),
   ],
   partitionKeys: [],
   primaryKey: ['source_file', 'source_line'],

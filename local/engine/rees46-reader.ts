@@ -20,6 +20,11 @@
  * line (its header does not match: the file is refused). Blank lines (e.g. a trailing empty line)
  * are not rows: they are neither read nor rejected, but they count in the line numbers.
  *
+ * Control characters. A line holding any of CONTROL_CHARACTERS (lib/contract/rejects.ts: U+0000–U+0008,
+ * U+000B, U+000C, U+000E–U+001F, U+007F; TAB is content) is a control_character reject before any
+ * other check, detail `U+XXXX at character N` (its first one; N in code points, 1-based). Invalid
+ * UTF-8 is not refused: the line is read with U+FFFD in its place (Node fallback) and checked as usual.
+ *
  * Values (the first failing check, in this order, is the reason; detail `column: "value"` or
  * `column: (empty)`; an empty field is missing):
  * - event_time: exactly `YYYY-MM-DD HH:MM:SS[.f…] UTC` with hour 00..23, minute and second 00..59
@@ -31,9 +36,16 @@
  * - event_type: view, cart, purchase or remove_from_cart, else unknown_event_type.
  * - product_id, user_id: 1..19 digits (no sign, no spaces) that fit a BIGINT (≤ 9223372036854775807),
  *   else bad_product_id / bad_user_id. category_id: empty (NULL) or the same, else bad_category_id.
+ * - category_code longer than events.category_code's maxLength (255), its first segment (events.category)
+ *   longer than 128, or brand longer than 128: field_too_long, detail e.g. `brand: 129 characters,
+ *   events.brand allows 128`. Lengths are in characters as MySQL counts utf8mb4 VARCHAR (code points:
+ *   DuckDB's length()), the bounds are the contract's, so Aurora's strict load never meets a longer one.
  * - price: `-?digits[.d or .dd]`, within DECIMAL(12,2), else bad_price; below 0 negative_price;
  *   0.00 is a valid price.
- * - user_session: empty → missing_session. category_code and brand may be empty (NULL).
+ * - user_session: empty → missing_session; longer than events.session_id's 64 → field_too_long.
+ *   category_code and brand may be empty (NULL).
+ *
+ * A reject's detail and raw_line are cut to the rejects table's maxLength (1024 and 65535 characters).
  *
  * Exact duplicates (all 9 fields equal after unquoting, within and across files) are dropped from the
  * accepted rows, keeping the first by (file order, line); rejected lines are all kept in `rejects`.
@@ -43,7 +55,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { EVENT_TYPES, FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { CONTROL_CHARACTERS, EVENT_TYPES, FileRowCounts, maxLengthOf, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
 import { readAccounting } from './accounting';
 import { duckType, materialisedColumns } from './sql';
 
@@ -181,7 +193,9 @@ export async function readPhysicalLines<T>(
     try {
       return await use(scan);
     } catch (e) {
-      if (!(e instanceof Error) || !e.message.startsWith('Invalid Input Error')) throw e;
+      // Not `instanceof Error`: DuckDB's native errors come from another realm under jest's VM contexts.
+      const message = (e as { message?: unknown } | null)?.message;
+      if (typeof message !== 'string' || !message.startsWith('Invalid Input Error')) throw e;
     }
   }
   const table = `_node_lines_${++nodeLinesSeq}`;
@@ -212,6 +226,31 @@ const detail = (column: string): string =>
   `'${column}: ' || CASE WHEN ${column} IS NULL THEN '(empty)' ELSE '"' || ${column} || '"' END`;
 
 const ID = (column: string): string => `CASE WHEN regexp_full_match(${column}, '[0-9]{1,19}') THEN TRY_CAST(${column} AS BIGINT) END`;
+
+/** A line holding a control character (CONTROL_CHARACTERS): the reject's detail names the first one and its position in the line. */
+export const HAS_CONTROL = (line: string): string => `regexp_matches(${line}, ${sqlString(CONTROL_CHARACTERS)})`;
+export const CONTROL_DETAIL = (line: string): string =>
+  `printf('U+%04X at character %d', unicode(regexp_extract(${line}, ${sqlString(CONTROL_CHARACTERS)})), strpos(${line}, regexp_extract(${line}, ${sqlString(CONTROL_CHARACTERS)})))`;
+
+/** field_too_long's detail: the input column, its length in characters, the events column it feeds and that column's maxLength. */
+export const TOO_LONG_DETAIL = (what: string, length: string, column: string): string =>
+  `'${what} ' || CAST(${length} AS VARCHAR) || ' characters, events.${column} allows ${maxLengthOf('events', column)}'`;
+
+/** The rejects' detail and raw_line cut to the contract's maxLength (a 1 MiB field must not make the rejects table break it). */
+export const REJECT_DETAIL = (detail: string): string => `left(${detail}, ${maxLengthOf('rejects', 'detail')})`;
+export const REJECT_RAW_LINE = (line: string): string => `left(${line}, ${maxLengthOf('rejects', 'raw_line')})`;
+
+/** Lengths in characters (code points; DuckDB's length) that REES46 values may have for the events columns they feed, in column order. */
+const REES46_LIMITS: readonly { column: string; value: string; what: string }[] = [
+  { column: 'category_code', value: 'category_code', what: 'category_code:' },
+  { column: 'category', value: "split_part(category_code, '.', 1)", what: 'category_code: its first segment has' },
+  { column: 'brand', value: 'brand', what: 'brand:' },
+  { column: 'session_id', value: 'user_session', what: 'user_session:' },
+];
+const tooLong = (column: string): string => {
+  const limit = REES46_LIMITS.find((l) => l.column === column)!;
+  return `length(${limit.value}) > ${maxLengthOf('events', column)}`;
+};
 
 export interface Rees46LoadResult {
   perFile: FileRowCounts[];
@@ -269,16 +308,19 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
     )
     SELECT *,
       CASE
+        WHEN ${HAS_CONTROL('raw_line')} THEN 'control_character'
         WHEN NOT well_formed THEN
           CASE WHEN (length(raw_line) - length(replace(raw_line, '"', ''))) % 2 = 1 THEN 'unterminated_quote' ELSE 'wrong_column_count' END
         WHEN t_time IS NULL THEN 'bad_timestamp'
         WHEN event_type IS NULL OR event_type NOT IN (${eventTypes}) THEN 'unknown_event_type'
         WHEN t_product_id IS NULL THEN 'bad_product_id'
         WHEN category_id IS NOT NULL AND t_category_id IS NULL THEN 'bad_category_id'
+        WHEN ${tooLong('category_code')} OR ${tooLong('category')} OR ${tooLong('brand')} THEN 'field_too_long'
         WHEN t_price IS NULL THEN 'bad_price'
         WHEN t_price < 0 THEN 'negative_price'
         WHEN t_user_id IS NULL THEN 'bad_user_id'
         WHEN user_session IS NULL THEN 'missing_session'
+        WHEN ${tooLong('session_id')} THEN 'field_too_long'
       END AS reason
     FROM typed`);
 
@@ -286,8 +328,9 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
   const rejectsDef = outputTable('rejects');
   await run(`CREATE OR REPLACE TABLE rejects (${materialisedColumns(rejectsDef).map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
   await run(`INSERT INTO rejects
-    SELECT source_file, source_line, reason,
-      CASE reason
+    SELECT source_file, source_line, reason, ${REJECT_DETAIL(`CASE reason
+        WHEN 'control_character' THEN ${CONTROL_DETAIL('raw_line')}
+        WHEN 'field_too_long' THEN CASE ${REES46_LIMITS.map((l) => `WHEN ${tooLong(l.column)} THEN ${TOO_LONG_DETAIL(l.what, `length(${l.value})`, l.column)}`).join(' ')} END
         WHEN 'wrong_column_count' THEN 'expected ${REES46_HEADER.length} fields (' || ${sqlString(REES46_HEADER.join(','))} || '), found ' ||
           CAST(length(regexp_replace(raw_line, '"(?:[^"]|"")*"', '', 'g')) - length(replace(regexp_replace(raw_line, '"(?:[^"]|"")*"', '', 'g'), ',', '')) + 1 AS VARCHAR)
         WHEN 'unterminated_quote' THEN 'a quoted field is not closed on its line'
@@ -299,8 +342,8 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
         WHEN 'negative_price' THEN ${detail('price')}
         WHEN 'bad_user_id' THEN ${detail('user_id')}
         WHEN 'missing_session' THEN ${detail('user_session')}
-      END,
-      raw_line
+      END`)},
+      ${REJECT_RAW_LINE('raw_line')}
     FROM _rees46_rows WHERE reason IS NOT NULL
     ORDER BY file_idx, source_line`);
 

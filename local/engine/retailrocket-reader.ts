@@ -20,7 +20,11 @@
  * transaction → purchase, anything else unknown_event_type. itemid / visitorid: digits that fit a
  * BIGINT, else bad_product_id / bad_user_id. transactionid: empty, digits, or digits followed by `.0`
  * (`8693.0`, the float rendering some exports write), else bad_transaction_id. price and brand: NULL
- * (RetailRocket has neither).
+ * (RetailRocket has neither). Before all of these, a line holding a control character is a
+ * control_character reject (the REES46 reader's rule and detail); detail and raw_line are cut as there.
+ * No RetailRocket field feeds a bounded string column directly (ids are digits, events a fixed
+ * list), so there is no field_too_long here; a category path longer than events.category_code's
+ * 255 characters (a tree deeper than 12 levels of 19-digit ids) is caught by the contract check.
  *
  * Exact duplicates: rows whose 5 original columns are all equal (the `datetime` column is ignored),
  * within and across files; the first by (file order, line) stays, the others are counted per file.
@@ -68,7 +72,7 @@
 import { DuckDBConnection } from '@duckdb/node-api';
 import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
 import { readAccounting } from './accounting';
-import { readPhysicalLines } from './rees46-reader';
+import { CONTROL_DETAIL, HAS_CONTROL, readPhysicalLines, REJECT_DETAIL, REJECT_RAW_LINE } from './rees46-reader';
 import { duckType, materialisedColumns } from './sql';
 
 const rawTable = (name: string) => RAW_TABLES.find((t) => t.name === name)!;
@@ -218,6 +222,7 @@ export async function loadRetailRocket(
     )
     SELECT *,
       CASE
+        WHEN ${HAS_CONTROL('raw_line')} THEN 'control_character'
         WHEN NOT well_formed THEN
           CASE WHEN (length(raw_line) - length(replace(raw_line, '"', ''))) % 2 = 1 THEN 'unterminated_quote' ELSE 'wrong_column_count' END
         WHEN t_ms IS NULL OR t_ms < ${MIN_MS} OR t_ms >= ${MAX_MS} THEN 'bad_timestamp'
@@ -233,8 +238,8 @@ export async function loadRetailRocket(
   await run(`CREATE OR REPLACE TABLE rejects (${materialisedColumns(rejectsDef).map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
   const stripQuoted = `regexp_replace(raw_line, '"(?:[^"]|"")*"', '', 'g')`;
   await run(`INSERT INTO rejects
-    SELECT source_file, source_line, reason,
-      CASE reason
+    SELECT source_file, source_line, reason, ${REJECT_DETAIL(`CASE reason
+        WHEN 'control_character' THEN ${CONTROL_DETAIL('raw_line')}
         WHEN 'wrong_column_count' THEN 'expected ' || CASE WHEN has_datetime THEN '${RETAILROCKET_HEADER.length + RETAILROCKET_TRAILING.length} fields (' || ${sqlString(withTrailing)}
                                                           ELSE '${RETAILROCKET_HEADER.length} fields (' || ${sqlString(base)} END || '), found ' ||
           CAST(length(${stripQuoted}) - length(replace(${stripQuoted}, ',', '')) + 1 AS VARCHAR)
@@ -244,8 +249,8 @@ export async function loadRetailRocket(
         WHEN 'bad_product_id' THEN ${detail('itemid')}
         WHEN 'bad_user_id' THEN ${detail('visitorid')}
         WHEN 'bad_transaction_id' THEN ${detail('transactionid')}
-      END,
-      raw_line
+      END`)},
+      ${REJECT_RAW_LINE('raw_line')}
     FROM _rr_rows JOIN _rr_files USING (file_idx) WHERE reason IS NOT NULL
     ORDER BY file_idx, source_line`);
 

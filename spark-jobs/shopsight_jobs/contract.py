@@ -361,6 +361,35 @@ def check_schema(table_name: str, fields: Any, *, include_run_id: bool = False) 
     return problems
 
 
+def max_length_of(table_name: str, column_name: str) -> int:
+    """The contract's maxLength of a bounded string column, in characters (code points, as MySQL
+    counts utf8mb4 VARCHAR); raises ContractError when the column is not a bounded string."""
+    for column in output_table(table_name).output_columns(include_run_id=True):
+        if column.name == column_name and column.type.kind == "string" and column.type.max_length is not None:
+            return column.type.max_length
+    raise ContractError("{}.{} is not a bounded string column".format(table_name, column_name))
+
+
+def bounded_string_columns(table_name: str, include_run_id: bool = False) -> List[Column]:
+    """The table's string columns that have a maxLength, in output order."""
+    return [
+        c for c in output_table(table_name).output_columns(include_run_id) if c.type.kind == "string" and c.type.max_length is not None
+    ]
+
+
+def length_problems(table_name: str, longest: Mapping[str, Optional[int]]) -> List[str]:
+    """The bounded string columns whose longest value (``longest``: column → characters, None for
+    no value) exceeds the contract's maxLength, each named with the longest found and the limit."""
+    problems = []
+    for column in bounded_string_columns(table_name, include_run_id=True):
+        found = longest.get(column.name)
+        if found is not None and found > column.type.max_length:
+            problems.append(
+                "{}.{}: longest value has {} characters, the contract allows {}".format(table_name, column.name, found, column.type.max_length)
+            )
+    return problems
+
+
 def require_schema(table_name: str, fields: Any, *, include_run_id: bool = False) -> None:
     """``check_schema``, raising ``SchemaMismatchError`` (every problem in its message) on any problem."""
     problems = check_schema(table_name, fields, include_run_id=include_run_id)
@@ -383,10 +412,13 @@ __all__ = [
     "SchemaMismatchError",
     "TYPE_KINDS",
     "UnknownTableError",
+    "bounded_string_columns",
     "check_schema",
     "default_pipeline_parameters",
     "document",
     "expected_fields",
+    "length_problems",
+    "max_length_of",
     "output_table",
     "raw_table",
     "require_schema",

@@ -22,6 +22,12 @@ EVENT_TYPES = tuple(contract.EVENT_TYPES)
 #: RetailRocket event names → canonical event types.
 RETAILROCKET_EVENTS = {"view": "view", "addtocart": "cart", "transaction": "purchase"}
 
+#: Control characters a data line may not hold (a reject ``control_character``), as a regular
+#: expression class (the same text in Java, Python and RE2): U+0000-U+0008, U+000B, U+000C,
+#: U+000E-U+001F and U+007F. TAB is allowed; LF ends a line; CR is the CRLF line end (dropped) or
+#: content. The local engine's copy: lib/contract/rejects.ts CONTROL_CHARACTERS.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+
 _ID = re.compile(r"[0-9]{1,19}")
 _MAX_BIGINT = 2 ** 63 - 1
 

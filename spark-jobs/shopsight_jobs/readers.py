@@ -24,7 +24,11 @@ without commas or quotes), written unrolled (``"[^"]*(?:""[^"]*)*"``: Java's reg
 once per character on ``(?:[^"]|"")*`` and overflows its stack on long fields) and anchored with
 ``\\z`` (Java's ``$`` also matches before a final line terminator such as U+2028 or U+0085).
 Values are typed behind strict patterns and the first failing check is the reject reason, in the
-local reader's order, with its detail text.
+local reader's order, with its detail text. Before any of them, a line holding one of
+``lines.CONTROL_CHARACTERS`` is a ``control_character`` reject; a REES46 value longer than the events
+column it feeds allows (``contract.max_length_of``, in code points: Spark's ``length``) is
+``field_too_long`` at its column's place in the order. Detail and raw_line are cut to the rejects
+table's maxLength.
 
 Exact duplicates (all raw fields equal, across files too) keep the first by (file order, line): one
 aggregation ``min(struct(file_idx, source_line, row))`` per raw key, which Spark pre-aggregates
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import lines
+from . import contract, lines
 from .args import InputNotFoundError, InputUnusableError
 
 
@@ -365,14 +369,53 @@ def parse_id(value: Any) -> Any:
     return F.when(value.rlike(ID_PATTERN), value.cast("bigint"))
 
 
-def first_failing(checks: Sequence[Tuple[Any, Optional[str], Any]], shape: Tuple[Any, Any]) -> Tuple[Any, Any]:
-    """(reason, detail) of a parsed line: the shape's when the line is not well formed (``_ok``
-    false), else the first (failed, reason, detail) check that fails; null when none does."""
+def has_control_character(raw: Any) -> Any:
+    """The line holds a character of ``lines.CONTROL_CHARACTERS``."""
+    return raw.rlike(lines.CONTROL_CHARACTERS)
+
+
+def control_detail(raw: Any) -> Any:
+    """``U+XXXX at character N``: the line's first control character and its position in code
+    points (1-based), as the local readers write it."""
     from pyspark.sql import functions as F
 
+    first = F.regexp_extract(raw, lines.CONTROL_CHARACTERS, 0)
+    # Every control character is ASCII, so ``ascii`` (the first byte) is its code point.
+    before = F.regexp_extract(raw, "^" + lines.CONTROL_CHARACTERS.replace("[", "[^", 1) + "*", 0)
+    return F.format_string("U+%04X at character %d", F.ascii(first), F.length(before) + 1)
+
+
+def too_long(column: str, value: Any, what: str) -> Tuple[Any, str, Any]:
+    """A field_too_long check of ``value`` (characters: code points) against the events column it
+    feeds; ``what`` opens the detail (``brand:``)."""
+    from pyspark.sql import functions as F
+
+    limit = contract.max_length_of("events", column)
+    text = F.concat(F.lit(what + " "), F.length(value).cast("string"), F.lit(" characters, events.{} allows {}".format(column, limit)))
+    return (F.length(value) > limit, "field_too_long", text)
+
+
+def reject_text(detail: Any, raw: Any) -> Tuple[Any, Any]:
+    """A reject's detail and raw_line cut to the contract's maxLength (code points), as the local readers."""
+    from pyspark.sql import functions as F
+
+    return (
+        F.substring(detail, 1, contract.max_length_of("rejects", "detail")),
+        F.substring(raw, 1, contract.max_length_of("rejects", "raw_line")),
+    )
+
+
+def first_failing(checks: Sequence[Tuple[Any, Optional[str], Any]], shape: Tuple[Any, Any]) -> Tuple[Any, Any]:
+    """(reason, detail) of a parsed line: control_character when the line holds one (of
+    ``raw_line``), else the shape's when the line is not well formed (``_ok`` false), else the
+    first (failed, reason, detail) check that fails; null when none does."""
+    from pyspark.sql import functions as F
+
+    raw = F.col("raw_line")
     not_ok = ~F.col("_ok")
-    reason = F.when(not_ok, shape[0])
-    detail = F.when(not_ok, shape[1])
+    control = has_control_character(raw)
+    reason = F.when(control, F.lit("control_character")).when(not_ok, shape[0])
+    detail = F.when(control, control_detail(raw)).when(not_ok, shape[1])
     for failed, name, text in checks:
         if name is None:
             continue
@@ -461,10 +504,14 @@ def parse_rees46(data: Any) -> Any:
             (c("event_type").isNull() | ~c("event_type").isin(*lines.EVENT_TYPES), "unknown_event_type", value_detail("event_type", c("event_type"))),
             (c("_product_id").isNull(), "bad_product_id", value_detail("product_id", c("product_id"))),
             (c("category_id").isNotNull() & c("_category_id").isNull(), "bad_category_id", value_detail("category_id", c("category_id"))),
+            too_long("category_code", c("category_code"), "category_code:"),
+            too_long("category", F.substring_index(c("category_code"), ".", 1), "category_code: its first segment has"),
+            too_long("brand", c("brand"), "brand:"),
             (c("_price").isNull(), "bad_price", value_detail("price", c("price"))),
             (c("_price") < 0, "negative_price", value_detail("price", c("price"))),
             (c("_user_id").isNull(), "bad_user_id", value_detail("user_id", c("user_id"))),
             (c("user_session").isNull(), "missing_session", value_detail("user_session", c("user_session"))),
+            too_long("session_id", c("user_session"), "user_session:"),
         ],
         shape=(shape, shape_detail(shape, raw, header)),
     )
@@ -488,8 +535,8 @@ def parse_rees46(data: Any) -> Any:
         c("_user_id").alias("user_id"),
         c("user_session").alias("session_id"),
         "reason",
-        "detail",
-        F.when(~ok, raw).alias("raw_line"),
+        reject_text(c("detail"), raw)[0].alias("detail"),
+        F.when(~ok, reject_text(c("detail"), raw)[1]).alias("raw_line"),
     )
 
 
@@ -551,8 +598,8 @@ def parse_retailrocket(data: Any, wide_files: Sequence[int]) -> Any:
         c("_user_id").alias("user_id"),
         c("_tx").alias("transaction_id"),
         "reason",
-        "detail",
-        F.when(~ok, raw).alias("raw_line"),
+        reject_text(c("detail"), raw)[0].alias("detail"),
+        F.when(~ok, reject_text(c("detail"), raw)[1]).alias("raw_line"),
     )
 
 

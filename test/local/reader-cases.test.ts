@@ -42,8 +42,8 @@ interface Case {
 
 const CASES: Case[] = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../spark-jobs/tests/cases/reader_cases.json'), 'utf8'));
 const REASONS = {
-  rees46: ['wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_category_id', 'bad_price', 'negative_price', 'bad_user_id', 'missing_session'],
-  retailrocket: ['wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_user_id', 'bad_transaction_id'],
+  rees46: ['control_character', 'wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_category_id', 'field_too_long', 'bad_price', 'negative_price', 'bad_user_id', 'missing_session'],
+  retailrocket: ['control_character', 'wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_user_id', 'bad_transaction_id'],
 };
 
 let instance: DuckDBInstance;
