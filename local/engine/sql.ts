@@ -162,5 +162,26 @@ export async function checkAgainstContract(
     const wantType = as === 'parquet' && want.type.kind === 'timestamp' ? 'TIMESTAMP WITH TIME ZONE' : duckType(want.type);
     if (got.type !== wantType) problems.push(`${contractTable}.${want.name}: DuckDB type ${got.type}, contract type ${wantType}`);
   }
+  if (problems.length === 0) {
+    problems.push(...(await checkLengths(connection, isQuery ? `(${tableOrQuery}\n) AS _checked` : target, contractTable, expected)));
+  }
   return problems;
+}
+
+/**
+ * The contract's string maxLength, checked with one aggregate over the table: each bounded string
+ * column whose longest value (in characters: code points, DuckDB's length(), as MySQL counts
+ * utf8mb4 VARCHAR) is longer than the contract allows, named with the longest found and the limit.
+ */
+async function checkLengths(connection: DuckDBConnection, target: string, contractTable: string, columns: readonly ColumnDef[]): Promise<string[]> {
+  const bounded = columns.filter((c) => c.type.kind === 'string' && c.type.maxLength !== undefined);
+  if (bounded.length === 0) return [];
+  const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+  const reader = await connection.runAndReadAll(`SELECT ${bounded.map((c) => `max(length(${quoted(c.name)}))`).join(', ')} FROM ${target}`);
+  const longest = reader.getRows()[0] ?? [];
+  return bounded.flatMap((c, i) => {
+    const found = longest[i] === null || longest[i] === undefined ? 0 : Number(longest[i]);
+    const limit = c.type.kind === 'string' ? c.type.maxLength! : 0;
+    return found > limit ? [`${contractTable}.${c.name}: longest value has ${found} characters, the contract allows ${limit}`] : [];
+  });
 }

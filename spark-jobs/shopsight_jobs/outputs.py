@@ -204,6 +204,22 @@ def conform(df: Any, table_name: str, include_run_id: bool = False) -> Any:
     return result
 
 
+def require_lengths(df: Any, table_name: str) -> None:
+    """The contract's string maxLength, checked with one aggregate over ``df`` (cache it first: the
+    write reads it again). Raises ``SchemaMismatchError`` naming each bounded string column whose
+    longest value (characters: code points, Spark's ``length``, as MySQL counts utf8mb4 VARCHAR)
+    exceeds the contract's limit, with the longest found and the limit."""
+    from pyspark.sql import functions as F
+
+    bounded = [c.name for c in contract.bounded_string_columns(table_name, include_run_id=True) if c.name in df.columns]
+    if not bounded:
+        return
+    row = df.agg(*[F.max(F.length(F.col(name))).alias(name) for name in bounded]).collect()[0]
+    problems = contract.length_problems(table_name, {name: row[name] for name in bounded})
+    if problems:
+        raise contract.SchemaMismatchError(table_name, problems)
+
+
 # ---------------------------------------------------------------------------------------------
 # Spark: writing
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +386,7 @@ def write_table(
     Returns the conformed DataFrame (cached: it is written twice).
     """
     conformed = conform(df, table_name).cache()
+    require_lengths(conformed, table_name)
     write_curated(conformed, curated_root, table_name, run_id, stage)
     if contract.output_table(table_name).served:
         export_served(store, conformed, exports_root, table_name, run_id, stage=stage)

@@ -170,3 +170,24 @@ def test_accepts_struct_type_and_dataframe_shapes_without_pyspark() -> None:
     assert contract.schema_fields(_FakeStruct(exact("c_date"))) == exact("c_date")
     assert check_schema("c_date", _FakeStruct(exact("c_date"))) == []
     assert check_schema("c_date", _FakeDataFrame(exact("c_date")[:2])) == ["missing column cart_users (bigint not null)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# String lengths (the contract's maxLength; outputs.require_lengths aggregates, this judges)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_max_length_of_reads_the_contract_and_refuses_unbounded_columns() -> None:
+    assert contract.max_length_of("events", "brand") == 128
+    assert contract.max_length_of("events", "session_id") == 64
+    assert contract.max_length_of("rejects", "raw_line") == 65535
+    with pytest.raises(contract.ContractError):
+        contract.max_length_of("events", "product_id")
+
+
+def test_length_problems_name_table_column_longest_and_limit() -> None:
+    assert contract.length_problems("events", {"brand": 128, "session_id": 64, "category_code": None}) == []
+    assert contract.length_problems("events", {"brand": 129, "session_id": 1000, "category": 128}) == [
+        "events.brand: longest value has 129 characters, the contract allows 128",
+        "events.session_id: longest value has 1000 characters, the contract allows 64",
+    ]

@@ -170,6 +170,39 @@ def test_the_real_retailrocket_sample_and_tree_read(spark) -> None:
     result.release()
 
 
+def test_a_1_mib_brand_is_field_too_long_and_the_reject_fits_the_contract(spark, tmp_path: Path) -> None:
+    huge = "b" * (1 << 20)
+    good = rees46_line("2019-10-01 00:00:00", "view", 1001, 500000001, "s-1", brand="acme")
+    bad = rees46_line("2019-10-01 00:00:00", "view", 1001, 500000002, "s-1", brand=huge)
+    path = write_text(tmp_path / "huge.csv", REES46_HEADER + "\n" + good + "\n" + bad + "\n")
+    result = readers.read_rees46(spark, [str(path)])
+    rejects = result.rejects.collect()
+    assert [(r["source_line"], r["reason"], r["detail"], len(r["raw_line"])) for r in rejects] == [
+        (3, "field_too_long", "brand: {} characters, events.brand allows 128".format(1 << 20), 65535)
+    ]
+    assert rejects[0]["raw_line"] == bad[:65535]
+    assert [r["brand"] for r in result.events.collect()] == ["acme"]
+    outputs.require_lengths(result.rejects, "rejects")
+    outputs.require_lengths(result.events, "events")
+    result.release()
+
+
+def test_require_lengths_fails_on_a_value_longer_than_the_contract_allows(spark) -> None:
+    from pyspark.sql.functions import expr as F_expr
+
+    at_bound = spark.range(1).select(F_expr("repeat('ü', 128)").alias("brand"), F_expr("repeat('s', 64)").alias("session_id"))
+    outputs.require_lengths(at_bound, "events")
+    over = spark.range(2).select(
+        F_expr("CASE WHEN id = 0 THEN repeat('x', 200) ELSE 'acme' END").alias("brand"), F_expr("repeat('s', 65)").alias("session_id")
+    )
+    with pytest.raises(contract.SchemaMismatchError) as raised:
+        outputs.require_lengths(over, "events")
+    assert raised.value.problems == [
+        "events.brand: longest value has 200 characters, the contract allows 128",
+        "events.session_id: longest value has 65 characters, the contract allows 64",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The shared reader cases (tests/cases/reader_cases.json, also run by jest through the local readers)
 # ---------------------------------------------------------------------------------------------

@@ -290,3 +290,62 @@ describe("DuckDB's read_csv(store_rejects = true) on the same faults (why the re
     expect(rows.map((r) => r.user_session)).toEqual(['s']);
   });
 });
+
+describe('bounded strings and control characters (issue 9: bad values are rows, not files)', () => {
+  const row = (brand: string, session = 'aaaaaaaa-0000-4000-8000-000000000001'): string =>
+    `2019-10-01 00:00:00 UTC,view,1001,2100000000000000017,electronics.smartphone,${brand},130.76,500000001,${session}`;
+
+  test('a 1 MiB brand, otherwise valid, is a field_too_long reject; detail and raw_line are cut to the rejects bounds; the contract check passes', async () => {
+    const huge = 'b'.repeat(1 << 20);
+    const file = path.join(dir, 'huge-brand.csv');
+    fs.writeFileSync(file, [REES46_HEADER.join(','), row('acme'), row(huge)].map((l) => `${l}\n`).join(''));
+    const result = await loadRees46(db, [file]);
+    expect(result.totals).toMatchObject({ rowsRead: 2, accepted: 1, rejected: 1, duplicatesRemoved: 0 });
+    const r = await one(`SELECT source_line, reason, detail, length(raw_line) AS n, raw_line = left(${`'${row(huge)}'`}, 65535) AS prefix FROM rejects`);
+    expect(r).toEqual({ source_line: '3', reason: 'field_too_long', detail: `brand: ${1 << 20} characters, events.brand allows 128`, n: '65535', prefix: true });
+    expect(await checkAgainstContract(db, 'events', 'events')).toEqual([]);
+    expect(await checkAgainstContract(db, 'rejects', 'rejects')).toEqual([]);
+  });
+
+  test('a bad value longer than the rejects detail allows is cut at 1024 characters', async () => {
+    const file = path.join(dir, 'huge-price.csv');
+    const price = '9'.repeat(2000);
+    fs.writeFileSync(file, `${REES46_HEADER.join(',')}\n${row('acme').replace('130.76', price)}\n`);
+    await loadRees46(db, [file]);
+    const r = await one(`SELECT reason, detail FROM rejects`);
+    expect(r).toEqual({ reason: 'bad_price', detail: `price: "${price}"`.slice(0, 1024) });
+  });
+
+  test('invalid UTF-8 and a NUL in later rows do not refuse the file: the NUL row is control_character, the invalid bytes read as U+FFFD', async () => {
+    const file = path.join(dir, 'bytes.csv');
+    const bytes = Buffer.concat([
+      Buffer.from(`${REES46_HEADER.join(',')}\n${row('acme')}\n`),
+      // Line 3: brand "ac" followed by two bytes that are not UTF-8.
+      Buffer.from('2019-10-01 00:00:00 UTC,view,1001,2100000000000000017,electronics.smartphone,ac'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`,130.76,500000001,aaaaaaaa-0000-4000-8000-000000000001\n${row('a\u0000b')}\n`),
+    ]);
+    fs.writeFileSync(file, bytes);
+    const result = await loadRees46(db, [file]);
+    expect(result.totals).toMatchObject({ rowsRead: 3, accepted: 2, rejected: 1 });
+    expect(await all(`SELECT source_line, brand FROM events ORDER BY source_line`)).toEqual([
+      { source_line: '2', brand: 'acme' },
+      { source_line: '3', brand: 'ac\uFFFD\uFFFD' },
+    ]);
+    expect(await all(`SELECT source_line, reason, detail FROM rejects`)).toEqual([
+      { source_line: '4', reason: 'control_character', detail: `U+0000 at character ${'2019-10-01 00:00:00 UTC,view,1001,2100000000000000017,electronics.smartphone,a'.length + 1}` },
+    ]);
+  });
+
+  test('the contract check fails on a string longer than its maxLength, naming table, column, longest found and limit; at the bound it passes', async () => {
+    await db.run(`CREATE OR REPLACE TABLE long_brand AS SELECT * FROM events LIMIT 0`);
+    await db.run(`INSERT INTO long_brand SELECT * REPLACE (repeat('ü', 128) AS brand) FROM events LIMIT 1`);
+    expect(await checkAgainstContract(db, 'long_brand', 'events')).toEqual([]);
+    await db.run(`INSERT INTO long_brand SELECT * REPLACE (repeat('x', 200) AS brand, repeat('s', 65) AS session_id) FROM events LIMIT 1`);
+    expect(await checkAgainstContract(db, 'long_brand', 'events')).toEqual([
+      'events.brand: longest value has 200 characters, the contract allows 128',
+      'events.session_id: longest value has 65 characters, the contract allows 64',
+    ]);
+    expect(await checkAgainstContract(db, 'SELECT * FROM long_brand', 'events')).toHaveLength(2);
+  });
+});
