@@ -79,7 +79,8 @@ export interface DecodedSample {
  * Turns the first bytes of an object into text, gunzipping them if they start with the gzip magic.
  * `wholeObject` says whether `sample` is the entire object: when it is not, a multi-byte UTF-8
  * character cut in two at the end of the sample is expected and is not a decoding error.
- * Throws InputValidationError naming `uri` for binary content or a corrupt gzip stream.
+ * Throws InputValidationError naming `uri` for binary content (a NUL byte or invalid UTF-8 in the
+ * header line, the text up to the first LF) or a corrupt gzip stream.
  */
 export async function decodeSample(sample: Uint8Array, uri: string, wholeObject: boolean): Promise<DecodedSample> {
   const gzip = isGzip(sample);
@@ -98,16 +99,23 @@ export async function decodeSample(sample: Uint8Array, uri: string, wholeObject:
   }
   const binary = (): InputValidationError =>
     new InputValidationError(`${uri} is not a CSV text file (binary content)${gzip ? ' after gunzip' : ''}`);
-  // UTF-8 text never holds a NUL byte; UTF-16 and most binary formats are full of them.
-  if (bytes.includes(0)) throw binary();
+  // Only the header line decides: UTF-8 text never holds a NUL byte, and UTF-16 and most binary
+  // formats have one (or bytes that are not UTF-8) in their first line. A NUL, another control byte
+  // or invalid UTF-8 in a later line is one bad row, which the readers reject (control_character),
+  // not a reason to refuse the file.
+  const lf = bytes.indexOf(0x0a);
+  const header = lf === -1 ? bytes : bytes.subarray(0, lf);
+  if (header.includes(0)) throw binary();
   let text: string;
   try {
     // The decoder drops a leading UTF-8 byte order mark (ignoreBOM defaults to false), as Excel writes one.
     // `stream` keeps a character cut at the end of a partial sample pending instead of rejecting it.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: !complete });
+    text = new TextDecoder('utf-8', { fatal: true }).decode(header, { stream: lf === -1 && !complete });
   } catch {
     throw binary();
   }
+  // The rest as the local reader decodes a line it reads in Node: invalid UTF-8 → U+FFFD.
+  if (lf !== -1) text += new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes.subarray(lf), { stream: !complete });
   return { text, gzip };
 }
 

@@ -136,15 +136,32 @@ describe('decodeSample', () => {
     const bytes = Buffer.from(`${csv}café`);
     const cut = bytes.subarray(0, bytes.length - 1);
     expect((await decodeSample(cut, URI, false)).text).toBe(`${csv}caf`);
-    // …but a whole object that ends inside a character is not UTF-8.
-    const error = await validationError(() => decodeSample(cut, URI, true));
+    // …and in a whole object that ends inside a character, that later line only gets a U+FFFD (the readers' rule).
+    expect((await decodeSample(cut, URI, true)).text).toBe(`${csv}caf\uFFFD`);
+    // A header line cut inside a character in a whole object is not UTF-8.
+    const header = Buffer.from('café');
+    const error = await validationError(() => decodeSample(header.subarray(0, header.length - 1), URI, true));
     expect(error.message).toBe(`${URI} is not a CSV text file (binary content)`);
   });
 
   test.each([
-    ['NUL bytes', Buffer.from('event_time\0,event_type\n')],
+    ['a NUL', '\u0000', '\u0000'],
+    ['a control byte (ESC)', '\u001b', '\u001b'],
+  ])('%s in a row after the header is not a reason to refuse the file (the readers reject that row)', async (_, byte, decoded) => {
+    const text = `${csv}2019-10-01 00:00:00 UTC,view,1,2,,ac${byte}me,1.00,3,s\n`;
+    expect(await decodeSample(Buffer.from(text), URI, true)).toEqual({ text: text.replace(byte, decoded), gzip: false });
+    expect((await decodeSample(zlib.gzipSync(text), URI, true)).text).toBe(text);
+  });
+
+  test('invalid UTF-8 (Latin-1 é) in a row after the header is not a reason to refuse the file: it decodes to U+FFFD', async () => {
+    expect((await decodeSample(Buffer.from(`${csv}caf\xe9\n`, 'latin1'), URI, true)).text).toBe(`${csv}caf\uFFFD\n`);
+  });
+
+  test.each([
+    ['a NUL byte in the header line', Buffer.from('event_time\0,event_type\n')],
+    ['a NUL byte in a header line without a line end', Buffer.from('event_time,event_type\0')],
     ['UTF-16', Buffer.from(`\ufeff${csv}`, 'utf16le')],
-    ['Latin-1', Buffer.from(`${csv}caf\xe9\n`, 'latin1')],
+    ['a Latin-1 header line', Buffer.from(`caf\xe9,event_type\n${csv}`, 'latin1')],
     ['random bytes', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00])],
   ])('rejects %s as binary', async (_, bytes) => {
     const error = await validationError(() => decodeSample(bytes, URI, true));

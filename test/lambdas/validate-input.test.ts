@@ -314,10 +314,19 @@ describe('rejects bad files, naming the object and the problem', () => {
     await rejection({ inputPrefix: 'binary/' }, uri('binary/blob.csv'), 'is not a CSV text file (binary content)');
   });
 
-  test('text in another encoding (Latin-1)', async () => {
-    await put('latin1/export.csv', Buffer.from(`${REES46_HEADER}\n2019-10-01 00:00:00 UTC,view,1,2,,caf\xe9,1.00,3,s\n`, 'latin1'));
+  test('a header line in another encoding (Latin-1)', async () => {
+    await put('latin1/export.csv', Buffer.from(`caf\xe9,${REES46_HEADER}\n2019-10-01 00:00:00 UTC,view,1,2,,cafe,1.00,3,s\n`, 'latin1'));
 
     await rejection({ inputPrefix: 'latin1/' }, uri('latin1/export.csv'), 'binary content');
+  });
+
+  test('a NUL byte or a Latin-1 byte in a row after a recognised header: the file is accepted (the readers reject that row)', async () => {
+    await put('nul-row/a.csv', Buffer.from(`${REES46_HEADER}\n2019-10-01 00:00:00 UTC,view,1,2,,ac\0me,1.00,3,s\n`));
+    await put('nul-row/b.csv', Buffer.from(`${REES46_HEADER}\n2019-10-01 00:00:00 UTC,view,1,2,,caf\xe9,1.00,3,s\n`, 'latin1'));
+
+    const run = await validate({ inputPrefix: 'nul-row/' });
+
+    expect(run.files.map((f) => f.table)).toEqual(['raw_rees46_events', 'raw_rees46_events']);
   });
 
   test('a gzip of a CSV with another header', async () => {
