@@ -211,13 +211,44 @@ const listUris = (files: readonly RecognisedFile[], max = 5): string =>
   files.slice(0, max).map((f) => f.uri).join(', ') + (files.length > max ? ` and ${files.length - max} more` : '');
 
 /**
+ * How the messages name the settings the user can change: the execution input's fields for the
+ * state machine (the default), the CLI's flags for `shopsight run` (local/engine/inputs.ts).
+ */
+export interface InputVocabulary {
+  /** The requested dataset as the user wrote it: `dataset "rees46"`, `--dataset rees46`. */
+  readonly requested: (dataset: string) => string;
+  /** Advice to ask for another dataset: `set dataset to "rees46" or "auto"`. */
+  readonly askFor: (dataset: string) => string;
+  /** The input location setting: `inputPrefix`, `--input`. */
+  readonly input: string;
+  /** Advice when the input mixes datasets. */
+  readonly onePerRun: string;
+}
+
+export const EXECUTION_INPUT_VOCABULARY: InputVocabulary = {
+  requested: (dataset) => `dataset "${dataset}"`,
+  askFor: (dataset) => `set dataset to "${dataset}" or "auto"`,
+  input: 'inputPrefix',
+  onePerRun: 'put each dataset under its own prefix and start one run per dataset',
+};
+
+export const CLI_VOCABULARY: InputVocabulary = {
+  requested: (dataset) => `--dataset ${dataset}`,
+  askFor: (dataset) => `use --dataset ${dataset} or --dataset auto`,
+  input: '--input',
+  onePerRun: 'give each dataset its own --input and run once per dataset',
+};
+
+/**
  * The dataset that `files` (all of one run's input, non-empty) make up. Throws InputValidationError
- * when they mix datasets, are not the `requested` dataset, or break FILE_COUNT_RULES.
+ * when they mix datasets, are not the `requested` dataset, or break FILE_COUNT_RULES; its message
+ * names the settings in `vocabulary`'s words.
  */
 export function checkDatasetConsistency(
   files: readonly RecognisedFile[],
   requested: DatasetKind | 'auto',
   inputUri: string,
+  vocabulary: InputVocabulary = EXECUTION_INPUT_VOCABULARY,
 ): DatasetKind {
   if (files.length === 0) throw new InputValidationError(`No input files under ${inputUri}`);
   const first = files[0];
@@ -226,13 +257,13 @@ export function checkDatasetConsistency(
   if (other) {
     throw new InputValidationError(
       `${inputUri} mixes datasets: ${describeFile(first)} is ${dataset} but ${describeFile(other)} is ${other.table.dataset}; ` +
-        'put each dataset under its own prefix and start one run per dataset',
+        vocabulary.onePerRun,
     );
   }
   if (requested !== 'auto' && requested !== dataset) {
     throw new InputValidationError(
-      `dataset "${requested}" was requested but the files under ${inputUri} are ${dataset} files, e.g. ${describeFile(first)}; ` +
-        `set dataset to "${dataset}" or "auto", or point inputPrefix at ${requested} files`,
+      `${vocabulary.requested(requested)} was requested but the files under ${inputUri} are ${dataset} files, e.g. ${describeFile(first)}; ` +
+        `${vocabulary.askFor(dataset)}, or point ${vocabulary.input} at ${requested} files`,
     );
   }
   for (const rule of FILE_COUNT_RULES[dataset]) {

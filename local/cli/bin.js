@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // The `shopsight` command (package.json "bin"). Loads the TypeScript sources through esbuild's
-// transform (a devDependency, about a millisecond a file), so the command always runs the
-// checked-out code with no build step, each module keeping its own __dirname (the engine finds the
-// shared SQL relative to its source file).
+// transform (a dependency, about a millisecond a file), so the command always runs the installed
+// or checked-out code with no build step, each module keeping its own __dirname (the engine finds
+// the shared SQL relative to its source file).
+//
+// One loader for every module: a dynamic `import()` in the sources is compiled to `require()` (as
+// tsc's CommonJS output and ts-jest do), so it goes through this same hook. Node's own ESM loader
+// would otherwise take it and fail on the extensionless .ts path (ERR_MODULE_NOT_FOUND), which is
+// how `run --mysql` once broke only in the installed command.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -15,6 +20,7 @@ require.extensions['.ts'] = (module, filename) => {
     target: 'node20',
     sourcefile: filename,
     sourcemap: 'inline',
+    supported: { 'dynamic-import': false },
   });
   module._compile(code, filename);
 };

@@ -2,14 +2,22 @@
  * The local engine's validate stage: turns the user's `--input` arguments (files, folders, globs)
  * into the run's input files, each recognised by its header, and the dataset they make up. The
  * recognition rules are the validate-input Lambda's (lambdas/validate-input/recognise.ts), so a
- * file the cloud run would refuse is refused here with the same words.
+ * file the cloud run would refuse is refused here for the same reason, its message naming the CLI's
+ * flags (`--dataset`, `--input`) where the Lambda names execution-input fields.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetKind } from '../../lib/config/execution-input';
 import { RawTableDef } from '../../lib/contract';
 import { InputValidationError } from '../../lambdas/validate-input/errors';
-import { checkDatasetConsistency, decodeSample, isIgnoredKey, recogniseSample, SAMPLE_BYTES } from '../../lambdas/validate-input/recognise';
+import {
+  checkDatasetConsistency,
+  CLI_VOCABULARY,
+  decodeSample,
+  isIgnoredKey,
+  recogniseSample,
+  SAMPLE_BYTES,
+} from '../../lambdas/validate-input/recognise';
 
 /** A user's input that cannot be used at all; the CLI prints the message and exits with `exitCode`. */
 export class InputError extends Error {
@@ -151,6 +159,7 @@ export async function resolveInputs(args: readonly string[], requested: DatasetK
       files.map((f) => ({ uri: f.path, table: f.table })),
       requested,
       args.join(' '),
+      CLI_VOCABULARY,
     );
   } catch (error) {
     if (error instanceof InputValidationError) throw new InputError(error.message, EXIT_INPUT_UNUSABLE);

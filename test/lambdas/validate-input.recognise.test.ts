@@ -8,6 +8,7 @@ import { mapLimit } from '../../lambdas/shared/map-limit';
 import { buildValidatedRun, capFileList, ValidatedFile } from '../../lambdas/validate-input/output';
 import {
   checkDatasetConsistency,
+  CLI_VOCABULARY,
   decodeSample,
   describeRawLayouts,
   FILE_COUNT_RULES,
@@ -250,6 +251,28 @@ describe('checkDatasetConsistency', () => {
     const error = await validationError(() => checkDatasetConsistency([file('e.csv', RR_EVENTS)], 'rees46', INPUT));
     expect(error.message).toContain('dataset "rees46" was requested');
     expect(error.message).toContain(`${INPUT}e.csv (raw_retailrocket_events)`);
+  });
+
+  test('the other dataset than requested, in the execution input\'s words by default and in the CLI\'s flags when asked', async () => {
+    const files = [file('e.csv', RR_EVENTS)];
+    const lambda = await validationError(() => checkDatasetConsistency(files, 'rees46', INPUT));
+    expect(lambda.message).toBe(
+      `dataset "rees46" was requested but the files under ${INPUT} are retailrocket files, e.g. ${INPUT}e.csv (raw_retailrocket_events); ` +
+        'set dataset to "retailrocket" or "auto", or point inputPrefix at rees46 files',
+    );
+    const cli = await validationError(() => checkDatasetConsistency(files, 'rees46', INPUT, CLI_VOCABULARY));
+    expect(cli.message).toBe(
+      `--dataset rees46 was requested but the files under ${INPUT} are retailrocket files, e.g. ${INPUT}e.csv (raw_retailrocket_events); ` +
+        'use --dataset retailrocket or --dataset auto, or point --input at rees46 files',
+    );
+  });
+
+  test('mixed datasets, in the CLI\'s words', async () => {
+    const error = await validationError(() =>
+      checkDatasetConsistency([file('oct.csv', REES46), file('t.csv', RR_TREE)], 'auto', INPUT, CLI_VOCABULARY),
+    );
+    expect(error.message).toMatch(/; give each dataset its own --input and run once per dataset$/);
+    expect(error.message).not.toMatch(/prefix|inputPrefix/);
   });
 
   test('rejects RetailRocket without events', async () => {
