@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { OUTPUT_TABLES, OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../lib/contract';
+import { OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../lib/contract';
 import { SERVING_CSV_FORMAT } from '../../lib/serving/loader-sql';
 import { countRows, sqlString } from './duck';
 import { checkAgainstContract } from './sql';
@@ -22,12 +22,6 @@ import { checkAgainstContract } from './sql';
 export const SERVING_DIR = 'serving';
 export const MANIFEST_FILE = 'manifest.json';
 export const RUN_SUMMARY_FILE = 'run-summary.json';
-
-/** Removes what an earlier run wrote into `out` (only the names this engine writes), so a rerun leaves no stale file. */
-export function clearOutputs(out: string): void {
-  for (const table of OUTPUT_TABLES) fs.rmSync(path.join(out, table.name), { recursive: true, force: true });
-  for (const name of [SERVING_DIR, 'report', RUN_SUMMARY_FILE]) fs.rmSync(path.join(out, name), { recursive: true, force: true });
-}
 
 /** Checks every contract table the run made against the contract; throws naming each mismatch. */
 export async function checkTables(connection: DuckDBConnection, tables: readonly OutputTableDef[]): Promise<void> {

@@ -14,9 +14,10 @@ import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, ass
 import { writeReport } from '../report';
 import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
 import { EXIT_INPUT_UNUSABLE, InputError, resolveInputs } from './inputs';
-import { checkTables, clearOutputs, writeParquet, writeRunSummary, writeServing } from './outputs';
+import { checkTables, writeParquet, writeRunSummary, writeServing } from './outputs';
 import { loadRees46 } from './rees46-reader';
 import { loadRetailRocket } from './retailrocket-reader';
+import { checkRunFolderOutsideInputs, stageRunFolder } from './run-folder';
 import { readSql } from './sql';
 import { runAssociationRules } from './stages/association-rules';
 import { runPurchaseIntent } from './stages/purchase-intent';
@@ -33,8 +34,13 @@ export interface ProgressReporter {
 export const SILENT_PROGRESS: ProgressReporter = { stageStart: () => undefined, stageEnd: () => undefined, log: () => undefined };
 
 export interface RunOptions {
-  readonly inputs: readonly string[];
+  /**
+   * Input files, folders or globs; or a function that writes the inputs into the run folder being
+   * made (its argument) and returns their paths (the demo's generated data).
+   */
+  readonly inputs: readonly string[] | ((runFolder: string) => Promise<string[]>);
   readonly dataset: DatasetKind | 'auto';
+  /** The run folder (see run-folder.ts): missing, empty, or an earlier run's, which a successful run replaces. */
   readonly out: string;
   readonly params: PipelineParameters;
   /** @default local-<UTC timestamp> */
@@ -79,10 +85,51 @@ export function defaultMemoryLimit(): string {
   return `${Math.floor(gb * 1024)}MB`;
 }
 
+/**
+ * Runs every stage into a staging folder beside `out` and moves it into place when all
+ * succeeded; then loads MySQL (`options.mysql`) from the published folder. Refuses, before any
+ * stage, an `out` that is not ours or overlaps the inputs (OutputFolderError) and a serving
+ * database the load could not use (MysqlLoadError).
+ */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const progress = options.progress ?? SILENT_PROGRESS;
   const runId = options.runId ?? defaultRunId();
   assertRunId(runId);
+  const target = path.resolve(options.out);
+  const given = typeof options.inputs === 'function' ? [] : options.inputs;
+  checkRunFolderOutsideInputs(target, given);
+  const folder = stageRunFolder(target, { log: (line) => progress.log(line) });
+  try {
+    if (options.mysql) await checkMysql(options.mysql);
+    const inputs = typeof options.inputs === 'function' ? await options.inputs(folder.staging) : options.inputs;
+    let result: RunResult;
+    try {
+      result = await runStages({ ...options, inputs }, runId, folder.staging, target, progress);
+    } catch (error) {
+      if (!(error instanceof NoUsableRowsError)) throw error;
+      // Nothing lost: the rejects and the reconciled summary are kept, where no earlier run is replaced.
+      const where = folder.publishKeepingPrevious(runId);
+      throw new InputError(`${error.message}; rejected rows are in ${path.join(where, 'rejects')}`, EXIT_INPUT_UNUSABLE);
+    }
+    folder.publish(runId);
+    let { summary } = result;
+    if (options.mysql) {
+      const started = process.hrtime.bigint();
+      progress.stageStart('mysql-load');
+      await loadIntoMysql(options.mysql, path.join(target, 'serving'));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      progress.stageEnd('mysql-load', seconds, undefined);
+      // The summary in the published folder gets the load's timing too.
+      summary = { ...summary, stages: [...summary.stages, { name: 'mysql-load', seconds }] };
+      writeRunSummary(target, summary);
+    }
+    return { ...result, summary, reportPath: result.reportPath && path.join(target, path.relative(folder.staging, result.reportPath)) };
+  } finally {
+    folder.discard();
+  }
+}
+
+async function runStages(options: RunOptions & { inputs: readonly string[] }, runId: string, out: string, target: string, progress: ProgressReporter): Promise<RunResult> {
   const stages: { name: string; seconds: number; rows?: number }[] = [];
   const timed = async <T>(name: string, body: () => Promise<T>, rowsOf: (t: T) => number | undefined, note?: (t: T) => string | undefined): Promise<T> => {
     progress.stageStart(name);
@@ -96,9 +143,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   };
 
   const inputs = await timed('validate', () => resolveInputs(options.inputs, options.dataset), () => undefined, (r) => `${r.files.length} file(s), ${r.dataset}`);
-  clearOutputs(options.out);
+  checkRunFolderOutsideInputs(target, inputs.files.map((f) => f.path));
   const db = await openEngineDatabase({
-    workDir: path.join(options.out, '.work'),
+    workDir: path.join(out, '.work'),
     memoryLimit: options.memoryLimit ?? defaultMemoryLimit(),
     threads: options.threads,
   });
@@ -119,13 +166,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
     if (totals.accepted === 0) {
       // Nothing to analyse: keep what was read (rejects + summary) and say why in one line.
-      await writeParquet(connection, OUTPUT_TABLES.find((t) => t.name === 'rejects')!, options.out);
-      writeRunSummary(options.out, { ...summaryBase, stages, engine: 'local', createdAt: new Date().toISOString() });
+      await writeParquet(connection, OUTPUT_TABLES.find((t) => t.name === 'rejects')!, out);
+      writeRunSummary(out, { ...summaryBase, stages, engine: 'local', createdAt: new Date().toISOString() });
       const reasons = Object.entries(totals.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ');
-      throw new InputError(
-        `${inputs.events.join(', ')}: no usable event rows (${totals.rowsRead} read${reasons ? `, rejected: ${reasons}` : ''}); rejected rows are in ${path.join(options.out, 'rejects')}`,
-        EXIT_INPUT_UNUSABLE,
-      );
+      throw new NoUsableRowsError(`${inputs.events.join(', ')}: no usable event rows (${totals.rowsRead} read${reasons ? `, rejected: ${reasons}` : ''})`);
     }
 
     await timed('schemas', async () => {
@@ -150,42 +194,52 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       await checkTables(connection, OUTPUT_TABLES);
       let rows = 0;
       for (const table of OUTPUT_TABLES) {
-        await writeParquet(connection, table, options.out);
+        await writeParquet(connection, table, out);
         tableRows[table.name] = await countRows(connection, table.name);
         rows += tableRows[table.name];
       }
       return rows;
     }, (n) => n);
     const createdAt = new Date().toISOString();
-    await timed('serving-export', () => writeServing(connection, options.out, runId, createdAt, tableRows), (m) => Object.values(m.tables).reduce((a, t) => a + t.rowCount, 0));
+    await timed('serving-export', () => writeServing(connection, out, runId, createdAt, tableRows), (m) => Object.values(m.tables).reduce((a, t) => a + t.rowCount, 0));
 
     const summary: RunSummary = { ...summaryBase, stages, engine: 'local', createdAt, tableRows };
     const problems = reconcileRunSummary(summary);
     if (problems.length > 0) throw new Error(`run summary does not reconcile: ${problems.join('; ')}`);
-    writeRunSummary(options.out, summary);
+    writeRunSummary(out, summary);
     db.close();
 
     let reportPath: string | undefined;
     if (options.report !== false) {
-      reportPath = await timed('report', () => writeReport(options.out), () => undefined);
+      reportPath = await timed('report', () => writeReport(out, { shownAs: target }), () => undefined);
     }
-    if (options.mysql) {
-      await timed('mysql-load', () => loadIntoMysql(options.mysql!, path.join(options.out, 'serving')), () => undefined);
-    }
-    // The summary on disk gets the timings of the report and the load too.
+    // The summary on disk gets the timing of the report too.
     const final: RunSummary = { ...summary, stages };
-    writeRunSummary(options.out, final);
+    writeRunSummary(out, final);
     return { summary: final, reportPath, tableRows };
   } finally {
     db.close();
   }
 }
 
+/** Every row was rejected: the run folder holds only the rejects and the summary. */
+class NoUsableRowsError extends Error {}
+
 /** Exit code when loading the serving tables into MySQL/MariaDB fails (README, "Exit codes"). */
 export const EXIT_MYSQL_LOAD = 5;
 
 export class MysqlLoadError extends Error {
   readonly exitCode = EXIT_MYSQL_LOAD;
+}
+
+/** Fails before the first stage when the load at the end could not work (mysql-loader.checkServingDatabase). */
+async function checkMysql(url: string): Promise<void> {
+  const { checkServingDatabase } = await import('../serving/mysql-loader');
+  try {
+    await checkServingDatabase(url);
+  } catch (error) {
+    throw new MysqlLoadError(`--mysql: ${(error as Error).message} (checked before the run; nothing was run)`);
+  }
 }
 
 async function loadIntoMysql(url: string, servingDir: string): Promise<void> {
