@@ -3,8 +3,8 @@
  * (lib/serving/load-steps.ts, loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
  * by mysql2. `shopsight run --mysql URL` calls `loadServingLocal`.
  *
- * URL: mysql://user:password@host[:port]/database, or with `?socketPath=/path/to/sock` for a
- * Unix socket (host is then ignored). The server must allow LOCAL INFILE (`local_infile=1`).
+ * URL: mysql://user:password@host[:port]/database, or with `?socket=/path/to/sock` (or
+ * `?socketPath=`) for a Unix socket (host is then ignored). The server must allow LOCAL INFILE (`local_infile=1`).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -33,7 +33,7 @@ export function connectionOptionsFromUrl(url: string): mysql.ConnectionOptions {
   if (u.protocol !== 'mysql:') throw new Error(`Not a mysql:// URL: ${url.replace(/:[^:@/]*@/, ':***@')}`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!database) throw new Error('The MySQL URL must name a database: mysql://user:password@host/database');
-  const socketPath = u.searchParams.get('socketPath') ?? undefined;
+  const socketPath = u.searchParams.get('socketPath') ?? u.searchParams.get('socket') ?? undefined;
   return {
     host: socketPath ? undefined : u.hostname || 'localhost',
     port: socketPath ? undefined : Number(u.port || 3306),
@@ -76,6 +76,49 @@ export function mysql2Runner(connection: mysql.Connection): SqlRunner {
     },
   };
 }
+
+/**
+ * Checks, before a run starts, that the load at its end can work: the URL parses, the server
+ * answers (within `connectTimeoutMs`), it allows LOCAL INFILE, and the user may create, alter,
+ * rename, fill and drop a table in the database, as the loader does with its staging tables (a
+ * probe table, dropped at once; roles and grants count as the server applies them). Throws an
+ * Error whose message names the problem.
+ */
+export async function checkServingDatabase(url: string, connectTimeoutMs = 10_000): Promise<void> {
+  const options = connectionOptionsFromUrl(url);
+  const connection = await mysql.createConnection({ ...options, connectTimeout: connectTimeoutMs }).catch((e: unknown) => {
+    // Node reports a refused "localhost" (IPv6 and IPv4 tried) as an AggregateError with no message.
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot connect to ${describeServer(options)}: ${err.message || err.code || String(e)}`);
+  });
+  try {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.local_infile AS local_infile');
+    if (Number(rows[0]?.local_infile) !== 1) {
+      throw new Error(`${describeServer(options)} does not allow LOAD DATA LOCAL INFILE, which the load needs: set local_infile=1 on the server`);
+    }
+    const probe = `_shopsight_probe_${process.pid}_${Date.now().toString(36)}`;
+    const renamed = `${probe}_r`;
+    try {
+      for (const sql of [
+        `CREATE TABLE \`${probe}\` (k INT PRIMARY KEY)`,
+        `ALTER TABLE \`${probe}\` COMMENT = 'shopsight privilege check'`,
+        `INSERT INTO \`${probe}\` VALUES (1)`,
+        `RENAME TABLE \`${probe}\` TO \`${renamed}\``,
+        `SELECT k FROM \`${renamed}\``,
+      ]) {
+        await connection.query(sql).catch((e: unknown) => {
+          throw new Error(`user ${options.user ?? ''} may not load into database ${options.database ?? ''} (${sql.split(' ').slice(0, 2).join(' ')}: ${errorText(e)})`);
+        });
+      }
+    } finally {
+      await connection.query(`DROP TABLE IF EXISTS \`${probe}\`, \`${renamed}\``).catch(() => undefined);
+    }
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+}
+
+const describeServer = (o: mysql.ConnectionOptions): string => (o.socketPath ? `the server at ${o.socketPath}` : `${o.host}:${o.port}`);
 
 /** Reads `servingDir/manifest.json` and checks it against the contract, as load-serving does on S3. */
 export function readLocalManifest(servingDir: string): { manifest: ServingManifest; tables: TableToLoad[] } {
