@@ -18,6 +18,7 @@ import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParamet
 import { generate } from '../generate';
 import { InputError } from '../engine/inputs';
 import { MysqlLoadError, runPipeline } from '../engine/pipeline';
+import { addRunFolderEntries, checkRunFolderTarget, ENGINE_VERSION, OutputFolderError } from '../engine/run-folder';
 import { writeReport } from '../report';
 import { ConsoleProgress, formatCount, formatSeconds } from './progress';
 
@@ -55,14 +56,19 @@ Commands:
   report     (re)build the HTML report of a run folder
   rehearse   run the deployable state machine end to end on local stand-ins of AWS
 
-Run "shopsight <command> --help" for a command's options.
-Exit codes: 0 ok, 1 internal error, 2 bad arguments, 3 input not found, 4 input unusable, 5 MySQL load failed,
-6 rehearsal did not end as asked.`,
+Run "shopsight help <command>" (or "shopsight <command> --help") for a command's options,
+"shopsight --version" for the version.
+Exit codes: 0 ok, 1 internal error, 2 bad arguments or a refused output folder, 3 input not found,
+4 input unusable, 5 MySQL unusable or its load failed, 6 rehearsal did not end as asked.`,
   run: `Usage: shopsight run --input <file|dir|glob>... [options]
 
 Runs every stage locally: validate, prepare (clean, deduplicate, canonical events), the seven
 schemas, the insights, association rules, recommendations, purchase intent, customer segments;
 writes Parquet tables, the serving CSVs + manifest, run-summary.json and report/index.html.
+
+The run is written beside --out and moved into place when it succeeds, so a failed or stopped run
+leaves the previous one as it was. --out must be new, empty, or an earlier run folder (it has
+.shopsight-run.json and nothing else of yours): anything else is refused, never changed.
 
 Options:
   --input, -i <path>     input file, folder (every .csv/.csv.gz under it) or glob; repeatable
@@ -70,6 +76,7 @@ Options:
   --out, -o <dir>        output folder (default: ./shopsight-out)
   --mysql <url>          also load the serving tables into MySQL/MariaDB, e.g.
                          mysql://user:password@127.0.0.1:3306/shopsight or mysql://user@localhost/shopsight?socket=/run/mysqld/mysqld.sock
+                         (the server is checked before the run: reachable, local_infile=1, the user may create tables)
   --config <file>        JSON: {"parameters": {…pipeline parameter overrides…}, "memoryLimit": "4GB", "threads": 2}
   --run-id <id>          run id (default: local-<UTC time>)
   --memory-limit <size>  DuckDB memory limit, e.g. 4GB (default: 40% of RAM, at most 4 GB)
@@ -87,7 +94,8 @@ Options:
   --dataset <kind>     rees46 or retailrocket (default: rees46)
   --events <n>         number of events (default: 100000)
   --seed <s>           seed; the same seed gives the same bytes (default: 42)
-  --out, -o <file>     output file; .gz compresses (required)
+  --out, -o <file>     output file; .gz compresses (required). An existing file is refused, unless it
+                       was written by generate (its .truth.json is beside it)
   --days <n>           days covered (default: 30)
   --start-date <date>  first day, YYYY-MM-DD (default: 2019-10-01 / 2015-05-03)
   --help, -h           this help`,
@@ -98,7 +106,7 @@ Generates synthetic REES46 data, runs the whole pipeline on it and writes the HT
 Options:
   --events <n>      number of events (default: 300000)
   --seed <s>        generator seed (default: 42)
-  --out, -o <dir>   output folder (default: ./shopsight-demo)
+  --out, -o <dir>   output folder (default: ./shopsight-demo): new, empty or an earlier run folder
   --help, -h        this help`,
   rehearse: `Usage: shopsight rehearse --input <file|dir>... [options]
 
@@ -199,6 +207,14 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
   if (!values.input || values.input.length === 0) throw new UsageError('run needs at least one --input <file|dir|glob>');
   const config = readConfig(values.config);
   const out = path.resolve(values.out ?? 'shopsight-out');
+  if (values.mysql !== undefined) {
+    const { connectionOptionsFromUrl } = require('../serving/mysql-loader') as typeof import('../serving/mysql-loader');
+    try {
+      connectionOptionsFromUrl(values.mysql);
+    } catch (error) {
+      throw new UsageError(`--mysql: ${(error as Error).message === 'Invalid URL' ? `not a URL: ${values.mysql.replace(/:[^:@/]*@/, ':***@')}` : (error as Error).message}`);
+    }
+  }
   const progress = new ConsoleProgress(io.stderr, io.live);
   try {
     const result = await runPipeline({
@@ -241,18 +257,52 @@ async function generateCommand(args: string[], io: CliIO): Promise<number> {
   const startDate = values['start-date'];
   if (startDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(startDate)) throw new UsageError(`--start-date must be YYYY-MM-DD, got "${startDate}"`);
   const events = positiveInt('events', values.events, 100_000);
+  const dataset = datasetArg(values.dataset, false) as DatasetKind;
+  const seed = values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed);
+  const days = values.days === undefined ? undefined : positiveInt('days', values.days, 30);
   const started = Date.now();
-  const result = await generate({
-    dataset: datasetArg(values.dataset, false) as DatasetKind,
-    events,
-    seed: values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed),
-    out: path.resolve(values.out),
-    days: values.days === undefined ? undefined : positiveInt('days', values.days, 30),
-    startDate,
-  });
+  const files = await generateInPlace(path.resolve(values.out), (out) => generate({ dataset, events, seed, out, days, startDate }));
   const seconds = (Date.now() - started) / 1000;
-  io.stdout.write(`Wrote ${formatCount(result.events)} events in ${formatSeconds(seconds)}: ${result.files.join(', ')}\n`);
+  io.stdout.write(`Wrote ${formatCount(events)} events in ${formatSeconds(seconds)}: ${files.join(', ')}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Runs `write` into a temporary folder beside `out`, then moves each file it wrote into place.
+ * Refuses (exit 2, nothing written) when one of them would replace a file that generate did not
+ * write: an existing file is ours only when its .truth.json (written last, listing the files) is.
+ */
+async function generateInPlace(out: string, write: (tmpOut: string) => Promise<{ files: string[] }>): Promise<string[]> {
+  const dir = path.dirname(out);
+  if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new OutputFolderError(`--out ${out} is a folder; generate writes a file (e.g. ${path.join(out, 'events.csv.gz')})`);
+  let tmp: string;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(dir, `.${path.basename(out)}.shopsight-tmp-`));
+  } catch (error) {
+    throw new OutputFolderError(`--out ${out}: cannot write in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    const { files } = await write(path.join(tmp, path.basename(out)));
+    const targets = files.map((f) => path.join(dir, path.relative(tmp, f)));
+    const truth = targets.find((f) => f.endsWith('.truth.json'));
+    let ours: string[] = [];
+    try {
+      ours = truth && fs.existsSync(truth) ? ((JSON.parse(fs.readFileSync(truth, 'utf8')) as { files?: string[] }).files ?? []) : [];
+    } catch {
+      ours = [];
+    }
+    const foreign = targets.filter((f) => fs.existsSync(f) && !ours.includes(path.basename(f)));
+    if (foreign.length > 0) {
+      throw new OutputFolderError(`--out ${out}: ${foreign.join(', ')} already exist${foreign.length === 1 ? 's' : ''} and generate did not write ${foreign.length === 1 ? 'it' : 'them'}; choose another --out (nothing was changed)`);
+    }
+    // The truth file last: it is what marks the others as generate's.
+    const order = [...targets.filter((f) => f !== truth), ...(truth ? [truth] : [])];
+    for (const target of order) fs.renameSync(path.join(tmp, path.relative(dir, target)), target);
+    return order;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function positiveIntOrZero(name: string, value: string): number {
@@ -266,15 +316,19 @@ async function demoCommand(args: string[], io: CliIO): Promise<number> {
   const out = path.resolve(values.out ?? 'shopsight-demo');
   const events = positiveInt('events', values.events, 300_000);
   const seed = values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed);
-  const input = path.join(out, 'input', 'rees46-synthetic.csv.gz');
-  fs.mkdirSync(path.dirname(input), { recursive: true });
+  checkRunFolderTarget(out);
   const progress = new ConsoleProgress(io.stderr, io.live);
-  progress.stageStart('generate');
-  const started = Date.now();
-  const generated = await generate({ dataset: 'rees46', events, seed, out: input });
-  progress.stageEnd('generate', (Date.now() - started) / 1000, generated.events, `seed ${seed}`);
+  // The generated input is part of the run folder: written into it while the run is made.
+  const inputs = async (runFolder: string): Promise<string[]> => {
+    const input = path.join(runFolder, 'input', 'rees46-synthetic.csv.gz');
+    progress.stageStart('generate');
+    const started = Date.now();
+    const generated = await generate({ dataset: 'rees46', events, seed, out: input });
+    progress.stageEnd('generate', (Date.now() - started) / 1000, generated.events, `seed ${seed}`);
+    return [input];
+  };
   try {
-    const result = await runPipeline({ inputs: [input], dataset: 'rees46', out, params: DEFAULT_PIPELINE_PARAMETERS, progress });
+    const result = await runPipeline({ inputs, dataset: 'rees46', out, params: DEFAULT_PIPELINE_PARAMETERS, progress });
     io.stderr.write(`\n${progress.summary()}\n\n`);
     io.stdout.write(`Report: ${result.reportPath}\nTables: ${out}\n`);
     return EXIT.ok;
@@ -293,6 +347,7 @@ async function reportCommand(args: string[], io: CliIO): Promise<number> {
     throw new InputError(`${dir}: not a run folder (no run-summary.json); run "shopsight run" first`, EXIT.inputNotFound);
   }
   io.stdout.write(`Report: ${await writeReport(dir)}\n`);
+  addRunFolderEntries(dir, ['report']);
   return EXIT.ok;
 }
 
@@ -312,6 +367,12 @@ async function rehearseCommand(args: string[], io: CliIO): Promise<number> {
   });
   if (values.help) return help(io, 'rehearse');
   if (!values.input || values.input.length === 0) throw new UsageError('rehearse needs at least one --input <file|dir>');
+  if (!fs.existsSync(path.join(__dirname, '../../cdk.json'))) {
+    throw new UsageError(
+      'rehearse runs from a clone of the ShopSight repository (it synthesizes the CDK app and runs the Spark jobs there); ' +
+        'this installed package holds the local engine only: git clone the repository, npm ci, then npx shopsight rehearse',
+    );
+  }
   // Loaded here, not at the top: the CDK library takes seconds to load and only this command needs it.
   const { rehearse, RehearsalSetupError } = require('../rehearse') as typeof import('../rehearse');
   try {
@@ -350,7 +411,17 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') return help(io, 'main');
+    if (command === undefined || command === '--help' || command === '-h') return help(io, 'main');
+    if (command === '--version' || command === '-V' || command === 'version') {
+      io.stdout.write(`shopsight ${ENGINE_VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (command === 'help') {
+      const topic = rest[0];
+      if (topic === undefined) return help(io, 'main');
+      if (!COMMANDS[topic]) throw new UsageError(`no help for "${topic}": commands are ${Object.keys(COMMANDS).join(', ')}`);
+      return help(io, topic);
+    }
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
     return await run(rest, io);
@@ -359,7 +430,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       io.stderr.write(`shopsight: ${error.message}\nRun "shopsight ${command && COMMANDS[command] ? `${command} ` : ''}--help" for usage.\n`);
       return EXIT.usage;
     }
-    if (error instanceof InputError || error instanceof MysqlLoadError) {
+    if (error instanceof InputError || error instanceof MysqlLoadError || error instanceof OutputFolderError) {
       io.stderr.write(`shopsight: ${error.message}\n`);
       return error.exitCode;
     }

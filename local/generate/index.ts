@@ -72,6 +72,8 @@ export const SEGMENTS: readonly Segment[] = ['window_shopper', 'regular', 'frequ
 
 export interface PlantedTruth {
   dataset: 'rees46' | 'retailrocket';
+  /** The files this generation wrote (names in one folder), this truth file included: `generate --out` may replace only these. */
+  files: string[];
   seed: number;
   events: number;
   startDate: string;
@@ -715,8 +717,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   for (let u = 0; u < U; u++) if (busyUntil[u] !== 0) activeUsers++;
   const shares = [0, 0, 0, 0];
   for (const s of SEGMENT_PATTERN) shares[s] += 1 / SEGMENT_PATTERN.length;
+  const truthPath = `${stripExt(options.out)}.truth.json`;
   const truth: PlantedTruth = {
     dataset,
+    files: [...files, truthPath].map((f) => path.basename(f)),
     seed,
     events: written,
     startDate,
@@ -743,7 +747,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     })),
     ...(categoryChanges === undefined ? {} : { categoryChanges }),
   };
-  const truthPath = `${stripExt(options.out)}.truth.json`;
   const truthText = JSON.stringify(truth, null, 1) + '\n';
   fs.writeFileSync(truthPath, truthText);
   bytes += Buffer.byteLength(truthText);
