@@ -1,18 +1,19 @@
 /**
- * The `shopsight` CLI end to end (local/cli/main.ts, in process, and local/cli/bin.js as a child
- * process for exit codes): the real samples of both datasets (read in place from ../shared/data),
+ * The `shopsight` CLI end to end, as a user runs it: every call spawns the real bin
+ * (local/cli/bin.js) as a child process. The real samples of both datasets (read in place from ../shared/data),
  * generated data with planted structure, and the user mistakes that must end in one line and a
  * documented exit code. Every output table is checked against the contract from its Parquet files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, servedTables } from '../../lib/contract';
-import { EXIT, main } from '../../local/cli/main';
+import { EXIT } from '../../local/cli/main';
 import { generate, PlantedTruth } from '../../local/generate';
 import { checkAgainstContract } from '../../local/engine/sql';
 import { MariaDb, startMariaDb } from '../support/mariadb';
@@ -35,15 +36,26 @@ interface Captured {
   stderr: string;
 }
 
-async function cli(...argv: string[]): Promise<Captured> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await main(argv, { stdout, stderr: stderr as unknown as NodeJS.WriteStream, live: false });
-  return { code, stdout: out, stderr: err };
+const BIN = path.join(ROOT, 'local/cli/bin.js');
+
+/** Runs the real `shopsight` bin with `argv` (plain progress lines: CI is set), from `cwd`. */
+function cli(...argv: string[]): Promise<Captured> {
+  return cliIn(tmp, argv);
+}
+
+function cliIn(cwd: string, argv: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], { cwd, env: { ...process.env, CI: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 1), stdout, stderr }));
+  });
 }
 
 const gunzipLines = (file: string): string[] => zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').replace(/\n$/, '').split('\n');
@@ -331,6 +343,154 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
   });
 });
 
+describe('run folders are owned: nothing the engine did not create is changed', () => {
+  const root = () => path.join(tmp, 'owned');
+  let input: string;
+  beforeAll(async () => {
+    input = path.join(root(), 'data', 'events', 'events.csv');
+    await generate({ dataset: 'rees46', events: 60_000, seed: 5, out: input, days: 7 });
+  });
+
+  /** Every file under `dir` (hidden ones included) with its SHA-256, by relative path. */
+  const snapshot = (dir: string): Record<string, string> => {
+    const files: Record<string, string> = {};
+    for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const full = path.join(entry.parentPath ?? entry.path, entry.name);
+      files[path.relative(dir, full)] = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+    }
+    return files;
+  };
+  const refused = (r: Captured, ...parts: string[]) => {
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    for (const p of parts) expect(r.stderr).toContain(p);
+  };
+
+  test('an --out that contains the input, or lies inside it, is refused and the input survives byte for byte', async () => {
+    const before = snapshot(path.join(root(), 'data'));
+    refused(await cli('run', '-i', input, '-o', path.join(root(), 'data')), 'contains the input');
+    refused(await cli('run', '-i', path.dirname(input), '-o', path.join(root(), 'data', 'events', 'out')), 'is inside the input');
+    refused(await cli('run', '-i', path.join(root(), 'data', '**', '*.csv'), '-o', path.join(root(), 'data', 'runs')), 'is inside the input');
+    expect(snapshot(path.join(root(), 'data'))).toEqual(before);
+  });
+
+  test("a user's folder with an unrelated events/ folder is refused, its files unchanged", async () => {
+    const mine = path.join(root(), 'home');
+    fs.mkdirSync(path.join(mine, 'events'), { recursive: true });
+    fs.writeFileSync(path.join(mine, 'events', 'notes.txt'), 'my notes\n');
+    fs.writeFileSync(path.join(mine, 'report'), 'not a folder\n');
+    const before = snapshot(mine);
+    refused(await cli('run', '-i', input, '-o', mine), mine, 'not a shopsight run folder');
+    refused(await cli('demo', '--events', '1000', '-o', mine), mine, 'not a shopsight run folder');
+    expect(snapshot(mine)).toEqual(before);
+    expect(fs.readdirSync(root()).filter((n) => n.includes('shopsight-tmp'))).toEqual([]);
+  });
+
+  test('an --out that is a file, or under a file, exits 2 in one line and the file is unchanged', async () => {
+    const file = path.join(root(), 'a-file.txt');
+    fs.writeFileSync(file, 'keep me\n');
+    refused(await cli('run', '-i', input, '-o', file), file, 'is a file, not a folder');
+    refused(await cli('run', '-i', input, '-o', path.join(file, 'run')), 'a parent of it is a file');
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep me\n');
+  });
+
+  test('a run folder is replaced by the next run; a file of the user put into it makes the next run refuse', async () => {
+    const out = path.join(root(), 'runs');
+    expect((await cli('run', '-i', input, '-o', out, '--run-id', 'first', '--no-report')).code).toBe(EXIT.ok);
+    const marker = JSON.parse(fs.readFileSync(path.join(out, '.shopsight-run.json'), 'utf8'));
+    expect(marker).toMatchObject({ tool: 'shopsight', kind: 'run', runId: 'first', engineVersion: JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version });
+    expect(marker.entries).toEqual(fs.readdirSync(out).filter((n) => n !== '.shopsight-run.json').sort());
+    expect(marker.entries).not.toContain('report');
+    // `report` adds the page and records it as the run's own: the next run may still replace the folder.
+    expect((await cli('report', out)).code).toBe(EXIT.ok);
+    expect((await cli('run', '-i', input, '-o', out, '--run-id', 'second', '--no-report')).code).toBe(EXIT.ok);
+    expect(JSON.parse(fs.readFileSync(path.join(out, '.shopsight-run.json'), 'utf8')).runId).toBe('second');
+    expect(fs.existsSync(path.join(out, 'report'))).toBe(false); // the second run wrote no report; nothing stale is left
+    fs.writeFileSync(path.join(out, 'my-analysis.sql'), 'SELECT 1;\n');
+    refused(await cli('run', '-i', input, '-o', out, '--run-id', 'third'), 'my-analysis.sql', 'which the run did not write');
+    expect(fs.readFileSync(path.join(out, 'my-analysis.sql'), 'utf8')).toBe('SELECT 1;\n');
+    expect(JSON.parse(fs.readFileSync(path.join(out, '.shopsight-run.json'), 'utf8')).runId).toBe('second');
+  });
+
+  test('a run killed during recommendations leaves the previous run folder as it was; the next run cleans up after it', async () => {
+    const out = path.join(root(), 'killed');
+    expect((await cli('run', '-i', input, '-o', out, '--run-id', 'kept')).code).toBe(EXIT.ok);
+    const before = snapshot(out);
+    let killedAt = '';
+    const r = await cliIn(tmp, ['run', '-i', input, '-o', out, '--run-id', 'killed'], (stderr, child) => {
+      if (!killedAt && stderr.includes('shopsight: recommendations')) {
+        killedAt = stderr;
+        child.kill('SIGKILL');
+      }
+    });
+    expect(r.code).toBe(-1); // ended by the signal
+    expect(killedAt).toContain('shopsight: association-rules'); // it got that far
+    expect(snapshot(out)).toEqual(before);
+    const leftovers = () => fs.readdirSync(root()).filter((n) => n.startsWith('.killed.shopsight-'));
+    expect(leftovers()).toHaveLength(1); // the killed run's staging folder, beside the run folder
+    const next = await cli('run', '-i', input, '-o', out, '--run-id', 'after', '--no-report');
+    expect(next.code).toBe(EXIT.ok);
+    expect(next.stderr).toContain('left by an interrupted run');
+    expect(leftovers()).toEqual([]);
+  });
+
+  test('a run with no usable row keeps its rejects beside an earlier run folder, which stays', async () => {
+    const out = path.join(root(), 'runs-rejected');
+    expect((await cli('run', '-i', input, '-o', out, '--run-id', 'good', '--no-report')).code).toBe(EXIT.ok);
+    const header = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';
+    const bad = path.join(root(), 'bad-input', 'bad.csv');
+    fs.mkdirSync(path.dirname(bad), { recursive: true });
+    fs.writeFileSync(bad, `${header}\n2019-10-01 00:00:00 UTC,teleport,1,,,,1.00,2,s\n`);
+    const r = await cli('run', '-i', bad, '-o', out, '--run-id', 'bad');
+    expect(r.code).toBe(EXIT.inputUnusable);
+    expect(r.stderr).toContain(`rejected rows are in ${path.join(`${out}-bad`, 'rejects')}`);
+    expect(JSON.parse(fs.readFileSync(path.join(out, '.shopsight-run.json'), 'utf8')).runId).toBe('good');
+    expect(await count(`${out}-bad`, 'rejects')).toBe(1);
+  });
+
+  test('demo reruns into its own folder; generate replaces only the files it wrote', async () => {
+    const demo = path.join(root(), 'demo');
+    for (let i = 0; i < 2; i++) expect((await cli('demo', '--events', '3000', '-o', demo)).code).toBe(EXIT.ok);
+    expect(fs.existsSync(path.join(demo, 'input', 'rees46-synthetic.csv.gz'))).toBe(true);
+    const file = path.join(root(), 'gen', 'rr.csv');
+    const tree = path.join(root(), 'gen', 'category_tree.csv');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tree, 'my own tree\n');
+    refused(await cli('generate', '--dataset', 'retailrocket', '--events', '500', '-o', file), tree, 'generate did not write it');
+    expect(fs.readFileSync(tree, 'utf8')).toBe('my own tree\n');
+    expect(fs.existsSync(file)).toBe(false);
+    fs.rmSync(tree);
+    for (let i = 0; i < 2; i++) expect((await cli('generate', '--dataset', 'retailrocket', '--events', '500', '-o', file)).code).toBe(EXIT.ok);
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['category_tree.csv', 'item_properties_part1.csv', 'rr.csv', 'rr.truth.json']);
+  });
+});
+
+describe('the command line itself', () => {
+  test('--version and -V print the package version; help <command> prints that command\'s help', async () => {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+    for (const flag of ['--version', '-V']) expect(await cli(flag)).toEqual({ code: 0, stdout: `shopsight ${version}\n`, stderr: '' });
+    for (const command of ['run', 'generate', 'demo', 'report', 'rehearse']) {
+      const r = await cli('help', command);
+      expect(r.code).toBe(EXIT.ok);
+      expect(r.stdout).toBe((await cli(command, '--help')).stdout);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: shopsight ${command}`));
+    }
+    const unknown = await cli('help', 'frobnicate');
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.stderr).toContain('no help for "frobnicate"');
+  });
+
+  test('a malformed --mysql URL is a usage error before anything runs', async () => {
+    const r = await cli('run', '-i', OCT, '-o', path.join(tmp, 'never'), '--mysql', 'not a url');
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toContain('--mysql: not a URL');
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+});
+
 describe('shopsight run --mysql loads the serving tables into MariaDB through the loader SQL', () => {
   let server: MariaDb;
   const out = () => path.join(tmp, 'mysql');
@@ -382,10 +542,44 @@ describe('shopsight run --mysql loads the serving tables into MariaDB through th
     }
   });
 
-  test('an unreachable database exits 5 with one line', async () => {
-    const r = await cli('run', '-i', NOV, '-o', path.join(tmp, 'mysql-bad'), '--no-report', '--mysql', 'mysql://root@localhost/shopsight?socketPath=/nonexistent/mysqld.sock');
-    expect(r.code).toBe(EXIT.mysqlLoad);
-    expect(r.stderr).toContain('--mysql');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+  test('an unreachable database exits 5 in one line before any stage runs, and writes no run folder', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    for (const url of [`mysql://root@127.0.0.1:${closedPort}/shopsight`, 'mysql://root@localhost/shopsight?socket=/nonexistent/mysqld.sock']) {
+      const r = await cli('run', '-i', NOV, '-o', path.join(tmp, 'mysql-bad'), '--no-report', '--mysql', url);
+      expect(r.code).toBe(EXIT.mysqlLoad);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^shopsight: --mysql: cannot connect to .*; nothing was run\)$/)]);
+      expect(fs.existsSync(path.join(tmp, 'mysql-bad'))).toBe(false);
+    }
+  });
+
+  test('a server without local_infile, or a user who may not create tables, is refused before the run', async () => {
+    await server.exec("CREATE USER 'reader'@'localhost' IDENTIFIED BY 'reader-pw'");
+    await server.exec("GRANT SELECT ON shopsight.* TO 'reader'@'localhost'");
+    const denied = await cli('run', '-i', NOV, '-o', path.join(tmp, 'mysql-denied'), '--no-report', '--mysql', server.url('reader', 'reader-pw', 'shopsight'));
+    expect(denied.code).toBe(EXIT.mysqlLoad);
+    expect(denied.stderr).toMatch(/^shopsight: --mysql: user reader may not load into database shopsight \(CREATE TABLE: .*denied/);
+    expect(denied.stderr).not.toContain('shopsight: prepare');
+    await server.exec('SET GLOBAL local_infile = 0');
+    try {
+      const off = await cli('run', '-i', NOV, '-o', path.join(tmp, 'mysql-off'), '--no-report', '--mysql', server.url('root', '', 'shopsight'));
+      expect(off.code).toBe(EXIT.mysqlLoad);
+      expect(off.stderr).toContain('does not allow LOAD DATA LOCAL INFILE');
+    } finally {
+      await server.exec('SET GLOBAL local_infile = 1');
+    }
+    const [tables] = await (async () => {
+      const db = await server.connect({ database: 'shopsight' });
+      try {
+        return await db.query("SHOW TABLES LIKE '\\_shopsight\\_probe%'");
+      } finally {
+        await db.end();
+      }
+    })();
+    expect(tables).toEqual([]); // the privilege probe leaves nothing behind
   });
 });
