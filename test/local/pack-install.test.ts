@@ -223,4 +223,12 @@ describe('the installed shopsight', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 5, stderr: expect.stringMatching(/^shopsight: --mysql: .*ECONNREFUSED/m) });
     expect(r.stderr).not.toMatch(/internal error|ERR_MODULE_NOT_FOUND|Cannot find module/);
   });
+
+  test('--version, and rehearse (which needs a clone of the repository) says so in one line, exit 2', () => {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+    expect(run(shopsight, ['--version'], app).stdout).toBe(`shopsight ${version}\n`);
+    const r = run(shopsight, ['rehearse', '--input', path.join(tmp, 'rr')], app);
+    expect({ status: r.status, lines: r.stderr.trim().split('\n').length }).toEqual({ status: 2, lines: 2 });
+    expect(r.stderr).toMatch(/^shopsight: rehearse runs from a clone of the ShopSight repository/);
+  });
 });
