@@ -26,6 +26,15 @@ require.extensions['.ts'] = (module, filename) => {
 };
 process.setSourceMapsEnabled(true);
 
+// Ctrl-C or a TERM: exit through process.exit, so that 'exit' handlers remove a run's staging
+// folder (local/engine/run-folder.ts) and the previous run folder stays as it was.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    process.stderr.write(`\nshopsight: stopped by ${signal}; nothing was published (an earlier run folder is unchanged)\n`);
+    process.exit(code);
+  });
+}
+
 require(path.join(__dirname, 'main.ts'))
   .main(process.argv.slice(2))
   .then((code) => {

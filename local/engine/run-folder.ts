@@ -208,6 +208,15 @@ export function stageRunFolder(target: string, options: { flag?: string; log?: (
     throw new OutputFolderError(`${flag} ${target}: cannot write beside it in ${parent} (${e.code ?? e.message}); choose another ${flag}`);
   }
   let done = false;
+  // An exit before publishing (process.exit, as the CLI does on Ctrl-C) takes the staging folder with it.
+  const onExit = (): void => {
+    if (!done) fs.rmSync(staging, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
+  const finish = (): void => {
+    done = true;
+    process.off('exit', onExit);
+  };
   return {
     staging,
     target,
@@ -220,7 +229,7 @@ export function stageRunFolder(target: string, options: { flag?: string; log?: (
       for (let i = 2; fs.existsSync(beside); i++) beside = `${target}-${runId}-${i}`;
       writeMarker(staging, runId);
       fs.renameSync(staging, beside);
-      done = true;
+      finish();
       return beside;
     },
     publish(runId: string): void {
@@ -229,7 +238,7 @@ export function stageRunFolder(target: string, options: { flag?: string; log?: (
       try {
         checkRunFolderTarget(target, flag);
       } catch (error) {
-        done = true; // keep the finished run where it is
+        finish(); // keep the finished run where it is
         fs.rmSync(path.join(staging, STAGING_FILE), { force: true });
         throw new OutputFolderError(`${(error as Error).message}; the finished run is in ${staging}`);
       }
@@ -243,11 +252,11 @@ export function stageRunFolder(target: string, options: { flag?: string; log?: (
         fs.renameSync(staging, target);
         fs.rmSync(old, { recursive: true, force: true });
       }
-      done = true;
+      finish();
     },
     discard(): void {
       if (done) return;
-      done = true;
+      finish();
       fs.rmSync(staging, { recursive: true, force: true });
     },
   };

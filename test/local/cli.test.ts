@@ -435,6 +435,20 @@ describe('run folders are owned: nothing the engine did not create is changed', 
     expect(next.code).toBe(EXIT.ok);
     expect(next.stderr).toContain('left by an interrupted run');
     expect(leftovers()).toEqual([]);
+
+    // Ctrl-C: exit 130, the staging folder removed at once, the run folder as it was.
+    const published = snapshot(out);
+    let interrupted = false;
+    const stopped = await cliIn(tmp, ['run', '-i', input, '-o', out, '--run-id', 'interrupted'], (stderr, child) => {
+      if (!interrupted && stderr.includes('shopsight: recommendations')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toContain('shopsight: stopped by SIGINT; nothing was published');
+    expect(leftovers()).toEqual([]);
+    expect(snapshot(out)).toEqual(published);
   });
 
   test('a run with no usable row keeps its rejects beside an earlier run folder, which stays', async () => {
