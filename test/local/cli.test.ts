@@ -395,6 +395,11 @@ describe('run folders are owned: nothing the engine did not create is changed', 
     refused(await cli('run', '-i', input, '-o', file), file, 'is a file, not a folder');
     refused(await cli('run', '-i', input, '-o', path.join(file, 'run')), 'a parent of it is a file');
     expect(fs.readFileSync(file, 'utf8')).toBe('keep me\n');
+    // A folder nobody may create entries in (not even root: /proc): refused before any stage.
+    const unwritable = await cli('run', '-i', input, '-o', '/proc/shopsight-run');
+    refused(unwritable, '--out /proc/shopsight-run: cannot write beside it in /proc');
+    expect(unwritable.stderr).not.toContain('shopsight: validate');
+    refused(await cli('generate', '--events', '100', '-o', '/proc/shopsight.csv'), '--out /proc/shopsight.csv: cannot write in /proc');
   });
 
   test('a run folder is replaced by the next run; a file of the user put into it makes the next run refuse', async () => {
