@@ -141,7 +141,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
+    // One line: node:util's hint for a value that starts with a dash is on its second.
+    throw new UsageError((error as Error).message.split('\n').join(' '));
   }
 }
 

@@ -106,7 +106,8 @@ const within = (inner: string, outer: string): boolean => inner === outer || inn
 
 /**
  * Throws OutputFolderError when `target` contains, is, or lies inside one of `inputs` (files or
- * folders; a glob counts by its folder part): a run folder is replaced as a whole, inputs never are.
+ * folders; a glob counts by its folder part): a run folder is replaced as a whole, inputs never are;
+ * a rehearsal folder holds the emulated buckets the inputs are uploaded into.
  */
 export function checkRunFolderOutsideInputs(target: string, inputs: readonly string[], flag = '--out'): void {
   const out = realPathOf(target);
@@ -116,7 +117,7 @@ export function checkRunFolderOutsideInputs(target: string, inputs: readonly str
     if (within(where, out) || within(out, where)) {
       throw new OutputFolderError(
         within(where, out)
-          ? `${flag} ${target} contains the input ${input}; a run folder is replaced as a whole, so choose an ${flag} outside the inputs`
+          ? `${flag} ${target} contains the input ${input}; choose an ${flag} outside the inputs`
           : `${flag} ${target} is inside the input ${input}; choose an ${flag} outside the inputs`,
       );
     }

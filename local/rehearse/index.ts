@@ -23,6 +23,7 @@
  * database (DIR/mysql), secrets, logs, and DIR/rehearsal.json. A second rehearsal with the same DIR
  * continues from the first, as a second execution in the same account would.
  */
+import { checkRunFolderOutsideInputs } from '../engine/run-folder';
 import { randomInt } from 'crypto';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -248,9 +249,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dir = path.resolve(options.dir);
+  // The inputs first: a mistaken --input must not leave a claimed, empty rehearsal folder behind.
+  const files = inputFiles(options.inputs);
+  checkRunFolderOutsideInputs(dir, options.inputs);
   const claimed = claimDirectory(dir);
   log(`Rehearsal folder ${dir} (${claimed === 'new' ? 'new' : 'continuing the previous rehearsals in it'})`);
-  const files = inputFiles(options.inputs);
   const python = pythonEnvironment(log);
 
   // What `cdk deploy` uploads is dist/spark-jobs; built from the checked-out sources first (cdk.json's app does the same).

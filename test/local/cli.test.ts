@@ -502,6 +502,25 @@ describe('the command line itself', () => {
     expect(unknown.stderr).toContain('no help for "frobnicate"');
   });
 
+  test('rehearse refuses a missing input or one inside its folder before claiming the folder', async () => {
+    const dir = path.join(tmp, 'rehearsal-never');
+    const missing = await cli('rehearse', '-i', path.join(tmp, 'nope.csv'), '-o', dir);
+    expect([missing.code, missing.stderr.trim()]).toEqual([EXIT.inputNotFound, `shopsight: --input ${path.join(tmp, 'nope.csv')}: no such file or folder`]);
+    expect(fs.existsSync(dir)).toBe(false);
+    fs.mkdirSync(path.join(tmp, 'rehearse-input'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'rehearse-input', 'x.csv'), 'a,b\n');
+    const inside = await cli('rehearse', '-i', path.join(tmp, 'rehearse-input'), '-o', path.join(tmp, 'rehearse-input', 'r'));
+    expect(inside.code).toBe(EXIT.usage);
+    expect(inside.stderr).toContain('is inside the input');
+    expect(fs.readdirSync(path.join(tmp, 'rehearse-input'))).toEqual(['x.csv']);
+  });
+
+  test('an option value that starts with a dash gets node:util\'s whole hint, on one line', async () => {
+    const r = await cli('generate', '--events', '-5', '-o', path.join(tmp, 'dash.csv'));
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr.split('\n')[0]).toMatch(/^shopsight: Option '--events' argument is ambiguous\. .*'--events=-XYZ'\.$/);
+  });
+
   test('a malformed --mysql URL is a usage error before anything runs', async () => {
     const r = await cli('run', '-i', OCT, '-o', path.join(tmp, 'never'), '--mysql', 'not a url');
     expect(r.code).toBe(EXIT.usage);
