@@ -38,9 +38,13 @@
  *
  * Scoring: scores are x_u . y_i summed in double in order k = 0..rank-1, then rounded to Float32;
  * ranking is by the Float32 score, ties by lower item index, so the output is consistent with the
- * returned scores. Users are scored four at a time against a contiguous candidate matrix (each candidate
- * factor loaded once for four users), with a size-n binary min-heap per user and a threshold test so
- * that almost no score touches the heap.
+ * returned scores. Exact norm-bound pruning: the candidate rows are copied once per call in descending
+ * norm ‖y‖, each query scans them in that order with a size-n binary min-heap (ordered by score, then
+ * item, so arrival order does not matter) and stops at the first row where ‖x‖·‖y‖, widened by a
+ * rounding margin, is below the Float32 predecessor of the heap's threshold: by Cauchy-Schwarz no
+ * later row can enter or tie (see topNRange). The output is the exhaustive scan's, bit for bit; the
+ * work per query is the rows scanned until the bound drops below its n-th best score, which depends on
+ * how skewed the norms are (ScoringOptions.stats reports it).
  *
  * Fold-in (foldInUsers): user factors for a new ratings matrix over the same items, by one zero-start
  * user half-step against fixed item factors (our serving shortcut; Spark has none).
@@ -500,8 +504,9 @@ class TopN {
   }
 
   /**
-   * Offer a (Float32-rounded) score; items arrive in ascending index order, so a newcomer beats the
-   * root only with a strictly greater score. Returns the new threshold (-Infinity until full).
+   * Offer a (Float32-rounded) score. Items may arrive in any order: a newcomer replaces the root when it
+   * is better in the order (score desc, item asc), so the kept set is the same for any arrival order.
+   * Returns the new threshold: the root's score (-Infinity until full).
    */
   offer(score: number, item: number): number {
     const n = this.n;
@@ -519,7 +524,7 @@ class TopN {
       }
       return this.size < n ? -Infinity : this.score[0];
     }
-    if (!(score > this.score[0])) return this.score[0];
+    if (!(score > this.score[0] || (score === this.score[0] && item < this.item[0]))) return this.score[0];
     this.score[0] = score;
     this.item[0] = item;
     let c = 0;
@@ -556,9 +561,11 @@ interface TopNJob {
   kind: 'topn';
   Q: Float32Array;
   qRows: Int32Array;
-  C: Float32Array /* m x rank candidate rows, candidate j = item candItem[j] (or j), ascending */;
+  /** m x rank candidate rows in descending norm: row j is item candItem[j], of norm (as computed) cNorm[j]. */
+  C: Float32Array;
   m: number;
-  candItem: Int32Array | null;
+  candItem: Int32Array;
+  cNorm: Float64Array;
   rank: number;
   n: number;
   /** Per query q: excluded items exIdx[exPtr[q] .. exPtr[q + 1]), sorted ascending. */
@@ -571,133 +578,85 @@ interface TopNJob {
   outItems: Int32Array /* qRows.length x n */;
   outScores: Float32Array;
   outCount: Int32Array;
+  /** Per query: candidate rows scored before the norm bound stopped the scan. */
+  outScored: Int32Array;
 }
 
 /**
- * Top-n for queries [qFrom, qTo) of a TopNJob. Four queries per pass over C (each candidate factor loaded
- * once for four queries); every query's scores and heap are its own, so the grouping never changes a
- * result.
+ * A double at or below the Float32 predecessor of the Float32 `t`: a score s < belowF32(t) rounds to a
+ * Float32 below t (Math.fround is monotone), so it can neither beat nor tie the threshold t.
+ * ulp(t) <= max(|t| 2^-23, 2^-149), so subtracting |t| 2^-22 + 2^-149 is enough with room for the
+ * rounding of this very expression. -Infinity stays -Infinity (heap not full: everything passes).
+ */
+function belowF32(t: number): number {
+  if (t === Infinity) return 3.4028234663852886e38;
+  return t - Math.abs(t) * 2.384185791015625e-7 - 1.401298464324817e-45;
+}
+
+/**
+ * Top-n for queries [qFrom, qTo) of a TopNJob, with exact norm-bound pruning: the candidates come in
+ * descending norm, and a query's scan stops at the first row j whose bound |x| |y_j| (1 + eps) is below
+ * belowF32(threshold) — every later row has a smaller norm, so by Cauchy-Schwarz none of them can reach
+ * the heap. eps = (rank + 8) 2^-50 covers the rounding of the dot product (its products of Float32s are
+ * exact in double, the rank - 1 additions err by at most (rank - 1) 2^-53 sum |x_k y_k| <= that times
+ * |x| |y|) and of the two norms and the bound's products, with a factor of four to spare. Until the
+ * heap is full the threshold is -Infinity and nothing stops. Every query's scan and heap are its own.
  */
 function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
-  const { Q, qRows, C, m, candItem, rank, n, exPtr, exIdx, selfIsRow, valid, outItems, outScores, outCount } = job;
-  const heaps = [new TopN(n), new TopN(n), new TopN(n), new TopN(n)];
-  const active = [false, false, false, false];
-  const offs = [0, 0, 0, 0];
-  for (let b = qFrom; b < qTo; b += 4) {
-    for (let s = 0; s < 4; s++) {
-      const qi = b + s < qTo ? b + s : -1;
-      const row = qi >= 0 ? qRows[qi] : qRows[b];
-      heaps[s].reset(qi >= 0 && exPtr && exIdx ? exIdx.subarray(exPtr[qi], exPtr[qi + 1]) : undefined, selfIsRow ? row : -1);
-      active[s] = qi >= 0 && n > 0 && m > 0 && (valid === null || valid[row] === 1);
-      offs[s] = row * rank;
-    }
-    const o0 = offs[0];
-    const o1 = offs[1];
-    const o2 = offs[2];
-    const o3 = offs[3];
-    let t0 = active[0] ? -Infinity : Infinity;
-    let t1 = active[1] ? -Infinity : Infinity;
-    let t2 = active[2] ? -Infinity : Infinity;
-    let t3 = active[3] ? -Infinity : Infinity;
-    if (t0 !== Infinity || t1 !== Infinity || t2 !== Infinity || t3 !== Infinity) {
-      const h0 = heaps[0];
-      const h1 = heaps[1];
-      const h2 = heaps[2];
-      const h3 = heaps[3];
-      // Two candidates x four queries per k: 6 loads for 8 multiply-adds, 8 independent sums.
-      const m2 = m & ~1;
-      for (let j = 0, co = 0; j < m2; j += 2, co += 2 * rank) {
-        let s0a = 0;
-        let s0b = 0;
-        let s1a = 0;
-        let s1b = 0;
-        let s2a = 0;
-        let s2b = 0;
-        let s3a = 0;
-        let s3b = 0;
-        for (let k = 0; k < rank; k++) {
-          const ya = C[co + k];
-          const yb = C[co + rank + k];
-          const qv0 = Q[o0 + k];
-          const qv1 = Q[o1 + k];
-          const qv2 = Q[o2 + k];
-          const qv3 = Q[o3 + k];
-          s0a += qv0 * ya;
-          s0b += qv0 * yb;
-          s1a += qv1 * ya;
-          s1b += qv1 * yb;
-          s2a += qv2 * ya;
-          s2b += qv2 * yb;
-          s3a += qv3 * ya;
-          s3b += qv3 * yb;
-        }
-        if (s0a >= t0) {
-          const f = Math.fround(s0a);
-          if (f > t0 || t0 === -Infinity) t0 = h0.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s1a >= t1) {
-          const f = Math.fround(s1a);
-          if (f > t1 || t1 === -Infinity) t1 = h1.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s2a >= t2) {
-          const f = Math.fround(s2a);
-          if (f > t2 || t2 === -Infinity) t2 = h2.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s3a >= t3) {
-          const f = Math.fround(s3a);
-          if (f > t3 || t3 === -Infinity) t3 = h3.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s0b >= t0) {
-          const f = Math.fround(s0b);
-          if (f > t0 || t0 === -Infinity) t0 = h0.offer(f, candItem ? candItem[j + 1] : j + 1);
-        }
-        if (s1b >= t1) {
-          const f = Math.fround(s1b);
-          if (f > t1 || t1 === -Infinity) t1 = h1.offer(f, candItem ? candItem[j + 1] : j + 1);
-        }
-        if (s2b >= t2) {
-          const f = Math.fround(s2b);
-          if (f > t2 || t2 === -Infinity) t2 = h2.offer(f, candItem ? candItem[j + 1] : j + 1);
-        }
-        if (s3b >= t3) {
-          const f = Math.fround(s3b);
-          if (f > t3 || t3 === -Infinity) t3 = h3.offer(f, candItem ? candItem[j + 1] : j + 1);
+  const { Q, qRows, C, m, candItem, cNorm, rank, n, exPtr, exIdx, selfIsRow, valid, outItems, outScores, outCount, outScored } = job;
+  const heap = new TopN(n);
+  const margin = 1 + (rank + 8) * 8.881784197001252e-16;
+  const m2 = m & ~1;
+  for (let q = qFrom; q < qTo; q++) {
+    const row = qRows[q];
+    outCount[q] = 0;
+    outScored[q] = 0;
+    if (n === 0 || m === 0 || (valid !== null && valid[row] !== 1)) continue;
+    heap.reset(exPtr && exIdx ? exIdx.subarray(exPtr[q], exPtr[q + 1]) : undefined, selfIsRow ? row : -1);
+    const o = row * rank;
+    let xx = 0;
+    for (let k = 0; k < rank; k++) xx += Q[o + k] * Q[o + k];
+    const nx = Math.sqrt(xx) * margin;
+    let t = -Infinity; // the heap's threshold (Float32), -Infinity until full
+    let tl = -Infinity; // belowF32(t): scores below it cannot enter
+    let j = 0;
+    // Two candidates per step: two independent sums.
+    for (let co = 0; j < m2; j += 2, co += 2 * rank) {
+      if (nx * cNorm[j] < tl) break;
+      let sa = 0;
+      let sb = 0;
+      for (let k = 0; k < rank; k++) {
+        const x = Q[o + k];
+        sa += x * C[co + k];
+        sb += x * C[co + rank + k];
+      }
+      if (sa >= tl) {
+        const f = Math.fround(sa);
+        if (f >= t) {
+          t = heap.offer(f, candItem[j]);
+          tl = belowF32(t);
         }
       }
-      for (let j = m2, co = m2 * rank; j < m; j++, co += rank) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let k = 0; k < rank; k++) {
-          const y = C[co + k];
-          s0 += Q[o0 + k] * y;
-          s1 += Q[o1 + k] * y;
-          s2 += Q[o2 + k] * y;
-          s3 += Q[o3 + k] * y;
-        }
-        if (s0 >= t0) {
-          const f = Math.fround(s0);
-          if (f > t0 || t0 === -Infinity) t0 = h0.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s1 >= t1) {
-          const f = Math.fround(s1);
-          if (f > t1 || t1 === -Infinity) t1 = h1.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s2 >= t2) {
-          const f = Math.fround(s2);
-          if (f > t2 || t2 === -Infinity) t2 = h2.offer(f, candItem ? candItem[j] : j);
-        }
-        if (s3 >= t3) {
-          const f = Math.fround(s3);
-          if (f > t3 || t3 === -Infinity) t3 = h3.offer(f, candItem ? candItem[j] : j);
+      if (sb >= tl) {
+        const f = Math.fround(sb);
+        if (f >= t) {
+          t = heap.offer(f, candItem[j + 1]);
+          tl = belowF32(t);
         }
       }
     }
-    for (let s = 0; s < 4 && b + s < qTo; s++) {
-      const q = b + s;
-      outCount[q] = active[s] ? heaps[s].writeTo(outItems, outScores, q * n) : 0;
+    if (j === m2 && j < m && !(nx * cNorm[j] < tl)) {
+      const co = j * rank;
+      let s = 0;
+      for (let k = 0; k < rank; k++) s += Q[o + k] * C[co + k];
+      if (s >= tl) {
+        const f = Math.fround(s);
+        if (f >= t) heap.offer(f, candItem[j]);
+      }
+      j++;
     }
+    outScored[q] = j;
+    outCount[q] = heap.writeTo(outItems, outScores, q * n);
   }
 }
 
@@ -776,7 +735,9 @@ function runTask(job: Job, t: number, inWorker: boolean): void {
 }
 
 /** The worker-thread copy of the kernels is built from these functions' source text. */
-const KERNELS: ReadonlyArray<{ toString(): string }> = [dotFD, dotDD, axpyF, solveRange, gramRange, lossRange, contains, TopN, topNRange, runTask];
+const KERNELS: ReadonlyArray<{ toString(): string }> = [
+  dotFD, dotDD, axpyF, solveRange, gramRange, lossRange, contains, TopN, belowF32, topNRange, runTask,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool: persistent worker threads that take tasks from a shared counter; the main thread takes
@@ -1237,10 +1198,22 @@ export function implicitLoss(ratings: ImplicitRatings, model: AlsModel, params: 
 // ---------------------------------------------------------------------------------------------
 // Scoring: blocked top-n.
 
+/** Work done by a scoring call, added to by each call that is given it. */
+export interface ScoringStats {
+  /** Queries scored. */
+  queries: number;
+  /** Queries x candidate rows: what an exhaustive scan would score. */
+  pairs: number;
+  /** Candidate rows actually scored (the norm bound stops each query's scan early). */
+  scored: number;
+}
+
 /** Options of the scoring functions. */
 export interface ScoringOptions {
   /** Threads (main included); default as AlsParams.threads. Small problems stay single-threaded. */
   threads?: number;
+  /** When given, the call adds its work to it. */
+  stats?: ScoringStats;
 }
 
 /** Sorted, de-duplicated, range-checked copy of a candidate list. */
@@ -1255,10 +1228,30 @@ function normaliseCandidates(c: Int32Array, items: number): Int32Array {
   return s.slice(0, w);
 }
 
-function gatherRows(F: Float32Array, rows: Int32Array, rank: number, shared: boolean): Float32Array {
-  const out = shared ? sharedF32(rows.length * rank) : new Float32Array(rows.length * rank);
-  for (let j = 0; j < rows.length; j++) out.set(F.subarray(rows[j] * rank, rows[j] * rank + rank), j * rank);
-  return out;
+/**
+ * The rows `items` of F as a candidate matrix in descending norm (ties by lower item), with the norms:
+ * the order the pruned scan needs, built once per scoring call.
+ */
+function byDescendingNorm(F: Float32Array, items: Int32Array, rank: number, shared: boolean): { C: Float32Array; candItem: Int32Array; cNorm: Float64Array } {
+  const m = items.length;
+  const norm = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    const o = items[j] * rank;
+    let s = 0;
+    for (let k = 0; k < rank; k++) s += F[o + k] * F[o + k];
+    norm[j] = Math.sqrt(s);
+  }
+  const order = Array.from({ length: m }, (_, j) => j).sort((a, b) => norm[b] - norm[a] || items[a] - items[b]);
+  const C = shared ? sharedF32(m * rank) : new Float32Array(m * rank);
+  const candItem = i32(m, shared);
+  const cNorm = shared ? new Float64Array(new SharedArrayBuffer(m * 8)) : new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    const it = items[order[j]];
+    C.set(F.subarray(it * rank, it * rank + rank), j * rank);
+    candItem[j] = it;
+    cNorm[j] = norm[order[j]];
+  }
+  return { C, candItem, cNorm };
 }
 
 function checkN(n: number): void {
@@ -1283,9 +1276,10 @@ function i32(n: number, shared: boolean): Int32Array {
  * then `emit` streams each query's result in order.
  */
 function scoreAll(
-  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount'>,
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored'>,
   queries: Int32Array,
   threads: number,
+  stats: ScoringStats | undefined,
   exclusions: ((from: number, to: number) => { ptr: Int32Array; idx: Int32Array } | null) | null,
   emit: (q: number, items: Int32Array, scores: Float32Array) => void,
 ): void {
@@ -1295,6 +1289,7 @@ function scoreAll(
   const outItems = i32(chunk * n, shared);
   const outScores = shared ? sharedF32(chunk * n) : new Float32Array(chunk * n);
   const outCount = i32(chunk, shared);
+  const outScored = i32(chunk, shared);
   for (let from = 0; from < queries.length; from += chunk) {
     const to = Math.min(queries.length, from + chunk);
     const qRows = shared ? sharedCopyI32(queries.subarray(from, to)) : queries.subarray(from, to);
@@ -1308,8 +1303,14 @@ function scoreAll(
       outItems,
       outScores,
       outCount,
+      outScored,
     };
     runJob(job, Math.ceil((to - from) / SCORE_BLOCK), threads);
+    if (stats) {
+      stats.queries += to - from;
+      stats.pairs += (to - from) * base.m;
+      for (let q = 0; q < to - from; q++) stats.scored += outScored[q];
+    }
     for (let q = 0; q < to - from; q++) {
       const c = outCount[q];
       emit(from + q, outItems.slice(q * n, q * n + c), outScores.slice(q * n, q * n + c));
@@ -1341,8 +1342,8 @@ export function recommendForUser(
 }
 
 /**
- * Streams top-n for many users, in the order given (blocked: scores for four users at a time against
- * all candidate items with a tight loop, a small binary heap per user). `excludeFor` (sorted ascending
+ * Streams top-n for many users, in the order given (each user's scan over the candidates in descending
+ * norm stops once the norm bound cannot beat its n-th best; a small binary heap per user). `excludeFor` (sorted ascending
  * item indices) is called for a chunk of up to 32768 users before their `onUser` calls. On large
  * problems (users x candidates x rank >= PARALLEL_MIN_SCORE_WORK) the users are split over
  * worker threads; the output is identical for any thread count.
@@ -1367,14 +1368,13 @@ export function recommendForUsers(
   const m = candItem ? candItem.length : model.items;
   const threads = scoringThreads(options, users.length, m, rank);
   const shared = threads > 1;
-  let C: Float32Array;
-  if (candItem) C = gatherRows(model.itemFactors, candItem, rank, shared);
-  else C = shared && !isShared(model.itemFactors) ? sharedCopyF32(model.itemFactors) : model.itemFactors;
+  const cand = byDescendingNorm(model.itemFactors, candItem ?? Int32Array.from({ length: m }, (_, j) => j), rank, shared);
   const Q = shared && !isShared(model.userFactors) ? sharedCopyF32(model.userFactors) : model.userFactors;
   scoreAll(
-    { kind: 'topn', Q, C, m, candItem: candItem && shared ? sharedCopyI32(candItem) : candItem, rank, n, selfIsRow: false, valid: null },
+    { kind: 'topn', Q, ...cand, m, rank, n, selfIsRow: false, valid: null },
     users,
     threads,
+    options?.stats,
     (from, to) => {
       const lists: (Int32Array | undefined)[] = [];
       let total = 0;
@@ -1441,11 +1441,11 @@ export function similarItems(
     const it = cand ? cand[j] : j;
     if (nonZero[it]) candItem[w++] = it;
   }
-  const C = gatherRows(unit, candItem, rank, shared);
   scoreAll(
-    { kind: 'topn', Q: unit, C, m: cnt, candItem, rank, n, selfIsRow: true, valid: nonZero },
+    { kind: 'topn', Q: unit, ...byDescendingNorm(unit, candItem, rank, shared), m: cnt, rank, n, selfIsRow: true, valid: nonZero },
     items,
     threads,
+    options?.stats,
     null,
     (q, similar, similarity) => onItem(items[q], similar, similarity),
   );
