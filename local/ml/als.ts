@@ -614,7 +614,7 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
   const live = [false, false, false, false];
   const m2 = m & ~1;
   // Four queries per pass (each candidate row loaded once for four), each with its own stop; the pass
-  // ends when all four have stopped. A stopped query's tl is NaN, so nothing more enters its heap.
+  // ends when all four have stopped. A stopped query's l is NaN, so nothing more enters its heap.
   for (let b = qFrom; b < qTo; b += 4) {
     let alive = 0;
     for (let s = 0; s < 4; s++) {
@@ -637,7 +637,8 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
     const n1 = nxs[1];
     const n2 = nxs[2];
     const n3 = nxs[3];
-    // t: the heap's threshold (Float32, -Infinity until full); tl = belowF32(t), NaN once stopped.
+    // t: the heap's threshold (Float32, -Infinity until full); l = belowF32(t), NaN once stopped (or
+    // not live): a score below l cannot enter, and a bound below l stops the query.
     let t0 = -Infinity;
     let t1 = -Infinity;
     let t2 = -Infinity;
@@ -652,7 +653,7 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
     const h3 = heaps[3];
     let j = 0;
     for (; alive > 0 && j < m; j += 2) {
-      const c = cNorm[j];
+      const c = cNorm[j]; // >= cNorm[j + 1]: one test covers both rows of the step
       if (n0 * c < l0) {
         l0 = NaN;
         alive--;
