@@ -315,6 +315,34 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
     expectOneLine(await cli('run', '-i', OCT, '-i', RR_EVENTS, '-o', path.join(tmp, 'o5')), EXIT.inputUnusable, 'mixes datasets', OCT, RR_EVENTS);
   });
 
+  test('the other documented mistakes: each one line (plus the usage hint), its exit code, no stack trace', async () => {
+    const notJson = write('not-json.json', '{x');
+    const unknownKey = write('unknown-key.json', JSON.stringify({ params: {} }));
+    const folder = path.join(tmp, 'bad', 'a-folder');
+    fs.mkdirSync(folder, { recursive: true });
+    const notARun = path.join(tmp, 'bad', 'not-a-run');
+    fs.mkdirSync(notARun, { recursive: true });
+    const cases: [string[], number, string][] = [
+      [['run', '-i', OCT, '--threads', '0'], EXIT.usage, '--threads must be a positive integer, got "0"'],
+      [['generate', '--seed', '-1', '-o', path.join(tmp, 'bad', 's.csv')], EXIT.usage, "Option '--seed' argument is ambiguous"],
+      [['generate', '--seed', '2147483648', '-o', path.join(tmp, 'bad', 's.csv')], EXIT.usage, '--seed must be an integer from 0 to 2147483647'],
+      [['run', '-i', OCT, '--config', path.join(tmp, 'bad', 'none.json')], EXIT.usage, 'none.json: no such file'],
+      [['run', '-i', OCT, '--config', notJson], EXIT.usage, `--config ${notJson}: not valid JSON`],
+      [['run', '-i', OCT, '--config', unknownKey], EXIT.usage, 'unknown key(s) params; allowed: parameters, memoryLimit, threads'],
+      [['run', '-i', OCT, '--mysql', 'mysql://root:secret@127.0.0.1:3306/'], EXIT.usage, '--mysql: The MySQL URL must name a database'],
+      [['generate', '-o', folder], EXIT.usage, `--out ${folder} is a folder; generate writes a file`],
+      [['generate', '--start-date', '2019-1-1', '-o', path.join(tmp, 'bad', 'd.csv')], EXIT.usage, '--start-date must be YYYY-MM-DD, got "2019-1-1"'],
+      [['report', notARun], EXIT.inputNotFound, `${notARun}: not a run folder (no run-summary.json)`],
+      [['run', '-i', path.join(tmp, 'bad', 'nothere', '*.csv')], EXIT.inputNotFound, 'no file matches this pattern'],
+      [['run', '-i', OCT, '--dataset', 'retailrocket', '-o', path.join(tmp, 'bad', 'ds')], EXIT.inputUnusable, 'use --dataset rees46 or --dataset auto, or point --input at retailrocket files'],
+    ];
+    for (const [argv, code, part] of cases) {
+      const r = await cli(...argv);
+      expect({ argv, code: r.code, part: r.stderr.includes(part), stack: /\n\s+at /.test(r.stderr) }).toEqual({ argv, code, part: true, stack: false });
+      expect(r.stderr).not.toContain('secret');
+    }
+  });
+
   test('bad arguments exit 2 with a hint', async () => {
     expectOneLine(await cli('run', '-o', tmp), EXIT.usage, 'needs at least one --input');
     expectOneLine(await cli('run', '-i', OCT, '--dataset', 'amazon'), EXIT.usage, '--dataset must be one of');
