@@ -76,7 +76,8 @@ export function checkRunFolderTarget(target: string, flag = '--out'): void {
       `${flag} ${target} is not empty and is not a shopsight run folder (no ${RUN_FOLDER_MARKER}); choose a new or empty folder (nothing in it was changed)`,
     );
   }
-  const own = new Set([...marker.entries, RUN_FOLDER_MARKER]);
+  // The marker's own temporary copy (addRunFolderEntries) is ours too, should a rewrite have been cut short.
+  const own = new Set([...marker.entries, RUN_FOLDER_MARKER, `${RUN_FOLDER_MARKER}.tmp`]);
   const foreign = entries.filter((e) => !own.has(e)).sort();
   if (foreign.length > 0) {
     throw new OutputFolderError(
@@ -105,14 +106,17 @@ function realPathOf(p: string): string {
 const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
 
 /**
- * Throws OutputFolderError when `target` contains, is, or lies inside one of `inputs` (files or
- * folders; a glob counts by its folder part): a run folder is replaced as a whole, inputs never are;
- * a rehearsal folder holds the emulated buckets the inputs are uploaded into.
+ * Throws OutputFolderError when `target` contains, is, or lies inside one of `inputs`: a file, a
+ * folder (every CSV under it is an input, so a run folder inside would be read by the next run), or
+ * a `**` glob (by the folder before its first wildcard); a glob within one folder (`data/*.csv`)
+ * names only its matches, which are checked as files once expanded. A run folder is replaced as a
+ * whole, inputs never are; a rehearsal folder holds the emulated buckets the inputs are uploaded into.
  */
 export function checkRunFolderOutsideInputs(target: string, inputs: readonly string[], flag = '--out'): void {
   const out = realPathOf(target);
   for (const input of inputs) {
-    const literal = input.split(/[*?[{]/)[0];
+    const literal = input.split(/[*?[]/)[0];
+    if (literal !== input && !input.includes('**')) continue;
     const where = realPathOf(literal === input ? input : path.dirname(literal + 'x'));
     if (within(where, out) || within(out, where)) {
       throw new OutputFolderError(

@@ -403,6 +403,11 @@ describe('run folders are owned: nothing the engine did not create is changed', 
     refused(await cli('run', '-i', path.dirname(input), '-o', path.join(root(), 'data', 'events', 'out')), 'is inside the input');
     refused(await cli('run', '-i', path.join(root(), 'data', '**', '*.csv'), '-o', path.join(root(), 'data', 'runs')), 'is inside the input');
     expect(snapshot(path.join(root(), 'data'))).toEqual(before);
+    // A glob within one folder names only its matches: a run folder beside them is fine (and not read by a rerun).
+    const beside = path.join(root(), 'data', 'events', 'run');
+    for (let i = 0; i < 2; i++) expect((await cli('run', '-i', path.join(root(), 'data', 'events', '*.csv'), '-o', beside, '--no-report')).code).toBe(EXIT.ok);
+    fs.rmSync(beside, { recursive: true });
+    expect(snapshot(path.join(root(), 'data'))).toEqual(before);
   });
 
   test("a user's folder with an unrelated events/ folder is refused, its files unchanged", async () => {
