@@ -18,22 +18,12 @@ import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParamet
 import { generate } from '../generate';
 import { InputError } from '../engine/inputs';
 import { MysqlLoadError, runPipeline } from '../engine/pipeline';
+import { EXIT } from '../engine/exit-codes';
 import { addRunFolderEntries, checkRunFolderTarget, ENGINE_VERSION, OutputFolderError } from '../engine/run-folder';
 import { writeReport } from '../report';
 import { ConsoleProgress, formatCount, formatSeconds } from './progress';
 
-/** Exit codes (README, "Exit codes"). */
-export const EXIT = {
-  ok: 0,
-  /** A bug: the message and stack trace are printed. */
-  internal: 1,
-  usage: 2,
-  inputNotFound: 3,
-  inputUnusable: 4,
-  mysqlLoad: 5,
-  /** `rehearse`: the execution did not do what was asked (see DIR/rehearsal.json). */
-  rehearsalFailed: 6,
-} as const;
+export { EXIT } from '../engine/exit-codes';
 
 export class UsageError extends Error {}
 
@@ -395,7 +385,7 @@ async function rehearseCommand(args: string[], io: CliIO): Promise<number> {
     );
     return report.asExpected ? EXIT.ok : EXIT.rehearsalFailed;
   } catch (error) {
-    if (error instanceof RehearsalSetupError) throw error.exitCode === 2 ? new UsageError(error.message) : new InputError(error.message, EXIT.inputNotFound);
+    if (error instanceof RehearsalSetupError) throw error.exitCode === EXIT.usage ? new UsageError(error.message) : new InputError(error.message, EXIT.inputNotFound);
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { DatasetKind } from '../../lib/config/execution-input';
 import { RawTableDef } from '../../lib/contract';
 import { InputValidationError } from '../../lambdas/validate-input/errors';
+import { EXIT } from './exit-codes';
 import {
   checkDatasetConsistency,
   CLI_VOCABULARY,
@@ -31,8 +32,8 @@ export class InputError extends Error {
 }
 
 /** Exit codes of `shopsight run` for unusable input (README, "Exit codes"). */
-export const EXIT_INPUT_NOT_FOUND = 3;
-export const EXIT_INPUT_UNUSABLE = 4;
+export const EXIT_INPUT_NOT_FOUND = EXIT.inputNotFound;
+export const EXIT_INPUT_UNUSABLE = EXIT.inputUnusable;
 
 export interface RecognisedInput {
   readonly path: string;

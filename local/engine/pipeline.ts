@@ -13,6 +13,7 @@ import { DatasetKind } from '../../lib/config/execution-input';
 import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../lib/contract';
 import { writeReport } from '../report';
 import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
+import { EXIT } from './exit-codes';
 import { EXIT_INPUT_UNUSABLE, InputError, resolveInputs } from './inputs';
 import { checkTables, writeParquet, writeRunSummary, writeServing } from './outputs';
 import { loadRees46 } from './rees46-reader';
@@ -226,7 +227,7 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
 class NoUsableRowsError extends Error {}
 
 /** Exit code when loading the serving tables into MySQL/MariaDB fails (README, "Exit codes"). */
-export const EXIT_MYSQL_LOAD = 5;
+export const EXIT_MYSQL_LOAD = EXIT.mysqlLoad;
 
 export class MysqlLoadError extends Error {
   readonly exitCode = EXIT_MYSQL_LOAD;

@@ -14,12 +14,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { EXIT } from './exit-codes';
 
 export const RUN_FOLDER_MARKER = '.shopsight-run.json';
 const STAGING_FILE = '.shopsight-staging.json';
 
 /** Exit code of a refused output folder (README, "Exit codes"): the same as a bad argument. */
-export const EXIT_OUTPUT_REFUSED = 2;
+export const EXIT_OUTPUT_REFUSED = EXIT.usage;
 
 export class OutputFolderError extends Error {
   readonly exitCode = EXIT_OUTPUT_REFUSED;

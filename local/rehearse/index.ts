@@ -23,7 +23,6 @@
  * database (DIR/mysql), secrets, logs, and DIR/rehearsal.json. A second rehearsal with the same DIR
  * continues from the first, as a second execution in the same account would.
  */
-import { checkRunFolderOutsideInputs } from '../engine/run-folder';
 import { randomInt } from 'crypto';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -33,6 +32,8 @@ import * as mysql from 'mysql2/promise';
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { runIdFromExecutionName } from '../../lib/config/execution-input';
 import { servedTables } from '../../lib/contract';
+import { EXIT } from '../engine/exit-codes';
+import { checkRunFolderOutsideInputs } from '../engine/run-folder';
 import { ATHENA_STANDIN_NOTICE, startAwsJsonStandIn } from './athena-standin';
 import { startDataApiStandIn } from './data-api-standin';
 import { EmrStandIn, StartJobRunInput } from './emr-standin';
@@ -89,7 +90,7 @@ export interface RehearsalReport {
 export class RehearsalSetupError extends Error {
   constructor(
     message: string,
-    readonly exitCode: 2 | 3 = 2,
+    readonly exitCode: typeof EXIT.usage | typeof EXIT.inputNotFound = EXIT.usage,
   ) {
     super(message);
   }
@@ -147,7 +148,7 @@ function inputFiles(inputs: readonly string[]): { file: string; key: string }[] 
   const files: { file: string; key: string }[] = [];
   for (const input of inputs) {
     const full = path.resolve(input);
-    if (!fs.existsSync(full)) throw new RehearsalSetupError(`--input ${input}: no such file or folder`, 3);
+    if (!fs.existsSync(full)) throw new RehearsalSetupError(`--input ${input}: no such file or folder`, EXIT.inputNotFound);
     if (fs.statSync(full).isDirectory()) {
       const walk = (d: string): void => {
         for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -161,7 +162,7 @@ function inputFiles(inputs: readonly string[]): { file: string; key: string }[] 
       files.push({ file: full, key: path.basename(full) });
     }
   }
-  if (files.length === 0) throw new RehearsalSetupError(`--input ${inputs.join(' ')}: no files`, 3);
+  if (files.length === 0) throw new RehearsalSetupError(`--input ${inputs.join(' ')}: no files`, EXIT.inputNotFound);
   const keys = new Set<string>();
   for (const f of files) {
     if (keys.has(f.key)) throw new RehearsalSetupError(`two inputs would be uploaded as the same object "${f.key}"`);
