@@ -19,11 +19,11 @@ import { generate } from '../generate';
 import { InputError } from '../engine/inputs';
 import { MysqlLoadError, runPipeline } from '../engine/pipeline';
 import { EXIT } from '../engine/exit-codes';
-import { addRunFolderEntries, checkRunFolderTarget, ENGINE_VERSION, OutputFolderError } from '../engine/run-folder';
+import { addRunFolderEntries, ENGINE_VERSION, OutputFolderError } from '../engine/run-folder';
 import { writeReport } from '../report';
 import { ConsoleProgress, formatCount, formatSeconds } from './progress';
 
-export { EXIT } from '../engine/exit-codes';
+export { EXIT };
 
 export class UsageError extends Error {}
 
@@ -307,7 +307,6 @@ async function demoCommand(args: string[], io: CliIO): Promise<number> {
   const out = path.resolve(values.out ?? 'shopsight-demo');
   const events = positiveInt('events', values.events, 300_000);
   const seed = values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed);
-  checkRunFolderTarget(out);
   const progress = new ConsoleProgress(io.stderr, io.live);
   // The generated input is part of the run folder: written into it while the run is made.
   const inputs = async (runFolder: string): Promise<string[]> => {
