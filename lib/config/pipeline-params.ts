@@ -50,6 +50,17 @@ export interface PipelineParameters {
     readonly maxIter: number;
     readonly seed: number;
   };
+  /** docs/spend-forecast.md */
+  readonly spendForecast: {
+    /** Days of customer spend to forecast after the run (shortened to a third of the run's span when that is less). */
+    readonly forecastHorizonDays: number;
+    /** Days of daily revenue to forecast after the run; the same number of last days is the backtest. */
+    readonly revenueHorizonDays: number;
+    /** L2 penalty of both GLMs (on standardised features; the intercept is not penalised). */
+    readonly regParam: number;
+    /** IRLS iterations at most (it stops earlier once no coefficient moves by more than 1e-6, as MLlib's IRLS does). */
+    readonly maxIter: number;
+  };
 }
 
 export const DEFAULT_PIPELINE_PARAMETERS: PipelineParameters = {
@@ -77,6 +88,7 @@ export const DEFAULT_PIPELINE_PARAMETERS: PipelineParameters = {
   },
   purchaseIntent: { trainFraction: 0.8, regParam: 0.01, maxIter: 100, threshold: 0.5, seed: 42 },
   segments: { k: 5, maxIter: 50, seed: 42 },
+  spendForecast: { forecastHorizonDays: 30, revenueHorizonDays: 14, regParam: 0.01, maxIter: 25 },
 };
 
 type Rule =
@@ -125,6 +137,12 @@ const RULES: { readonly [K in keyof PipelineParameters]: { readonly [L in keyof 
     seed: num(0, INT32, true),
   },
   segments: { k: num(2, 100, true), maxIter: num(1, 10000, true), seed: num(0, INT32, true) },
+  spendForecast: {
+    forecastHorizonDays: num(1, 365, true),
+    revenueHorizonDays: num(1, 365, true),
+    regParam: num(0, 1000),
+    maxIter: num(1, 1000, true),
+  },
 };
 
 const isRule = (x: unknown): x is Rule => typeof x === 'object' && x !== null && 'kind' in x;

@@ -1,6 +1,6 @@
 /**
  * The tables after the seven schemas: product metadata and the insights (prepare stage), then the
- * models' tables (association rules, recommendations, purchase intent, segments) and their metrics.
+ * models' tables (association rules, recommendations, purchase intent, segments, spend forecast) and their metrics.
  * Every one is computed from the curated `events` of one run; the shared SQL that builds the
  * relational ones is in spark-jobs/sql/insights/ and spark-jobs/sql/features/.
  *
@@ -46,7 +46,44 @@ export const INTENT_FEATURES = [
 /** Segment names given from the centroids (see the segments stage); each segment gets one. */
 export const SEGMENT_NAMES = ['frequent_buyers', 'regular_buyers', 'cart_abandoners', 'window_shoppers', 'lapsed_visitors', 'one_time_visitors'] as const;
 
-const MODEL_METRICS_STAGES = ['recommendations', 'purchase-intent', 'segments'] as const;
+const MODEL_METRICS_STAGES = ['recommendations', 'purchase-intent', 'segments', 'spend-forecast'] as const;
+
+/**
+ * The customer-spend model's inputs, in model order (docs/spend-forecast.md): columns of
+ * features/spend_features.sql, each taken as ln(1 + x) when listed in SPEND_LOG_FEATURES, then
+ * standardised with the training population's mean and sample standard deviation.
+ */
+export const SPEND_FEATURES = [
+  'recency_days',
+  'days_since_purchase',
+  'tenure_days',
+  'monetary',
+  'recent_monetary',
+  'purchases',
+  'purchase_sessions',
+  'views',
+  'carts',
+  'sessions',
+  'categories',
+  'recent_events',
+] as const;
+
+/** The SPEND_FEATURES that enter the model as ln(1 + x) (heavy-tailed counts and sums). */
+export const SPEND_LOG_FEATURES: readonly (typeof SPEND_FEATURES)[number][] = [
+  'monetary',
+  'recent_monetary',
+  'purchases',
+  'purchase_sessions',
+  'views',
+  'carts',
+  'sessions',
+  'categories',
+  'recent_events',
+];
+
+/** Two-sided level of revenue_forecast's interval, and its normal quantile (z of 0.95). */
+export const REVENUE_INTERVAL_LEVEL = 0.9;
+export const REVENUE_INTERVAL_Z = 1.6448536269514722;
 
 const rate = (name: string, description: string): ColumnDef => col(name, DOUBLE, `${description} Null when the denominator is 0.`, true);
 
@@ -347,17 +384,17 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     layer: 'model',
     producedBy: MODEL_METRICS_STAGES,
     description:
-      'Quality of every model next to its baseline: ALS against popularity on the time-based holdout (precision@k, recall@k, MAP@k, NDCG@k, coverage), logistic regression against the majority class on the held-out sessions (AUC, accuracy, precision, recall), k-means (within-cluster sum of squares, silhouette). Each stage writes its own stage= partition.',
+      'Quality of every model next to its baseline: ALS against popularity on the time-based holdout (precision@k, recall@k, MAP@k, NDCG@k, coverage), logistic regression against the majority class on the held-out sessions (AUC, accuracy, precision, recall), k-means (within-cluster sum of squares, silhouette), the customer-spend model against the customer\'s own past spend rate and against the overall mean on a time holdout (MAE, RMSE, Spearman; the overall mean has rows of its own as model overall_mean), the daily revenue model against the seasonal-naive forecast on the last days (MAE, RMSE, interval coverage). Each stage writes its own stage= partition.',
     columns: [
-      col('model', str(64), 'als, logistic_regression, kmeans.'),
+      col('model', str(64), 'als, logistic_regression, kmeans, two_part_glm, overall_mean, ols_trend_weekday.'),
       col('metric', str(64), 'Metric name, e.g. precision_at_k, auc, wssse.'),
       col('k', INT, 'The k of @k metrics; null otherwise.', true),
       col('value', DOUBLE, 'The model\'s value (null when undefined, e.g. AUC with one class).', true),
-      col('baseline', str(64), 'Baseline compared with (popularity, majority_class), or null.', true),
+      col('baseline', str(64), 'Baseline compared with (popularity, majority_class, past_spend_rate, seasonal_naive), or null.', true),
       col('baseline_value', DOUBLE, 'The baseline\'s value, or null.', true),
-      col('evaluated_on', BIGINT, 'Users, sessions or customers the metric was computed on.'),
+      col('evaluated_on', BIGINT, 'Users, sessions, customers or days the metric was computed on.'),
     ],
-    partitionKeys: [{ ...col('stage', str(32), 'Stage that wrote the rows: recommendations, purchase-intent or segments.'), enumValues: MODEL_METRICS_STAGES }],
+    partitionKeys: [{ ...col('stage', str(32), 'Stage that wrote the rows: recommendations, purchase-intent, segments or spend-forecast.'), enumValues: MODEL_METRICS_STAGES }],
     primaryKey: ['stage', 'model', 'metric'],
     served: true,
     excludes: 'Not applicable.',
@@ -487,12 +524,58 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// Spend forecast (two-part GLM per customer; daily revenue with trend and weekday seasonality).
+// The method, its windows and its fallbacks: docs/spend-forecast.md.
+// ---------------------------------------------------------------------------------------------
+
+const FORECAST_TABLES: readonly OutputTableDef[] = [
+  {
+    name: 'customer_spend_forecast',
+    layer: 'model',
+    producedBy: 'spend-forecast',
+    description:
+      'Each customer\'s expected spend in the horizon after the run\'s last event: the probability of a purchase (logistic GLM) times the spend given a purchase (gamma GLM, log link), both fitted on the run\'s last horizon_days with features from before them.',
+    columns: [
+      col('user_id', BIGINT, 'User id.'),
+      col('purchase_probability', DOUBLE, 'Probability of at least one purchase in the horizon.'),
+      col('spend_if_purchase', DOUBLE, 'Expected spend given a purchase (0 when the run has no prices).'),
+      col('predicted_spend', DOUBLE, 'purchase_probability × spend_if_purchase: the expected spend in the horizon.'),
+      col('baseline_spend', DOUBLE, 'The customer\'s own past spend rate over the horizon: spend so far / days of the run so far × horizon_days.'),
+      col('horizon_days', INT, 'Days the forecast covers: the forecastHorizonDays parameter, or a third of the run\'s span in days when that is shorter.'),
+      col('forecast_start', DATE, 'First day of the horizon: the day after the run\'s last event date.'),
+    ],
+    partitionKeys: [],
+    primaryKey: ['user_id'],
+    served: true,
+    excludes: 'Runs spanning under three days have no horizon: the table is empty. Otherwise every user with an accepted event has a row.',
+  },
+  {
+    name: 'revenue_forecast',
+    layer: 'model',
+    producedBy: 'spend-forecast',
+    description: `Daily revenue for the days after the run's last event: least squares on a trend and ISO weekday effects over the run's daily revenue, with a ${REVENUE_INTERVAL_LEVEL * 100}% prediction interval.`,
+    columns: [
+      col('forecast_date', DATE, 'Forecast day.'),
+      col('day_of_week', INT, 'ISO day of week of forecast_date: 1 = Monday … 7 = Sunday.'),
+      col('predicted_revenue', DOUBLE, 'Expected revenue (never below 0).'),
+      col('lower', DOUBLE, `Lower end of the ${REVENUE_INTERVAL_LEVEL * 100}% prediction interval (never below 0).`),
+      col('upper', DOUBLE, `Upper end of the ${REVENUE_INTERVAL_LEVEL * 100}% prediction interval (never below 0).`),
+    ],
+    partitionKeys: [],
+    primaryKey: ['forecast_date'],
+    served: true,
+    excludes: 'Dates of the run without events are not in the fit (they are missing, not zero). A run without events has no rows.',
+  },
+];
+
 export const ANALYTICS_TABLES: readonly OutputTableDef[] = [
   PRODUCTS,
   ...INSIGHT_TABLES,
   ...RULE_TABLES,
   ...RECOMMENDATION_TABLES,
   ...INTENT_TABLES,
+  ...FORECAST_TABLES,
 ];
 
 /** The insight tables (prepare stage, after the seven schemas), products first. */

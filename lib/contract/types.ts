@@ -33,7 +33,8 @@ export type ProducingStage =
   | 'association-rules'
   | 'recommendations'
   | 'purchase-intent'
-  | 'segments';
+  | 'segments'
+  | 'spend-forecast';
 
 export type TableLayer = 'raw' | 'curated' | 'schema' | 'insight' | 'model' | 'quality';
 
