@@ -20,8 +20,8 @@ export interface SparkJobDef {
  * sizes a worker as memory + memoryOverhead rounded up to a supported size (lib/processing/worker-sizing.ts):
  * the driver is 1 vCPU / 4 GB (3g heap + 1g for the Python driver process), each executor 2 vCPU / 8 GB
  * (6g heap + 2g for the Python workers and off-heap buffers: 3g of heap per core, as before).
- * Small enough that the four analytics jobs, which the AnalyticsJobs Parallel state starts at once,
- * each get their driver and an executor inside the dev cap: 4 × (1 + 2) = 12 vCPU, 4 × (4 + 8) = 48 GB
+ * Small enough that the five analytics jobs, which the AnalyticsJobs Parallel state starts at once,
+ * each get their driver and an executor inside the dev cap: 5 × (1 + 2) = 15 vCPU, 5 × (4 + 8) = 60 GB
  * of 16 vCPU / 64 GB. Dynamic allocation adds executors up to the cap as capacity frees up.
  */
 const WORKERS = {
@@ -73,6 +73,13 @@ export const ANALYTICS_JOBS: readonly SparkJobDef[] = [
     stage: 'segments',
     entryPoint: 'segments.py',
     description: 'RFM and funnel features per customer; k-means; named segments and their profiles.',
+    sparkConf: ANALYTICS_WORKERS,
+  },
+  {
+    id: 'spend-forecast',
+    stage: 'spend-forecast',
+    entryPoint: 'spend_forecast.py',
+    description: 'Two-part GLM (purchase probability × spend) per customer on a time holdout against its baselines; daily revenue with trend and weekday effects, backtested.',
     sparkConf: ANALYTICS_WORKERS,
   },
 ];
