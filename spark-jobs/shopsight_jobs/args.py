@@ -131,6 +131,12 @@ RULES: Dict[str, Any] = {
         "seed": _num(0, INT32, True),
     },
     "segments": {"k": _num(2, 100, True), "maxIter": _num(1, 10000, True), "seed": _num(0, INT32, True)},
+    "spendForecast": {
+        "forecastHorizonDays": _num(1, 365, True),
+        "revenueHorizonDays": _num(1, 365, True),
+        "regParam": _num(0, 1000),
+        "maxIter": _num(1, 1000, True),
+    },
 }
 
 
