@@ -18,6 +18,10 @@ PYTHON=$(bash scripts/python-env.sh)
 # The driver and the executors' Python workers must be the same interpreter.
 export PYSPARK_PYTHON="$PYTHON" PYSPARK_DRIVER_PYTHON="$PYTHON"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+# Every test JVM (spark-submit children and in-process sessions) with the C1 compiler only and the
+# serial collector: the short local runs take about half the CPU (the rehearsal does the same, see
+# LOCAL_JVM_OPTIONS in local/rehearse/emr-standin.ts). Results do not depend on it.
+export SPARK_SUBMIT_OPTS="${SPARK_SUBMIT_OPTS:+$SPARK_SUBMIT_OPTS }-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 echo "python-tests: $("$PYTHON" --version), pyspark $("$PYTHON" -c 'import pyspark; print(pyspark.__version__)'), $("$PYTHON" -m pytest --version 2>&1 | head -n 1)"
 status=0

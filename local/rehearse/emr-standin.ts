@@ -18,7 +18,7 @@
  * the only JVM. The emr-capacity test checks those against the application's cap instead.
  * What is resized: the parallelism (spark.sql.shuffle.partitions, spark.default.parallelism) is set
  * to LOCAL_PARALLELISM, as the parity tests run the jobs: the jobs' 200 or 400 partitions are sized
- * for a month of events on a cluster, and on two cores with four jobs at once they turn a sample
+ * for a month of events on a cluster, and on two cores with five jobs at once they turn a sample
  * into tens of thousands of empty tasks. The results do not depend on it (test_parity.py proves the
  * tables equal to the local engine's with 4).
  */
@@ -32,6 +32,20 @@ export const SPARK_MASTER = 'local[2]';
 export const LOCAL_PARALLELISM = 4;
 /** Keys set to LOCAL_PARALLELISM, whatever the job or the application says (see the header). */
 const PARALLELISM_KEYS = ['spark.sql.shuffle.partitions', 'spark.default.parallelism'];
+
+/**
+ * JVM options for the local driver (through SPARK_SUBMIT_OPTS, after any the user set): the C1
+ * compiler only and the serial collector. A job on a sample runs for a minute or two, most of it
+ * spent compiling code that never gets hot with C2 and in GC threads competing for two cores;
+ * measured on an ALS + k-means + SQL job on local[2], CPU time fell from 69 s to 36 s. JIT level
+ * and collector change how fast, never what, a job computes; EMR's own JVM settings are untouched.
+ */
+export const LOCAL_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+
+/** SPARK_SUBMIT_OPTS for a local run: the caller's, then LOCAL_JVM_OPTIONS. */
+export function localSparkSubmitOpts(existing: string | undefined): string {
+  return existing && existing.trim() !== '' ? `${existing.trim()} ${LOCAL_JVM_OPTIONS}` : LOCAL_JVM_OPTIONS;
+}
 
 /** Keys that size EMR Serverless workers: see the header. */
 export const CLUSTER_SIZING_KEY = /^spark\.(driver|executor)\.(cores|memory|memoryOverhead|memoryOverheadFactor|disk)$|^spark\.dynamicAllocation\.|^spark\.emr-serverless\./;
@@ -231,7 +245,11 @@ export class EmrStandIn {
     fs.mkdirSync(this.options.logDir, { recursive: true });
     const logFile = path.join(this.options.logDir, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
     const out = fs.openSync(logFile, 'w');
-    fs.writeSync(out, `$ ${command.command} ${command.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n# left out or resized for local[2]: ${command.dropped.join(', ') || 'none'}\n`);
+    const submitOpts = localSparkSubmitOpts(process.env.SPARK_SUBMIT_OPTS);
+    fs.writeSync(
+      out,
+      `$ SPARK_SUBMIT_OPTS=${JSON.stringify(submitOpts)} ${command.command} ${command.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n# left out or resized for local[2]: ${command.dropped.join(', ') || 'none'}\n`,
+    );
     const started = Date.now();
     const child = spawn(command.command, command.args, {
       stdio: ['ignore', out, out],
@@ -240,6 +258,7 @@ export class EmrStandIn {
         PYSPARK_PYTHON: this.options.python,
         PYSPARK_DRIVER_PYTHON: this.options.python,
         SPARK_LOCAL_IP: '127.0.0.1',
+        SPARK_SUBMIT_OPTS: submitOpts,
         TZ: 'UTC',
       },
     });

@@ -5,7 +5,7 @@
  * to local[2]. (The rehearsal test runs the command for real; this pins what it is.)
  */
 import { ANALYTICS_JOBS, PREPARE_JOB } from '../../lib/processing/spark-jobs';
-import { CLUSTER_SIZING_KEY, LOCAL_PARALLELISM, parseSparkSubmitParameters, sparkSubmitCommand, StartJobRunInput } from '../../local/rehearse/emr-standin';
+import { CLUSTER_SIZING_KEY, LOCAL_JVM_OPTIONS, LOCAL_PARALLELISM, localSparkSubmitOpts, parseSparkSubmitParameters, sparkSubmitCommand, StartJobRunInput } from '../../local/rehearse/emr-standin';
 import { stackModel } from '../../local/rehearse/stack-model';
 import { synthesizedStateMachine } from '../support/synth';
 
@@ -88,4 +88,12 @@ test('SparkSubmitParameters that are not --key value pairs are refused, not gues
   expect(parseSparkSubmitParameters('--conf a=b --conf c=d=e --jars x.jar')).toEqual({ conf: [['a', 'b'], ['c', 'd=e']], other: ['--jars', 'x.jar'] });
   expect(() => parseSparkSubmitParameters('--conf novalue')).toThrow('--conf');
   expect(() => parseSparkSubmitParameters('stray')).toThrow('unexpected "stray"');
+});
+
+test('the local driver JVM gets C1 and the serial collector after whatever SPARK_SUBMIT_OPTS the user set', () => {
+  expect(localSparkSubmitOpts(undefined)).toBe(LOCAL_JVM_OPTIONS);
+  expect(localSparkSubmitOpts('  ')).toBe(LOCAL_JVM_OPTIONS);
+  // The user's own options stay, first; ours follow (for the JVM, a later -XX flag wins).
+  expect(localSparkSubmitOpts('-Dfoo=1 -Xss4m')).toBe(`-Dfoo=1 -Xss4m ${LOCAL_JVM_OPTIONS}`);
+  expect(LOCAL_JVM_OPTIONS.split(' ')).toEqual(['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC']);
 });
