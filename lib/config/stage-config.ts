@@ -284,7 +284,7 @@ export function loadStageConfig(context: (key: string) => unknown, allKeys: read
 
 /**
  * The application's cap must hold what the pipeline starts at once: the AnalyticsJobs Parallel
- * state's four drivers and their initial executors (or prepare alone, if it needs more), plus any
+ * state's drivers (one per analytics job) and their initial executors (or prepare alone, if it needs more), plus any
  * pre-initialised executors they leave idle. Below that, jobs wait for capacity until they time out.
  */
 function checkEmrCapacity(emr: StageConfig['emr']): void {

@@ -35,7 +35,7 @@ const WORKERS = {
   'spark.dynamicAllocation.minExecutors': '1',
 };
 
-/** Analytics jobs start with one executor each and grow into what the other three leave. */
+/** Analytics jobs start with one executor each and grow into what the others leave. */
 const ANALYTICS_WORKERS = { ...WORKERS, 'spark.dynamicAllocation.initialExecutors': '1' };
 
 export const PREPARE_JOB: SparkJobDef = {

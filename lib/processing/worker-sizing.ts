@@ -100,7 +100,7 @@ export interface CapacityNeed {
 
 /**
  * The least maximum capacity under which every job of the pipeline gets its driver and initial
- * executors: the four analytics jobs at once (the AnalyticsJobs Parallel state), and prepare
+ * executors: the analytics jobs at once (the AnalyticsJobs Parallel state), and prepare
  * alone. Pre-initialised executors that no starting job uses still hold their share.
  */
 export function requiredCapacity(preInitializedExecutors = 0): CapacityNeed {

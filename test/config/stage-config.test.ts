@@ -44,26 +44,28 @@ describe('stage configuration from CDK context', () => {
     [{ auroraEngineVersion: '3.05.2' }, 'allowed: an Aurora MySQL 3 version from 3.08.0 on'],
     [{ emrReleaseLabel: 'emr-6.15.0' }, 'allowed: an EMR 7 release label'],
     [{ auroraMinAcu: '8', auroraMaxAcu: '4' }, '"auroraMinAcu": 8 is above auroraMaxAcu 4'],
-    [{ emrPreInitializedExecutors: '10', emrMaxVcpu: '16' }, 'Invalid CDK context "emrMaxVcpu": 16 is below the 24 vCPU'],
+    [{ emrPreInitializedExecutors: '10', emrMaxVcpu: '16' }, 'Invalid CDK context "emrMaxVcpu": 16 is below the 25 vCPU'],
   ])('rejects %j naming the key and what is allowed', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);
   });
 
   test('the EMR cap cannot go below what the AnalyticsJobs Parallel state starts at once, in any dimension', () => {
-    // 4 analytics jobs × (a 1 vCPU / 4 GB / 20 GB driver + one 2 vCPU / 8 GB / 20 GB executor).
+    // 5 analytics jobs × (a 1 vCPU / 4 GB / 20 GB driver + one 2 vCPU / 8 GB / 20 GB executor).
     for (const stage of ['dev', 'prod']) {
-      expect(fromContext({ stage, emrMaxVcpu: '12', emrMaxMemoryGb: '48', emrMaxDiskGb: '160' }).emr).toMatchObject({ maxVcpu: 12, maxMemoryGb: 48 });
+      expect(fromContext({ stage, emrMaxVcpu: '15', emrMaxMemoryGb: '60', emrMaxDiskGb: '200' }).emr).toMatchObject({ maxVcpu: 15, maxMemoryGb: 60 });
     }
-    expect(() => fromContext({ emrMaxVcpu: '11' })).toThrow(
-      /^Invalid CDK context "emrMaxVcpu": 11 is below the 12 vCPU that the AnalyticsJobs Parallel state \(association-rules: a 1 vCPU \/ 4 GB driver and 1 executor\(s\) of 2 vCPU \/ 8 GB; .*\) needs at once; allowed: at least 12$/,
+    expect(() => fromContext({ emrMaxVcpu: '14' })).toThrow(
+      /^Invalid CDK context "emrMaxVcpu": 14 is below the 15 vCPU that the AnalyticsJobs Parallel state \(association-rules: a 1 vCPU \/ 4 GB driver and 1 executor\(s\) of 2 vCPU \/ 8 GB; .*; spend-forecast: a 1 vCPU \/ 4 GB driver and 1 executor\(s\) of 2 vCPU \/ 8 GB\) needs at once; allowed: at least 15$/,
     );
-    expect(() => fromContext({ stage: 'prod', emrMaxMemoryGb: '47' })).toThrow('Invalid CDK context "emrMaxMemoryGb": 47 is below the 48 GB of memory');
-    expect(() => fromContext({ emrMaxDiskGb: '100' })).toThrow('Invalid CDK context "emrMaxDiskGb": 100 is below the 160 GB of disk');
-    // Warm executors beyond the four the analytics jobs take hold capacity too.
-    expect(() => fromContext({ emrPreInitializedExecutors: '6', emrMaxVcpu: '15' })).toThrow(
-      /"emrMaxVcpu": 15 is below the 16 vCPU .*6 pre-initialised executor\(s\)\) needs at once; allowed: at least 16 \(or fewer emrPreInitializedExecutors\)$/,
+    expect(() => fromContext({ stage: 'prod', emrMaxMemoryGb: '59' })).toThrow('Invalid CDK context "emrMaxMemoryGb": 59 is below the 60 GB of memory');
+    expect(() => fromContext({ emrMaxDiskGb: '160' })).toThrow('Invalid CDK context "emrMaxDiskGb": 160 is below the 200 GB of disk');
+    // Warm executors beyond the five the analytics jobs take hold capacity too.
+    expect(() => fromContext({ emrPreInitializedExecutors: '7', emrMaxVcpu: '18' })).toThrow(
+      /"emrMaxVcpu": 18 is below the 19 vCPU .*7 pre-initialised executor\(s\)\) needs at once; allowed: at least 19 \(or fewer emrPreInitializedExecutors\)$/,
     );
-    expect(fromContext({ emrPreInitializedExecutors: '6' }).emr.preInitializedExecutors).toBe(6);
+    // The dev cap (16 vCPU) holds five warm executors, the ones the analytics jobs start with, and no more.
+    expect(fromContext({ emrPreInitializedExecutors: '5' }).emr.preInitializedExecutors).toBe(5);
+    expect(() => fromContext({ emrPreInitializedExecutors: '6' })).toThrow('"emrMaxVcpu": 16 is below the 17 vCPU');
   });
 
   test('a misspelt key fails instead of being ignored; the CDK\'s own keys pass', () => {

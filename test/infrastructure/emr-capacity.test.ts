@@ -3,8 +3,9 @@
  * out from the synthesized template alone: the application's MaximumCapacity, and each EMR task's
  * SparkSubmitParameters in the state machine definition, sized as EMR Serverless sizes workers
  * (memory + overhead, default 10% and at least 384 MB, rounded up to the smallest supported
- * worker configuration). If four drivers take the whole cap, no executor ever starts.
+ * worker configuration). If the drivers take the whole cap, no executor ever starts.
  */
+import { ANALYTICS_JOBS } from '../../lib/processing/spark-jobs';
 import { AslDefinition, AslState, synthesizedStateMachine } from '../support/synth';
 
 /** Every worker configuration EMR Serverless supports, as (vCPU, GB) pairs, smallest first. */
@@ -100,9 +101,10 @@ describe.each(['dev', 'prod'])('EMR Serverless capacity of the %s stage', (stage
   });
   const analytics = jobs.filter((j) => j.parallel === 'AnalyticsJobs');
 
-  test('the state machine has the prepare job and four analytics jobs in the AnalyticsJobs Parallel state', () => {
+  test('the state machine has the prepare job and the five analytics jobs in the AnalyticsJobs Parallel state', () => {
     expect(jobs.map((j) => j.state)).toContain('PrepareJob');
-    expect(analytics).toHaveLength(4);
+    expect(analytics).toHaveLength(5);
+    expect(analytics).toHaveLength(ANALYTICS_JOBS.length);
   });
 
   test('every job starts at least one executor and keeps it (dynamic allocation minimum and initial set)', () => {
@@ -137,7 +139,7 @@ describe.each(['dev', 'prod'])('EMR Serverless capacity of the %s stage', (stage
   });
 });
 
-test('the chosen sizes: 1 vCPU / 4 GB drivers, 2 vCPU / 8 GB executors; dev analytics hold 12 vCPU / 48 GB of 16 / 64', () => {
+test('the chosen sizes: 1 vCPU / 4 GB drivers, 2 vCPU / 8 GB executors; dev analytics hold 15 vCPU / 60 GB / 200 GB of disk of 16 / 64 / 400', () => {
   const { definition, template } = synthesizedStateMachine({ stage: 'dev' });
   const [app] = Object.values(template.findResources('AWS::EMRServerless::Application'));
   expect(app.Properties.MaximumCapacity).toEqual({ Cpu: '16 vCPU', Memory: '64 GB', Disk: '400 GB' });
@@ -150,7 +152,8 @@ test('the chosen sizes: 1 vCPU / 4 GB drivers, 2 vCPU / 8 GB executors; dev anal
     expect(s.driver).toEqual({ vcpu: 1, gb: 4, disk: 20 });
     expect(s.executor).toEqual({ vcpu: 2, gb: 8, disk: 20 });
   }
-  expect(held(starts)).toEqual({ vcpu: 12, gb: 48, disk: 160 });
+  expect(starts).toHaveLength(5);
+  expect(held(starts)).toEqual({ vcpu: 15, gb: 60, disk: 200 });
 });
 
 test('the sizing arithmetic: overhead 10% with a 384 MB floor, rounded up to a supported worker', () => {

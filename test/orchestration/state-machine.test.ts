@@ -65,8 +65,9 @@ const JOB_OF_STATE: Record<string, string> = {
   RecommendationsJob: 'recommendations',
   PurchaseIntentJob: 'purchase-intent',
   SegmentsJob: 'segments',
+  SpendForecastJob: 'spend-forecast',
 };
-const ANALYTICS_STATES = ['AssociationRulesJob', 'PurchaseIntentJob', 'RecommendationsJob', 'SegmentsJob'];
+const ANALYTICS_STATES = ['AssociationRulesJob', 'PurchaseIntentJob', 'RecommendationsJob', 'SegmentsJob', 'SpendForecastJob'];
 /** An MD5 digest in hex: within StartJobRun's 64-character ClientToken limit. */
 const MD5_HEX = /^[0-9a-f]{32}$/;
 /** The serving load's claim: one per execution, the same for its retries and redrives. */
@@ -133,7 +134,7 @@ describe('pipeline state machine: synthesized definition', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('runs validate → prepare → the four analytics jobs in parallel → quality gate → load → success notice', () => {
+  test('runs validate → prepare → the five analytics jobs in parallel → quality gate → load → success notice', () => {
     expect(definition.StartAt).toBe(S.validate);
     const chain: string[] = [];
     for (let name: string | undefined = definition.StartAt; name; name = definition.States[name].Next) chain.push(name);
@@ -417,10 +418,10 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
     expect(execution.outcome.status).toBe('SUCCEEDED');
 
     const order = execution.calls.map((c) => c.state);
-    expect(order).toHaveLength(12);
+    expect(order).toHaveLength(8 + ANALYTICS_STATES.length);
     expect(order.slice(0, 2)).toEqual([S.validate, S.prepare]);
-    expect(order.slice(2, 6).sort()).toEqual(ANALYTICS_STATES);
-    expect(order.slice(6)).toEqual([S.quality, S.claimLoad, S.loadTable, S.loadTable, S.swap, S.notifySuccess]);
+    expect(order.slice(2, 2 + ANALYTICS_STATES.length).sort()).toEqual(ANALYTICS_STATES);
+    expect(order.slice(2 + ANALYTICS_STATES.length)).toEqual([S.quality, S.claimLoad, S.loadTable, S.loadTable, S.swap, S.notifySuccess]);
     expect(execution.callsTo(S.notifyFailure)).toEqual([]);
 
     expect(execution.callsTo(S.validate)[0].input).toEqual({ input: INPUT, executionName: EXECUTION_NAME });
@@ -448,7 +449,7 @@ describe('pipeline state machine: local executions (aws-local-stepfunctions)', (
       expect(request.ClientToken).toMatch(MD5_HEX);
       tokens.add(request.ClientToken);
     }
-    expect(tokens.size).toBe(5);
+    expect(tokens.size).toBe(Object.keys(JOB_OF_STATE).length);
 
     expect(execution.callsTo(S.quality)[0].input).toEqual({ runId: RUN_ID });
     const claim = execution.callsTo(S.claimLoad)[0].input;
