@@ -1,8 +1,9 @@
 /**
- * The serving schema in Aurora MySQL 3 (MySQL 8.0) and MariaDB 10.11, generated from the table
- * contract: one table per served contract table, the loader's `load_runs`, the migration ledger
+ * The serving schema in Aurora MySQL 3 (MySQL 8.0) and MariaDB 10.11, from the table contract: one
+ * table per served contract table, the loader's `load_runs`, the migration ledger
  * `schema_migrations`, and the dashboard views. Changes after the first release are new numbered
- * migrations appended to `MIGRATIONS`; a migration, once released, is never edited.
+ * migrations appended to `MIGRATIONS`; a migration, once released, is never edited (its SQL is
+ * literal: released-migrations.ts for the first ones).
  *
  * Choices that hold for every table:
  * - utf8mb4 with a binary NO PAD collation (migration 2; `NO_PAD_BINARY_COLLATION` by engine): keys
@@ -21,6 +22,7 @@
  */
 import { ColumnDef, ColumnType, OutputTableDef, servedTables, servingColumns } from '../contract';
 import type { SqlRunner, SqlStatement } from './loader-sql';
+import { MIGRATION_1_NAME, MIGRATION_1_STATEMENTS, MIGRATION_2_TABLES } from './released-migrations';
 
 /** Table, column, view and user names the generated SQL may contain: lower-case words, nothing to escape. */
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -124,8 +126,9 @@ function keyBytes(table: string, column: ColumnDef): number {
 
 /**
  * Secondary indexes for the API's and the dashboards' look-ups (primary keys already cover
- * bought_together(product_id, rank), user_recommendations(user_id, rank), similar_products and
- * model_metrics).
+ * bought_together(product_id, rank), user_recommendations(user_id, rank), similar_products,
+ * model_metrics, customer_spend_forecast(user_id) and revenue_forecast(forecast_date)). Indexes of
+ * tables that already exist are added by a new migration, not here alone.
  */
 export const SECONDARY_INDEXES: Readonly<Record<string, readonly (readonly string[])[]>> = {
   products: [['category', 'sub_category'], ['brand']],
@@ -136,6 +139,8 @@ export const SECONDARY_INDEXES: Readonly<Record<string, readonly (readonly strin
   top_brands: [['revenue_rank']],
   association_rules: [['basket_kind', 'lift']],
   purchase_c_s_b: [['brand']],
+  // "Top future spenders" (v_customer_spend_forecast ORDER BY predicted_spend DESC LIMIT n) reads the index backwards.
+  customer_spend_forecast: [['predicted_spend']],
 };
 
 const columnList = (names: readonly string[]): string => names.map(quoteIdentifier).join(', ');
@@ -144,10 +149,15 @@ function columnDefinition(table: string, column: ColumnDef): string {
   return `${quoteIdentifier(column.name)} ${mysqlType(column.type, varcharLength(table, column))} ${column.nullable ? 'NULL' : 'NOT NULL'}`;
 }
 
-const TABLE_OPTIONS = 'ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+const tableOptions = (collation: string): string => `ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`;
+const TABLE_OPTIONS = tableOptions('utf8mb4_bin');
 
-/** `CREATE TABLE IF NOT EXISTS` of a served table: servingColumns order, the contract's NOT NULL and key. */
-export function createServedTableSql(table: OutputTableDef): string {
+/**
+ * `CREATE TABLE IF NOT EXISTS` of a served table: servingColumns order, the contract's NOT NULL and
+ * key. The collation is utf8mb4_bin unless given: tables of the first release were created so and
+ * converted by migration 2; later ones are created with the engine's NO_PAD_BINARY_COLLATION.
+ */
+export function createServedTableSql(table: OutputTableDef, collation = 'utf8mb4_bin'): string {
   const columns = servingColumns(table);
   const byName = new Map(columns.map((c) => [c.name, c]));
   const key = table.primaryKey.map((name) => {
@@ -171,25 +181,13 @@ export function createServedTableSql(table: OutputTableDef): string {
     `  PRIMARY KEY (${columnList(table.primaryKey)})`,
     ...indexes,
   ];
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (\n${lines.join(',\n')}\n) ${TABLE_OPTIONS}`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (\n${lines.join(',\n')}\n) ${tableOptions(collation)}`;
 }
 
 export const LOAD_RUNS_TABLE = 'load_runs';
 export const SCHEMA_MIGRATIONS_TABLE = 'schema_migrations';
 export const LOAD_STATUSES = ['loading', 'loaded', 'failed'] as const;
 export type LoadStatus = (typeof LOAD_STATUSES)[number];
-
-/** One row per run the loader has seen; `tables` is JSON: { table: { rowCount, seconds } }. */
-const CREATE_LOAD_RUNS = `CREATE TABLE IF NOT EXISTS \`${LOAD_RUNS_TABLE}\` (
-  \`run_id\` VARCHAR(64) NOT NULL,
-  \`status\` VARCHAR(16) NOT NULL,
-  \`tables\` JSON NULL,
-  \`started_at\` DATETIME(6) NOT NULL,
-  \`finished_at\` DATETIME(6) NULL,
-  \`error\` TEXT NULL,
-  PRIMARY KEY (\`run_id\`),
-  KEY \`ix_load_runs_status\` (\`status\`, \`started_at\`)
-) ${TABLE_OPTIONS}`;
 
 /** The ledger itself is created outside the migrations: it is how they are found to be pending. */
 export const CREATE_SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`${SCHEMA_MIGRATIONS_TABLE}\` (
@@ -198,6 +196,28 @@ export const CREATE_SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`${SCHEMA_M
   \`applied_at\` DATETIME(6) NOT NULL,
   PRIMARY KEY (\`version\`)
 ) ${TABLE_OPTIONS}`;
+
+/**
+ * The spend forecast for BI (migration 4): each customer's forecast with their segment and spend so
+ * far; sorted by predicted_spend it is the list of top future spenders (an index covers it).
+ */
+const V_CUSTOMER_SPEND_FORECAST = `SELECT f.\`user_id\`, f.\`predicted_spend\`, f.\`purchase_probability\`, f.\`spend_if_purchase\`, f.\`baseline_spend\`,
+  f.\`horizon_days\`, f.\`forecast_start\`, s.\`segment_name\`, c.\`purchases\` AS \`purchases_so_far\`, c.\`spend\` AS \`spend_so_far\`
+FROM \`customer_spend_forecast\` f
+LEFT JOIN \`customer_segments\` s ON s.\`user_id\` = f.\`user_id\`
+LEFT JOIN \`customer_count_purchase\` c ON c.\`user_id\` = f.\`user_id\``;
+
+/**
+ * Daily revenue as one series for a line chart: the run's actual days (is_forecast 0), then the
+ * forecast days with their interval (1). A flag, not a 'actual'/'forecast' text: a string literal
+ * would take the connection's collation, not the schema's NO PAD binary one.
+ */
+const V_REVENUE_FORECAST = `SELECT d.\`event_date\` AS \`revenue_date\`, 0 AS \`is_forecast\`, CAST(d.\`revenue\` AS DOUBLE) AS \`revenue\`,
+  CAST(NULL AS DOUBLE) AS \`lower\`, CAST(NULL AS DOUBLE) AS \`upper\`
+FROM \`daily_kpis\` d
+UNION ALL
+SELECT f.\`forecast_date\`, 1, f.\`predicted_revenue\`, f.\`lower\`, f.\`upper\`
+FROM \`revenue_forecast\` f`;
 
 /**
  * Dashboard views. They name the live tables, and MySQL resolves a view's tables by name at query
@@ -230,6 +250,8 @@ FROM \`user_recommendations\` r LEFT JOIN \`products\` p ON p.\`product_id\` = r
   v_segments: `SELECT \`segment_id\`, \`segment_name\`, \`customers\`, \`share\`, \`avg_recency_days\`, \`avg_frequency\`, \`avg_monetary\`,
   \`avg_views\`, \`avg_carts\`, \`avg_purchases\`, \`avg_sessions\`, \`revenue_share\`
 FROM \`segment_profiles\``,
+  v_customer_spend_forecast: V_CUSTOMER_SPEND_FORECAST,
+  v_revenue_forecast: V_REVENUE_FORECAST,
 };
 
 // SQL SECURITY DEFINER (the default, written out): BI users need SELECT on the view only.
@@ -261,26 +283,16 @@ export const NO_PAD_BINARY_COLLATION: Readonly<Record<ServingEngine, string>> = 
   mariadb: 'utf8mb4_nopad_bin',
 };
 
-/** The initial schema, generated from the contract as it is when this file is read. */
-function initialSchema(): Migration {
-  return {
-    version: 1,
-    name: 'initial serving schema from the table contract',
-    statements: [
-      ...servedTables().map(createServedTableSql),
-      CREATE_LOAD_RUNS,
-      ...Object.entries(DASHBOARD_VIEWS).map(([name, select]) => createViewSql(name, select)),
-    ],
-  };
-}
+/** The initial schema: the contract's served tables, load_runs and the views of the first release, frozen (released-migrations.ts). */
+const INITIAL_SCHEMA: Migration = { version: 1, name: MIGRATION_1_NAME, statements: MIGRATION_1_STATEMENTS };
 
-/** Migration 2: every served table and load_runs to the NO PAD binary collation (staging tables follow: CREATE … LIKE). */
+/** Migration 2: the served tables of release 1 and load_runs to the NO PAD binary collation (staging tables follow: CREATE … LIKE). */
 function noPadCollation(engine: ServingEngine): Migration {
   const collation = NO_PAD_BINARY_COLLATION[engine];
   return {
     version: 2,
     name: 'binary NO PAD collation: keys that differ only by trailing spaces are distinct',
-    statements: [...servedTables().map((t) => t.name), LOAD_RUNS_TABLE].map(
+    statements: MIGRATION_2_TABLES.map(
       (name) => `ALTER TABLE ${quoteIdentifier(name)} CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
     ),
   };
@@ -309,14 +321,52 @@ const LOAD_RUNS_BY_MANIFEST: Migration = {
 };
 
 /**
- * Numbered migrations, applied in order and recorded in `schema_migrations`. Migration 1 is
- * generated from the contract and is released: a database that has recorded version 1 never
- * re-runs it, so it must not change (freeze it as literal SQL before the contract changes), and
- * every schema change is a new migration here (ALTER TABLE …, CREATE TABLE …). The engine changes
- * only names the engines spell differently (the collation).
+ * Migration 4 (issue 14, spend forecast): the two forecast tables, created with the engine's NO PAD
+ * collation (migration 2 ran before they existed), and their BI views. Literal SQL, as every
+ * released migration: the contract may change later, this may not (a test compares the migrated
+ * schema with the contract's DDL, so a contract change without a new migration fails).
+ */
+function spendForecastTables(engine: ServingEngine): Migration {
+  const collation = NO_PAD_BINARY_COLLATION[engine];
+  return {
+    version: 4,
+    name: 'spend forecast: customer_spend_forecast, revenue_forecast and their views',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS \`customer_spend_forecast\` (
+  \`user_id\` BIGINT NOT NULL,
+  \`purchase_probability\` DOUBLE NOT NULL,
+  \`spend_if_purchase\` DOUBLE NOT NULL,
+  \`predicted_spend\` DOUBLE NOT NULL,
+  \`baseline_spend\` DOUBLE NOT NULL,
+  \`horizon_days\` INT NOT NULL,
+  \`forecast_start\` DATE NOT NULL,
+  PRIMARY KEY (\`user_id\`),
+  KEY \`ix_customer_spend_forecast_predicted_spend\` (\`predicted_spend\`)
+) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`,
+      `CREATE TABLE IF NOT EXISTS \`revenue_forecast\` (
+  \`forecast_date\` DATE NOT NULL,
+  \`day_of_week\` INT NOT NULL,
+  \`predicted_revenue\` DOUBLE NOT NULL,
+  \`lower\` DOUBLE NOT NULL,
+  \`upper\` DOUBLE NOT NULL,
+  PRIMARY KEY (\`forecast_date\`)
+) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`,
+      createViewSql('v_customer_spend_forecast', V_CUSTOMER_SPEND_FORECAST),
+      createViewSql('v_revenue_forecast', V_REVENUE_FORECAST),
+    ],
+  };
+}
+
+/**
+ * Numbered migrations, applied in order and recorded in `schema_migrations`. A database that has
+ * recorded a version never re-runs it, so a released migration never changes: each is literal SQL
+ * (never generated from the contract, which moves on), and every schema change is a new migration
+ * here (ALTER TABLE …, CREATE TABLE …). test/serving/schema.test.ts pins each one's digest and
+ * checks that the migrated schema is the contract's. The engine changes only names the engines
+ * spell differently (the collation).
  */
 export function migrationsFor(engine: ServingEngine): Migration[] {
-  return [initialSchema(), noPadCollation(engine), LOAD_RUNS_BY_MANIFEST];
+  return [INITIAL_SCHEMA, noPadCollation(engine), LOAD_RUNS_BY_MANIFEST, spendForecastTables(engine)];
 }
 
 /** The migrations as Aurora gets them (their versions are the same on every engine). */

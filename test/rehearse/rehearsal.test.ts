@@ -119,7 +119,7 @@ test('the success path on the REES46 samples: every state runs, every served tab
   expect(names(run.report).filter((n) => TOP_LEVEL.includes(n))).toEqual(['ValidateInput', 'PrepareJob', 'AnalyticsJobs', 'DataQualityGate', 'LoadServingTables', 'NotifySuccess']);
   expect(run.report.states.every((s) => s.status === 'SUCCEEDED')).toBe(true);
   // Every Spark job ran (as a Task of its own), each Lambda action too.
-  for (const job of ['PrepareJob', 'AssociationRulesJob', 'RecommendationsJob', 'PurchaseIntentJob', 'SegmentsJob']) {
+  for (const job of ['PrepareJob', 'AssociationRulesJob', 'RecommendationsJob', 'PurchaseIntentJob', 'SegmentsJob', 'SpendForecastJob']) {
     expect(run.report.tasks.filter((t) => t.name === job).map((t) => t.status)).toEqual(['SUCCEEDED']);
   }
   expect(run.report.notices.map((n) => (n.message as { status: string }).status)).toEqual(['SUCCEEDED']);
@@ -130,7 +130,8 @@ test('the success path on the REES46 samples: every state runs, every served tab
   firstServed = await servedRows();
   expect(firstServed).toEqual(manifestRows(manifest));
   expect(run.report.served).toEqual(firstServed);
-  for (const t of ['daily_kpis', 'products', 'user_recommendations', 'customer_segments', 'association_rules']) {
+  // The samples span 2019-10-01..2019-11-01 (32 days): a 10-day customer horizon and 14 forecast days.
+  for (const t of ['daily_kpis', 'products', 'user_recommendations', 'customer_segments', 'association_rules', 'customer_spend_forecast', 'revenue_forecast']) {
     expect({ table: t, rows: firstServed[t] > 0 }).toEqual({ table: t, rows: true });
   }
   // Both sample days are served (2019-10-01 and 2019-11-01).

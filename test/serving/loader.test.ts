@@ -93,6 +93,14 @@ describe('loading runs', () => {
     expect(together).toHaveLength(8);
     // bought_together.product_id and products.product_id both count from the same base, so every row joins.
     expect(together[0].product_brand).toBe('plain');
+
+    // The spend forecast: the actual days then the forecast days as one series; each customer's forecast with their segment.
+    const revenue = await rows<{ is_forecast: number; lower: number | null }>('SELECT * FROM v_revenue_forecast ORDER BY is_forecast, revenue_date');
+    expect(revenue.map((r) => r.is_forecast)).toEqual([...Array(8).fill(0), ...Array(8).fill(1)]);
+    expect(revenue.slice(0, 8).every((r) => r.lower === null)).toBe(true);
+    const spenders = await rows<{ user_id: string; segment_name: string | null }>('SELECT * FROM v_customer_spend_forecast ORDER BY predicted_spend DESC LIMIT 3');
+    expect(spenders).toHaveLength(3);
+    expect(spenders.every((r) => r.segment_name !== null)).toBe(true);
   });
 
   test('reloading the same run id changes nothing', async () => {

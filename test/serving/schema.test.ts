@@ -1,13 +1,27 @@
 /**
- * The serving schema (lib/serving/mysql-schema.ts) on a real MariaDB: migration 1 creates every
- * served table from the contract with its key, NOT NULLs and indexes, migration 2 makes string keys
- * NO PAD, migration 3 keys load_runs by run and manifest time, the ledger records them, and
- * applying again changes nothing. Statements with parameters go through a server-side prepare
+ * The serving schema (lib/serving/mysql-schema.ts) on a real MariaDB: migration 1 creates the served
+ * tables of the first release with their keys, NOT NULLs and indexes, migration 2 makes string keys
+ * NO PAD, migration 3 keys load_runs by run and manifest time, migration 4 adds the spend-forecast
+ * tables and views, the ledger records them, and applying again changes nothing. Released
+ * migrations are pinned by digest; a database at version 3 upgrades to the same schema as a fresh
+ * one; and the migrated schema is exactly the contract's DDL. Statements with parameters go through a server-side prepare
  * (mysql2Runner), as on the Data API, so a value bound where MySQL takes only a literal fails here.
  */
+import { createHash } from 'crypto';
 import * as mysql from 'mysql2/promise';
 import { servedTables, servingColumns } from '../../lib/contract';
-import { applyPendingMigrations, DASHBOARD_VIEWS, INNODB_MAX_KEY_BYTES, migrationsFor, MIGRATIONS, pendingMigrations } from '../../lib/serving/mysql-schema';
+import {
+  applyPendingMigrations,
+  CREATE_SCHEMA_MIGRATIONS,
+  createServedTableSql,
+  DASHBOARD_VIEWS,
+  INNODB_MAX_KEY_BYTES,
+  migrationsFor,
+  MIGRATIONS,
+  NO_PAD_BINARY_COLLATION,
+  pendingMigrations,
+  recordMigration,
+} from '../../lib/serving/mysql-schema';
 import { sampleValue } from '../support/serving-run';
 import { mysql2Runner } from '../../local/serving/mysql-loader';
 import { applyServingSchema } from '../../lambdas/serving-schema';
@@ -36,8 +50,35 @@ test('pendingMigrations lists what is not applied, in order', () => {
 
 const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
 
+/**
+ * SHA-256 of each released migration as Aurora gets it. A database that has recorded a version
+ * never runs it again, so an edit here reaches fresh databases only: add a new migration instead.
+ * (Migrations 1 and 2 once changed silently when the contract gained tables; they are literal now.)
+ */
+const RELEASED_DIGESTS: Record<number, string> = {
+  1: '4d007c1eb120bb9eddbdf68be48392e4345df823c0f0da9ea534213636dc92de',
+  2: 'bab9a69e79e968032f9f011842ab9ee9a746d9ab7234dc3657f85d02d7ca9a60',
+  3: '876422a09a46bba94e0d883515fb8fa92aa0bc9b38dd81ed770ccedca8ba5045',
+  4: '12a5bf3d5ec8245f1a42d31522daaa153b7299f2327d7ba3c7dcc88c253d80c0',
+};
+const digest = (m: unknown): string => createHash('sha256').update(JSON.stringify(m)).digest('hex');
+
+test('released migrations are never edited: each matches its pinned digest, on both engines alike except the collation', () => {
+  expect(Object.fromEntries(MIGRATIONS.map((m) => [m.version, digest(m)]))).toEqual(RELEASED_DIGESTS);
+  const mariadb = migrationsFor('mariadb');
+  for (const [i, m] of MIGRATIONS.entries()) {
+    const spelled = JSON.stringify(mariadb[i]).split(NO_PAD_BINARY_COLLATION.mariadb).join(NO_PAD_BINARY_COLLATION['aurora-mysql']);
+    expect(JSON.parse(spelled)).toEqual(m);
+  }
+  // The first release served 26 tables; the forecast tables come from migration 4 alone.
+  const created = (m: (typeof MIGRATIONS)[number]) => m.statements.flatMap((st) => /^CREATE TABLE IF NOT EXISTS `(\w+)`/.exec(String(st))?.[1] ?? []);
+  expect(created(MIGRATIONS[0])).not.toContain('customer_spend_forecast');
+  expect(created(MIGRATIONS[3])).toEqual(['customer_spend_forecast', 'revenue_forecast']);
+  expect([...created(MIGRATIONS[0]), ...created(MIGRATIONS[3])].filter((t) => t !== 'load_runs').sort()).toEqual(servedTables().map((t) => t.name).sort());
+});
+
 test('the first apply creates the schema and records every migration; the second is a no-op', async () => {
-  expect(ALL_VERSIONS).toEqual([1, 2, 3]);
+  expect(ALL_VERSIONS).toEqual([1, 2, 3, 4]);
   // Migration 1 is released: the same on every engine, and the same as it was.
   expect(migrationsFor('mariadb')[0]).toEqual(MIGRATIONS[0]);
   expect(await applyPendingMigrations(mysql2Runner(db), 'mariadb')).toEqual(ALL_VERSIONS);
@@ -56,8 +97,8 @@ test('the first apply creates the schema and records every migration; the second
 });
 
 test('an interrupted migration is applied again: a statement that already ran counts as done', async () => {
-  await db.query('DELETE FROM schema_migrations WHERE version IN (2, 3)');
-  expect(await applyPendingMigrations(mysql2Runner(db), 'mariadb')).toEqual([2, 3]);
+  await db.query('DELETE FROM schema_migrations WHERE version IN (2, 3, 4)');
+  expect(await applyPendingMigrations(mysql2Runner(db), 'mariadb')).toEqual([2, 3, 4]);
   const key = await query<{ COLUMN_NAME: string }>(
     "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'shopsight' AND TABLE_NAME = 'load_runs' AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
   );
@@ -116,6 +157,7 @@ test('the API and BI look-ups have indexes', async () => {
     ['customer_segments', 'segment_id'],
     ['products', 'category'],
     ['products', 'brand'],
+    ['customer_spend_forecast', 'predicted_spend'],
   ]) {
     expect(`${t}.${c}: ${has(t, c)}`).toBe(`${t}.${c}: true`);
   }
@@ -173,4 +215,71 @@ test('the custom resource handler\'s schema step creates the users, and a second
   await expect(
     applyServingSchema(mysql2Runner(db), 'shopsight', { bi: { username: "x'; DROP", password: 'p' }, loader: { username: 'l', password: 'p' } }, 'mariadb'),
   ).rejects.toThrow(/not a plain identifier/);
+});
+
+/** Every table's and view's SHOW CREATE text in a database (AUTO_INCREMENT and definer left out). */
+async function schemaOf(database: string): Promise<Record<string, string>> {
+  const objects = await query<{ TABLE_NAME: string; TABLE_TYPE: string }>(
+    'SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
+    [database],
+  );
+  const out: Record<string, string> = {};
+  for (const o of objects) {
+    const kind = o.TABLE_TYPE === 'VIEW' ? 'VIEW' : 'TABLE';
+    const [row] = await query<Record<string, string>>(`SHOW CREATE ${kind} \`${database}\`.\`${o.TABLE_NAME}\``);
+    const text = row['Create Table'] ?? row['Create View'];
+    out[o.TABLE_NAME] = text.split(`\`${database}\`.`).join('').replace(/ DEFINER=\S+/, '');
+  }
+  return out;
+}
+
+describe('upgrading a database deployed before the spend forecast (at version 3)', () => {
+  const DB = 'shopsight_v3';
+  let v3: mysql.Connection;
+  beforeAll(async () => {
+    await server.exec(`CREATE DATABASE ${DB}`);
+    v3 = await server.connect({ database: DB });
+    // What a deploy of the previous release left: migrations 1-3 applied and recorded, a run served.
+    await v3.query(CREATE_SCHEMA_MIGRATIONS);
+    for (const m of migrationsFor('mariadb').filter((m) => m.version <= 3)) {
+      for (const st of m.statements) await v3.query(typeof st === 'string' ? st : st.sql);
+      await mysql2Runner(v3).query(recordMigration(m));
+    }
+    await v3.query("INSERT INTO load_runs (run_id, manifest_created_at, status, started_at) VALUES ('oct-2019', '2026-11-30T00:00:00Z', 'loaded', UTC_TIMESTAMP(6))");
+    await v3.query("INSERT INTO top_brands (brand, purchases, buyers, revenue, revenue_rank, purchases_rank) VALUES ('acme', 3, 2, 10.5, 1, 1)");
+  }, 60_000);
+  afterAll(async () => {
+    await v3?.end();
+  });
+
+  test('only migration 4 is pending and it applies: the served data stays, the forecast tables and views appear', async () => {
+    expect(pendingMigrations([1, 2, 3], 'mariadb').map((m) => m.version)).toEqual([4]);
+    expect(await applyPendingMigrations(mysql2Runner(v3), 'mariadb')).toEqual([4]);
+    expect((await v3.query('SELECT brand, revenue FROM top_brands'))[0]).toEqual([{ brand: 'acme', revenue: '10.50' }]);
+    expect((await v3.query('SELECT run_id, status FROM load_runs'))[0]).toEqual([{ run_id: 'oct-2019', status: 'loaded' }]);
+    expect((await v3.query('SELECT * FROM v_customer_spend_forecast'))[0]).toEqual([]);
+    expect(await applyPendingMigrations(mysql2Runner(v3), 'mariadb')).toEqual([]);
+  });
+
+  test('the upgraded schema is the same as a fresh database\'s, table for table and view for view', async () => {
+    expect(await schemaOf(DB)).toEqual(await schemaOf('shopsight'));
+  });
+});
+
+test('the migrated schema is the contract\'s: every served table as createServedTableSql makes it today, NO PAD collation', async () => {
+  // A contract change (a column, a type, an index) without a new migration fails here.
+  await server.exec('CREATE DATABASE contract_ddl');
+  const scratch = await server.connect({ database: 'contract_ddl' });
+  try {
+    for (const table of servedTables()) await scratch.query(createServedTableSql(table, NO_PAD_BINARY_COLLATION.mariadb));
+  } finally {
+    await scratch.end();
+  }
+  const migrated = await schemaOf('shopsight');
+  const contract = await schemaOf('contract_ddl');
+  for (const table of servedTables()) expect({ table: table.name, ddl: migrated[table.name] }).toEqual({ table: table.name, ddl: contract[table.name] });
+});
+
+test('migration records go through bound parameters', () => {
+  expect(recordMigration(MIGRATIONS[3]).parameters).toEqual({ version: 4, name: MIGRATIONS[3].name });
 });
