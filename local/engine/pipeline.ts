@@ -1,7 +1,7 @@
 /**
  * The local engine: every stage of the cloud pipeline on one machine, in the cloud run's order.
  *   validate → prepare (reader: canonical events + rejects) → the seven schemas → insights →
- *   association rules → recommendations → purchase intent → segments → contract check →
+ *   association rules → recommendations → purchase intent → segments → spend forecast → contract check →
  *   Parquet tables → serving CSVs + manifest → run summary → report → (optional) MySQL load.
  * DuckDB holds the data in an on-disk database under a memory limit, spilling to disk; the ML
  * stages take only aggregates into typed arrays.
@@ -24,6 +24,7 @@ import { runAssociationRules } from './stages/association-rules';
 import { runPurchaseIntent } from './stages/purchase-intent';
 import { runRecommendations } from './stages/recommendations';
 import { runSegments } from './stages/segments';
+import { runSpendForecast } from './stages/spend-forecast';
 
 /** What the pipeline tells the user as it goes (the CLI draws it; tests collect it). */
 export interface ProgressReporter {
@@ -71,6 +72,7 @@ export const STAGES = [
   'recommendations',
   'purchase-intent',
   'segments',
+  'spend-forecast',
   'write-tables',
   'serving-export',
   'report',
@@ -189,6 +191,8 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
       (r) => `${r.recommendedUsers.toLocaleString('en-US')} users recommended, ${r.evaluatedUsers.toLocaleString('en-US')} evaluated`);
     await timed('purchase-intent', () => runPurchaseIntent(connection, options.params), (r) => r.sessions, (r) => `${r.train} train / ${r.test} test sessions`);
     await timed('segments', () => runSegments(connection, options.params), (r) => r.customers, (r) => r.names.join(', '));
+    await timed('spend-forecast', () => runSpendForecast(connection, options.params), (r) => r.customers,
+      (r) => `${r.horizonDays}-day customer horizon, ${r.revenueDays} days of revenue`);
 
     const tableRows: Record<string, number> = {};
     await timed('write-tables', async () => {

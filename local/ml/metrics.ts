@@ -235,3 +235,67 @@ export function coverage(distinctRecommended: number, catalogueSize: number): nu
   }
   return distinctRecommended / catalogueSize;
 }
+
+/**
+ * Regression metrics of the spend and revenue forecasts (docs/spend-forecast.md): mean absolute
+ * error and root mean squared error; null when there are no rows.
+ */
+export function meanAbsoluteError(predicted: ArrayLike<number>, actual: ArrayLike<number>): number | null {
+  checkPairs(predicted, actual);
+  if (actual.length === 0) return null;
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) s += Math.abs(predicted[i] - actual[i]);
+  return s / actual.length;
+}
+
+export function rootMeanSquaredError(predicted: ArrayLike<number>, actual: ArrayLike<number>): number | null {
+  checkPairs(predicted, actual);
+  if (actual.length === 0) return null;
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) s += (predicted[i] - actual[i]) ** 2;
+  return Math.sqrt(s / actual.length);
+}
+
+/**
+ * Spearman rank correlation: the Pearson correlation of the ranks, ties given their average rank
+ * (1-based). Null with fewer than two rows or when either side is constant.
+ */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
+  checkPairs(a, b);
+  const ra = averageRanks(a);
+  const rb = averageRanks(b);
+  const n = ra.length;
+  if (n < 2) return null;
+  const mean = (n + 1) / 2; // the average rank, ties or not
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) ** 2;
+    sbb += (rb[i] - mean) ** 2;
+  }
+  return saa === 0 || sbb === 0 ? null : sab / Math.sqrt(saa * sbb);
+}
+
+/** 1-based ranks by value, each group of ties given the mean of the ranks it spans. */
+function averageRanks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => values[i] - values[j]);
+  const ranks = new Float64Array(n);
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    while (end < n && values[order[end]] === values[order[start]]) end++;
+    const rank = (start + 1 + end) / 2;
+    for (let k = start; k < end; k++) ranks[order[k]] = rank;
+    start = end;
+  }
+  return ranks;
+}
+
+function checkPairs(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) throw new RangeError(`the two sides differ in length (${a.length} and ${b.length})`);
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) || Number.isNaN(b[i])) throw new RangeError(`value at ${i} is NaN`);
+  }
+}

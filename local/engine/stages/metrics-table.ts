@@ -12,7 +12,7 @@ export interface MetricRow {
   readonly evaluatedOn: number;
 }
 
-export type MetricsStage = 'recommendations' | 'purchase-intent' | 'segments';
+export type MetricsStage = 'recommendations' | 'purchase-intent' | 'segments' | 'spend-forecast';
 
 /** Replaces the stage's rows of `model_metrics` (creating the table on first use). A NaN becomes null. */
 export async function writeMetrics(connection: DuckDBConnection, stage: MetricsStage, rows: readonly MetricRow[]): Promise<void> {

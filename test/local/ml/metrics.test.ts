@@ -11,6 +11,9 @@ import {
   precisionAtK,
   RankingAccumulator,
   recallAtK,
+  meanAbsoluteError,
+  rootMeanSquaredError,
+  spearman,
 } from '../../../local/ml/metrics';
 import { Random } from '../../../local/generate/random';
 
@@ -209,5 +212,24 @@ describe('coverage', () => {
     expect(coverage(1, 0)).toBeNull(); // as the Python job: no catalogue, no ratio
     expect(() => coverage(4, 3)).toThrow(RangeError);
     expect(() => coverage(-1, 3)).toThrow(RangeError);
+  });
+});
+
+describe('regression metrics (spend and revenue forecasts)', () => {
+  it('MAE and RMSE by hand; null without rows', () => {
+    expect(meanAbsoluteError([1, 2, 6], [2, 2, 2])).toBeCloseTo(5 / 3, 12);
+    expect(rootMeanSquaredError([1, 2, 6], [2, 2, 2])).toBeCloseTo(Math.sqrt(17 / 3), 12);
+    expect(meanAbsoluteError([], [])).toBeNull();
+    expect(rootMeanSquaredError([], [])).toBeNull();
+    expect(() => meanAbsoluteError([1], [1, 2])).toThrow(/length/);
+  });
+
+  it('Spearman: average ranks for ties, 1 and −1 for monotone, null when a side is constant', () => {
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 1000])).toBeCloseTo(1, 12);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1, 12);
+    // ranks [1, 2.5, 2.5, 4] and [1, 2, 3, 4]: Σ(dx·dy) = 4.5, Σdx² = 4.5, Σdy² = 5
+    expect(spearman([0, 5, 5, 9], [1, 2, 3, 4])).toBeCloseTo(4.5 / Math.sqrt(4.5 * 5), 12);
+    expect(spearman([3, 3, 3], [1, 2, 3])).toBeNull();
+    expect(spearman([1], [1])).toBeNull();
   });
 });
