@@ -88,6 +88,9 @@ Options:
                        was written by generate (its .truth.json is beside it)
   --days <n>           days covered (default: 30)
   --start-date <date>  first day, YYYY-MM-DD (default: 2019-10-01 / 2015-05-03)
+  --spend-trends       plant spend trends: each user's purchase propensity drifts up or down over
+                       the period (seeded; each sampled user's trend is in the .truth.json). Without
+                       it the output is unchanged
   --help, -h           this help`,
   demo: `Usage: shopsight demo [--events N] [--out DIR]
 
@@ -242,6 +245,7 @@ async function generateCommand(args: string[], io: CliIO): Promise<number> {
     out: { type: 'string', short: 'o' },
     days: { type: 'string' },
     'start-date': { type: 'string' },
+    'spend-trends': { type: 'boolean' },
   });
   if (values.help) return help(io, 'generate');
   if (!values.out) throw new UsageError('generate needs --out FILE (add .gz to compress)');
@@ -252,7 +256,7 @@ async function generateCommand(args: string[], io: CliIO): Promise<number> {
   const seed = values.seed === undefined ? 42 : positiveIntOrZero('seed', values.seed);
   const days = values.days === undefined ? undefined : positiveInt('days', values.days, 30);
   const started = Date.now();
-  const files = await generateInPlace(path.resolve(values.out), (out) => generate({ dataset, events, seed, out, days, startDate }));
+  const files = await generateInPlace(path.resolve(values.out), (out) => generate({ dataset, events, seed, out, days, startDate, spendTrends: values['spend-trends'] }));
   const seconds = (Date.now() - started) / 1000;
   io.stdout.write(`Wrote ${formatCount(events)} events in ${formatSeconds(seconds)}: ${files.join(', ')}\n`);
   return EXIT.ok;

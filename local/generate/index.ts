@@ -41,6 +41,11 @@
  *    come from them. Truth lists them for a sample of ≤ 1000 users.
  * 3. segments: window shoppers (views only, 50% of users), regular buyers (30%), frequent buyers (10%),
  *    cart abandoners (10%: cart often, rarely buy); truth gives each sampled user's segment.
+ * 4. spend trends (opt-in, `spendTrends`): every user gets a trend τ uniform in [−1, 1] (its own
+ *    seeded stream), and a session starting at fraction f of the period has its cart, buy and bundle
+ *    probabilities multiplied by exp(SPEND_TREND_STRENGTH · τ · (f − ½)) (capped at 1): a user's
+ *    purchases, hence spend, drift up or down over the run. Truth gives each sampled user's τ.
+ *    Off by default, and then no draw or probability changes: the output stays byte-identical.
  *
  * Determinism and memory: a seeded sfc32 PRNG (random.ts) drives everything, nothing reads the clock;
  * same options give byte-identical files. Rows are generated in time order (sessions in a min-heap by
@@ -65,6 +70,8 @@ export interface GenerateOptions {
   /** Default 30. */
   days?: number;
   onProgress?: (written: number) => void;
+  /** Plant per-user spend trends (planted structure 4). @default false */
+  spendTrends?: boolean;
 }
 
 export type Segment = 'window_shopper' | 'regular' | 'frequent_buyer' | 'cart_abandoner';
@@ -93,7 +100,9 @@ export interface PlantedTruth {
   /** Target segment shares of users. */
   segmentShares: Record<Segment, number>;
   /** A sample of ≤ 1000 users (the most active 100 plus a spread over the activity ranks). */
-  users_sample: Array<{ userId: string; segment: Segment; preferred: string[]; events: number }>;
+  users_sample: Array<{ userId: string; segment: Segment; preferred: string[]; events: number; spendTrend?: number }>;
+  /** Only with spendTrends: the strength k of the multiplier exp(k · τ · (f − ½)). */
+  spendTrendStrength?: number;
   /** RetailRocket only: items whose categoryid property changes once. */
   categoryChanges?: number;
 }
@@ -147,6 +156,8 @@ const FUNNEL: Record<'rees46' | 'retailrocket', FunnelParams> = {
 };
 
 const PREFERRED_SHARE = 0.88;
+/** Spend trends: purchase propensity ranges over exp(±k/2) from the period's start to its end, k this. */
+const SPEND_TREND_STRENGTH = 2;
 const REVIEW_SHARE = 0.25;
 const CODE_MISSING = 0.33;
 const BRAND_MISSING = 0.14;
@@ -484,6 +495,13 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       if (b !== a) pref2[u] = b;
     }
   }
+  // Spend trends draw from a stream of their own, so the other draws are the same with or without them.
+  let spendTrend: Float64Array | undefined;
+  if (options.spendTrends) {
+    const trendRng = new Random(seed, 4);
+    spendTrend = new Float64Array(U);
+    for (let u = 0; u < U; u++) spendTrend[u] = 2 * trendRng.next() - 1;
+  }
   const userZipf = new ZipfSampler(U, USER_ZIPF);
   const userText = (u: number): string =>
     rees ? String(500_000_000 + u * 7 + (hash2(seedHash, u) % 7)) : String(u * 3 + (hash2(seedHash, u) % 3));
@@ -530,6 +548,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const planSession = (startMs: number, remaining: number): Session => {
     const u = pickUser(startMs);
     const seg = segment[u];
+    const drift = spendTrend ? Math.exp(SPEND_TREND_STRENGTH * spendTrend[u] * ((startMs - t0) / (periodEnd - t0) - 0.5)) : 1;
+    const drifted = (probability: number): number => (spendTrend ? Math.min(1, probability * drift) : probability);
     const times: number[] = [];
     const types: number[] = [];
     const prods: number[] = [];
@@ -551,7 +571,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const carted: number[] = [];
     const toBuy: number[] = [];
     const views = Math.min(MAX_VIEWS, Math.max(1, Math.ceil(rng.logNormal(0.2, 1.2))));
-    const pCart = funnel.cart[seg];
+    const pCart = drifted(funnel.cart[seg]);
     for (let i = 0; i < views; i++) {
       step();
       const p = viewed.length > 0 && rng.next() < REVIEW_SHARE ? viewed[rng.int(viewed.length)] : pickProduct(u);
@@ -561,15 +581,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         short(2, 40);
         add(CART, p);
         carted.push(p);
-        if (rng.next() < funnel.buy[seg]) toBuy.push(p);
-      } else if (rng.next() < funnel.buyNoCart[seg] && !toBuy.includes(p)) {
+        if (rng.next() < drifted(funnel.buy[seg])) toBuy.push(p);
+      } else if (rng.next() < drifted(funnel.buyNoCart[seg]) && !toBuy.includes(p)) {
         toBuy.push(p);
       }
     }
-    if (funnel.bundle[seg] > 0 && rng.next() < funnel.bundle[seg]) {
+    if (funnel.bundle[seg] > 0 && rng.next() < drifted(funnel.bundle[seg])) {
       const mine = bundlesByTop[pref1[u]];
       const b = bundles[mine.length > 0 && rng.next() < 0.7 ? mine[rng.int(mine.length)] : rng.int(bundles.length)];
-      const buyAll = rng.next() < funnel.bundleBuy[seg];
+      const buyAll = rng.next() < drifted(funnel.bundleBuy[seg]);
       for (const p of b) {
         step();
         add(VIEW, p);
@@ -744,8 +764,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       segment: SEGMENTS[segment[u]],
       preferred: pref2[u] === 255 ? [TOP_LEVEL[pref1[u]].name] : [TOP_LEVEL[pref1[u]].name, TOP_LEVEL[pref2[u]].name],
       events: sampleEvents[i],
+      ...(spendTrend ? { spendTrend: spendTrend[u] } : {}),
     })),
     ...(categoryChanges === undefined ? {} : { categoryChanges }),
+    ...(spendTrend ? { spendTrendStrength: SPEND_TREND_STRENGTH } : {}),
   };
   const truthText = JSON.stringify(truth, null, 1) + '\n';
   fs.writeFileSync(truthPath, truthText);

@@ -394,3 +394,32 @@ describe('RetailRocket, 100k events (gzip)', () => {
     expect(Math.abs(sessions - truth.sessions) / truth.sessions).toBeLessThanOrEqual(0.02);
   });
 });
+
+describe('spend trends (opt-in)', () => {
+  test('off is the default output; on, rising users buy more late in the period and falling users early', async () => {
+    const opts = { dataset: 'rees46' as const, events: 100_000, seed: SEED, days: 30 };
+    const plain = await generate({ ...opts, out: path.join(dir, 'st/plain.csv') });
+    const off = await generate({ ...opts, spendTrends: false, out: path.join(dir, 'st/off.csv') });
+    const on = await generate({ ...opts, spendTrends: true, out: path.join(dir, 'st/on.csv') });
+    expect(sha256(off.files[0])).toBe(sha256(plain.files[0]));
+    expect(plain.truth.spendTrendStrength).toBeUndefined();
+    expect(plain.truth.users_sample.some((u) => 'spendTrend' in u)).toBe(false);
+    expect(on.truth.spendTrendStrength).toBeGreaterThan(0);
+    const trendOf = new Map(on.truth.users_sample.map((u) => [u.userId, u.spendTrend!] as const));
+    for (const t of trendOf.values()) expect(Math.abs(t)).toBeLessThanOrEqual(1);
+    // purchases of sampled users in the first and the last third of the period, by the sign of the trend
+    const start = Date.parse('2019-10-01T00:00:00Z');
+    const third = 10 * 86400_000;
+    const count = { up: [0, 0], down: [0, 0] };
+    for (const l of lines(on.files[0]).slice(1)) {
+      const f = l.split(',');
+      if (f[1] !== 'purchase') continue;
+      const trend = trendOf.get(f[7]);
+      if (trend === undefined || Math.abs(trend) < 0.5) continue;
+      const t = Date.parse(f[0].replace(' UTC', 'Z').replace(' ', 'T')) - start;
+      const slot = t < third ? 0 : t >= 2 * third ? 1 : -1;
+      if (slot >= 0) count[trend > 0 ? 'up' : 'down'][slot]++;
+    }
+    expect(count.up[1] / Math.max(1, count.up[0])).toBeGreaterThan(1.5 * (count.down[1] / Math.max(1, count.down[0])));
+  });
+});

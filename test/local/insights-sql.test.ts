@@ -40,8 +40,10 @@ const WEIGHTS = { view_weight: 1, cart_weight: 4, purchase_weight: 10 };
 const FEATURE_PARAMS: Record<string, SqlParams> = {
   'features/interactions.sql': { ...WEIGHTS, before: null },
   'features/popular_products.sql': WEIGHTS,
+  // 2019-10-15 (day 18184), 10 days: the spend forecast's windows (docs/spend-forecast.md)
+  'features/spend_features.sql': { cutoff_day: 18184, horizon_days: 10 },
 };
-const FEATURE_FILES = ['sub_category_baskets', 'product_baskets', 'interactions', 'popular_products', 'session_features', 'customer_features'];
+const FEATURE_FILES = ['sub_category_baskets', 'product_baskets', 'interactions', 'popular_products', 'session_features', 'customer_features', 'spend_features'];
 
 // ---------------------------------------------------------------------------------------------
 // The raw files, parsed here without DuckDB.
@@ -126,7 +128,7 @@ afterAll(() => {
 // Files and contract.
 // ---------------------------------------------------------------------------------------------
 
-test('there is one insight file per contract insight table and the six feature files', () => {
+test('there is one insight file per contract insight table and the seven feature files', () => {
   const list = (folder: string) => fs.readdirSync(path.join(SQL_DIR, folder)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4)).sort();
   expect(list('insights')).toEqual([...INSIGHT_TABLE_NAMES].sort());
   expect(list('features')).toEqual([...FEATURE_FILES].sort());
