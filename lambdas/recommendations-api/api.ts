@@ -183,6 +183,24 @@ export function createRecommendationsApi(db: Pick<SqlRunner, 'query'>, options: 
       };
     },
 
+    async userForecast(event) {
+      const userId = parseId('userId', event.pathParameters?.userId);
+      const [r] = await db.query(apiQueries.userForecast(userId));
+      if (!r) {
+        // The table is empty when the run spans under three days (docs/spend-forecast.md), so say which case it is.
+        throw new ApiError(404, 'not_found', `User ${userId} has no spend forecast in the served run (a user without events in it, or a run of under three days, which forecasts nobody)`);
+      }
+      return {
+        userId,
+        purchaseProbability: num(r.purchase_probability),
+        spendIfPurchase: num(r.spend_if_purchase),
+        predictedSpend: num(r.predicted_spend),
+        baselineSpend: num(r.baseline_spend),
+        horizonDays: num(r.horizon_days),
+        forecastStart: text(r.forecast_start),
+      };
+    },
+
     async scoreSession(event) {
       const features = parseSessionFeatures(event.body, event.isBase64Encoded);
       return scoreSession(await currentModel(), features);

@@ -45,6 +45,11 @@ FROM \`customer_segments\` s
 LEFT JOIN \`segment_profiles\` sp ON sp.\`segment_id\` = s.\`segment_id\`
 WHERE s.\`user_id\` = CAST(:userId AS SIGNED)`;
 
+export const USER_FORECAST_SQL = `SELECT CAST(f.\`user_id\` AS CHAR) AS \`user_id\`, f.\`purchase_probability\`, f.\`spend_if_purchase\`,
+  f.\`predicted_spend\`, f.\`baseline_spend\`, f.\`horizon_days\`, CAST(f.\`forecast_start\` AS CHAR) AS \`forecast_start\`
+FROM \`customer_spend_forecast\` f
+WHERE f.\`user_id\` = CAST(:userId AS SIGNED)`;
+
 export const INTENT_COEFFICIENTS_SQL = `SELECT \`feature\`, \`position\`, \`coefficient\`, \`mean\`, \`stddev\`
 FROM \`intent_coefficients\`
 ORDER BY \`position\``;
@@ -61,6 +66,8 @@ export const apiQueries = {
   /** The product's own row (none: unknown product) with its bought-together rows, if any. */
   boughtTogether: (productId: string, limit: number): SqlStatement => ({ sql: BOUGHT_TOGETHER_SQL, parameters: { productId, limit } }),
   userSegment: (userId: string): SqlStatement => ({ sql: USER_SEGMENT_SQL, parameters: { userId } }),
+  /** The user's spend forecast (forecast_start as YYYY-MM-DD text, the same from mysql2 and the Data API). */
+  userForecast: (userId: string): SqlStatement => ({ sql: USER_FORECAST_SQL, parameters: { userId } }),
   intentCoefficients: (): SqlStatement => ({ sql: INTENT_COEFFICIENTS_SQL, parameters: {} }),
   /** The run the served tables come from: the last one the loader swapped in. */
   servedRun: (): SqlStatement => ({ sql: SERVED_RUN_SQL, parameters: { status: 'loaded' } }),

@@ -7,6 +7,7 @@ export const API_ROUTES = {
   userRecommendations: { method: 'GET', path: '/users/{userId}/recommendations' },
   boughtTogether: { method: 'GET', path: '/products/{productId}/bought-together' },
   userSegment: { method: 'GET', path: '/users/{userId}/segment' },
+  userForecast: { method: 'GET', path: '/users/{userId}/forecast' },
   scoreSession: { method: 'POST', path: '/sessions/score' },
   health: { method: 'GET', path: '/health' },
 } as const;

@@ -84,7 +84,7 @@ export class RecommendationsApi extends Construct {
 
     this.handler = new PipelineFunction(this, 'Handler', {
       folder: 'recommendations-api',
-      description: 'Storefront recommendations API: ALS recommendations, bought-together, segments and purchase-intent scoring from Aurora (read-only).',
+      description: 'Storefront recommendations API: ALS recommendations, bought-together, segments, spend forecasts and purchase-intent scoring from Aurora (read-only).',
       environment: {
         CLUSTER_ARN: cluster.clusterArn,
         SECRET_ARN: props.readOnlySecret.secretArn,

@@ -7,7 +7,7 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createRecommendationsApi } from '../../lambdas/recommendations-api/api';
-import { BOUGHT_TOGETHER_SQL, INTENT_COEFFICIENTS_SQL, SERVED_RUN_SQL, USER_RECOMMENDATIONS_SQL, USER_SEGMENT_SQL } from '../../lambdas/recommendations-api/queries';
+import { BOUGHT_TOGETHER_SQL, INTENT_COEFFICIENTS_SQL, SERVED_RUN_SQL, USER_FORECAST_SQL, USER_RECOMMENDATIONS_SQL, USER_SEGMENT_SQL } from '../../lambdas/recommendations-api/queries';
 import { DataApi } from '../../lambdas/shared/data-api';
 import { apiGatewayEvent } from '../../local/serving/api-http-server';
 import { INTENT_COEFFICIENTS } from '../support/api-run';
@@ -47,15 +47,17 @@ test('recommendations: the SQL of queries.ts, the id as stringValue (2^63 − 1 
   ]);
 });
 
-test('bought-together, segment and health: SQL and typed parameters; an invalid request sends nothing', async () => {
+test('bought-together, segment, forecast and health: SQL and typed parameters; an invalid request sends nothing', async () => {
   rds.on(ExecuteStatementCommand).resolves(records([]));
   expect((await call('GET', '/products/1000002/bought-together')).status).toBe(404);
   expect((await call('GET', '/users/77/segment')).status).toBe(404);
+  expect((await call('GET', '/users/9223372036854775807/forecast')).status).toBe(404);
   expect((await call('GET', '/health')).body).toEqual({ status: 'ok', database: 'reachable', servedRun: null });
   expect((await call('GET', '/users/abc/segment')).status).toBe(400);
   expect(sent().map((s) => [s.sql, s.parameters])).toEqual([
     [BOUGHT_TOGETHER_SQL, [{ name: 'productId', value: { stringValue: '1000002' } }, { name: 'limit', value: { longValue: 10 } }]],
     [USER_SEGMENT_SQL, [{ name: 'userId', value: { stringValue: '77' } }]],
+    [USER_FORECAST_SQL, [{ name: 'userId', value: { stringValue: '9223372036854775807' } }]],
     [SERVED_RUN_SQL, [{ name: 'status', value: { stringValue: 'loaded' } }]],
   ]);
   expect(sent().every((s) => s.transactionId === undefined && s.continueAfterTimeout === undefined)).toBe(true);

@@ -17,6 +17,8 @@ import { mysqlPoolRunner, PoolRunner } from '../../local/serving/mysql-pool-runn
 import {
   ApiRunSpec,
   BIG_PRODUCT_ID,
+  FORECAST_START,
+  hasForecast,
   INTENT_COEFFICIENTS,
   isCold,
   MAX_BIGINT,
@@ -206,6 +208,45 @@ describe('GET /users/{userId}/segment', () => {
   test('unknown user → 404; bad id → 400', async () => {
     expectError(await call('GET', '/users/42/segment'), 404, 'not_found', /User 42 has no segment/);
     expectError(await call('GET', '/users/4x2/segment'), 400, 'invalid_request', /userId/);
+  });
+});
+
+describe('GET /users/{userId}/forecast', () => {
+  test("the user's spend forecast for the served run: probability × spend given a purchase, the baseline, the horizon", async () => {
+    const u = 7;
+    const r = await call('GET', `/users/${userId(u)}/forecast`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      userId: userId(u),
+      purchaseProbability: 0.75,
+      spendIfPurchase: 23.5,
+      predictedSpend: 0.75 * 23.5,
+      baselineSpend: 5.5,
+      horizonDays: 30,
+      forecastStart: FORECAST_START,
+    });
+  });
+
+  test('ids up to 2^63 − 1 are exact; leading zeros are the same id', async () => {
+    expect((await call('GET', `/users/${MAX_BIGINT}/forecast`)).body).toMatchObject({ userId: MAX_BIGINT, purchaseProbability: 9 / 10 + 0.05, horizonDays: 30 });
+    expect((await call('GET', `/users/000${userId(3)}/forecast`)).body.userId).toBe(userId(3));
+  });
+
+  test('a known user without a forecast, or an unknown one → 404 saying why there may be none; bad ids → 400 as on every user route', async () => {
+    const without = 10;
+    expect(hasForecast(without)).toBe(false);
+    expect((await call('GET', `/users/${userId(without)}/segment`)).status).toBe(200);
+    expectError(await call('GET', `/users/${userId(without)}/forecast`), 404, 'not_found', new RegExp(`^User ${userId(without)} has no spend forecast in the served run .*under three days`));
+    expectError(await call('GET', '/users/42/forecast'), 404, 'not_found', /User 42 has no spend forecast/);
+    for (const [bad, message] of [
+      ['4x2', /userId must be a positive integer, got "4x2"/],
+      ['0', /userId must be between 1 and 9223372036854775807, got 0/],
+      ['9223372036854775808', /userId must be between 1 and/],
+      ['-1', /userId must be a positive integer/],
+      ['1%20OR%201%3D1', /userId must be a positive integer, got "1 OR 1=1"/],
+    ] as const) {
+      expectError(await call('GET', `/users/${bad}/forecast`), 400, 'invalid_request', message);
+    }
   });
 });
 

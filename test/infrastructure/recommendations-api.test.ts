@@ -26,6 +26,10 @@ describe('RecommendationsApi', () => {
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.values(routes).map((r) => r.Properties.RouteKey).sort()).toEqual(Object.values(API_ROUTES).map((r) => `${r.method} ${r.path}`).sort());
     for (const r of Object.values(routes)) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+    // The routes the README documents, written out here so that a rename fails.
+    expect(Object.values(routes).map((r) => r.Properties.RouteKey)).toEqual(
+      expect.arrayContaining(['GET /users/{userId}/recommendations', 'GET /users/{userId}/segment', 'GET /users/{userId}/forecast', 'POST /sessions/score', 'GET /health']),
+    );
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
   });
@@ -84,6 +88,7 @@ describe('RecommendationsApi', () => {
     const statement = Object.values(policy)[0].Properties.PolicyDocument.Statement[0];
     expect(statement.Action).toBe('execute-api:Invoke');
     expect(JSON.stringify(statement.Resource)).toContain('/$default/GET/users/*/recommendations');
+    expect(JSON.stringify(statement.Resource)).toContain('/$default/GET/users/*/forecast');
     expect(statement.Resource).toHaveLength(Object.keys(API_ROUTES).length);
   });
 

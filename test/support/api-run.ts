@@ -1,14 +1,15 @@
 /**
  * A generated serving run for the recommendations API's tests and bench: contract-shaped rows for
  * the tables the API reads (products, user_recommendations, popular_products, bought_together,
- * customer_segments, segment_profiles, intent_coefficients), every other served table empty, written
+ * customer_segments, segment_profiles, intent_coefficients, customer_spend_forecast), every other served table empty, written
  * as the serving CSVs with a manifest so that the first part's loader (loadServingLocal) loads it
  * like any run, `load_runs` included. Deterministic: the same spec gives the same rows.
  *
  * Ids: products 1_000_001 …, users 5_000_000_001 … (above 2^32), plus one user and one product at
  * the top of BIGINT (2^63 − 1, 2^63 − 2) to show that ids never pass through a JavaScript number.
  * Users whose index is a multiple of `coldEvery` have no recommendations (the popular fallback);
- * products whose index is a multiple of 3 have no bought-together rows.
+ * products whose index is a multiple of 3 have no bought-together rows; users whose index is 10 mod 11
+ * have no spend forecast (they have a segment: a known user without a forecast).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -153,6 +154,28 @@ export const INTENT_COEFFICIENTS: readonly { feature: string; position: number; 
   })),
 ];
 
+export const hasForecast = (u: number): boolean => u % 11 !== 10;
+export const FORECAST_START = '2026-11-23';
+
+/** A forecast per user (not every one: see hasForecast): probability × spend given a purchase. */
+export function* customerSpendForecastRows(spec: ApiRunSpec): Generator<Row> {
+  const row = (id: string, u: number): Row => {
+    const probability = (u % 10) / 10 + 0.05;
+    const spendIfPurchase = 20 + u * 0.5;
+    return {
+      user_id: id,
+      purchase_probability: probability,
+      spend_if_purchase: spendIfPurchase,
+      predicted_spend: probability * spendIfPurchase,
+      baseline_spend: (u % 3) * 5.5,
+      horizon_days: 30,
+      forecast_start: FORECAST_START,
+    };
+  };
+  for (let u = 0; u < spec.users; u++) if (hasForecast(u)) yield row(userId(u), u);
+  yield row(MAX_BIGINT, 9);
+}
+
 export const API_TABLE_ROWS: Record<string, (spec: ApiRunSpec) => Iterable<Row>> = {
   products: productRows,
   user_recommendations: userRecommendationRows,
@@ -161,6 +184,7 @@ export const API_TABLE_ROWS: Record<string, (spec: ApiRunSpec) => Iterable<Row>>
   customer_segments: customerSegmentRows,
   segment_profiles: segmentProfileRows,
   intent_coefficients: () => INTENT_COEFFICIENTS,
+  customer_spend_forecast: customerSpendForecastRows,
 };
 
 /** Writes `dir/manifest.json` and one CSV per served table (empty for tables the API does not read). */
