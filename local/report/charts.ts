@@ -28,6 +28,8 @@ export interface ChartSpec {
   readonly format: (n: number) => string;
   /** Drawing width in px (the SVG scales down, never up); 640 unless given. */
   readonly width?: number;
+  /** Line charts only: a shaded band (an interval) between lower and upper, where both are values. */
+  readonly band?: { readonly name: string; readonly lower: readonly (number | null)[]; readonly upper: readonly (number | null)[]; readonly color: string };
 }
 
 export const PALETTE = {
@@ -58,7 +60,7 @@ function niceStep(x: number): number {
 
 /** Axis range and tick step: about four steps of a round size, covering 0 and every value. */
 function domain(spec: ChartSpec): { lo: number; hi: number; step: number } {
-  const all = spec.series.flatMap((s) => s.values.filter(isValue));
+  const all = [...spec.series.flatMap((s) => s.values), ...(spec.band ? [...spec.band.lower, ...spec.band.upper] : [])].filter(isValue);
   const max = Math.max(0, ...all);
   const min = Math.min(0, ...all);
   const step = niceStep((max - min) / 4 || 1);
@@ -77,10 +79,11 @@ function open(spec: ChartSpec, width: number, height: number, kind: string): str
 }
 
 function legend(spec: ChartSpec, x: number, y: number): string {
-  if (spec.series.length < 2) return '';
+  const entries = [...spec.series, ...(spec.band ? [spec.band] : [])];
+  if (entries.length < 2) return '';
   let out = '';
   let cx = x;
-  for (const s of spec.series) {
+  for (const s of entries) {
     out += `<rect x="${cx}" y="${y - 9}" width="10" height="10" rx="2" fill="${s.color}"/>`;
     out += `<text x="${cx + 14}" y="${y}" font-size="11" fill="#475569">${esc(s.name)}</text>`;
     cx += 24 + s.name.length * 6.5;
@@ -150,6 +153,15 @@ export function lineChart(spec: ChartSpec): string {
   const plotW = w - m.l - m.r;
   const x = (i: number): number => (n <= 1 ? m.l + plotW / 2 : m.l + (plotW * i) / (n - 1));
   let marks = '';
+  if (spec.band) {
+    const { lower, upper } = spec.band;
+    const idx = spec.labels.map((_, i) => i).filter((i) => isValue(lower[i]) && isValue(upper[i]));
+    if (idx.length > 0) {
+      const edge = [...idx.map((i) => `${r1(x(i))} ${r1(y(upper[i] as number))}`), ...[...idx].reverse().map((i) => `${r1(x(i))} ${r1(y(lower[i] as number))}`)];
+      marks += `<path data-band="${esc(spec.band.name)}" d="M${edge.join(' L')} Z" fill="${spec.band.color}" fill-opacity="0.18" stroke="none">` +
+        `<title>${esc(spec.band.name)}</title></path>`;
+    }
+  }
   for (const s of spec.series) {
     const pts = s.values.map((v, i) => (isValue(v) ? { x: x(i), y: y(v), v, i } : null)).filter((p): p is { x: number; y: number; v: number; i: number } => p !== null);
     if (pts.length === 0) continue;

@@ -101,6 +101,12 @@ export interface ReportData {
   readonly popularProducts: TableSlice;
   readonly modelMetrics: TableSlice;
   readonly segmentProfiles: TableSlice;
+  /** The daily revenue forecast, every row, by date. */
+  readonly revenueForecast: TableSlice;
+  /** The top TOP_N customers by predicted spend; `total` is every customer with a forecast. */
+  readonly spendForecast: TableSlice;
+  /** Sums over the whole customer_spend_forecast (customers, expected spend and buyers, baseline, horizon); null when absent or empty. */
+  readonly spendForecastTotals: Row | null;
   /** A sample of rejected rows; `total` is all rejects. */
   readonly rejects: TableSlice;
 }
@@ -367,6 +373,17 @@ export async function loadReportData(dir: string): Promise<ReportData> {
     );
     const modelMetrics = await r.slice('model_metrics', (s) => `SELECT * FROM ${s} ORDER BY stage, model, metric, k NULLS FIRST`);
     const segmentProfiles = await r.slice('segment_profiles', (s) => `SELECT * FROM ${s} ORDER BY segment_id`);
+    const revenueForecast = await r.slice('revenue_forecast', (s) => `SELECT * FROM ${s} ORDER BY forecast_date LIMIT ${MAX_DAYS}`);
+    const spendForecast = await r.slice(
+      'customer_spend_forecast',
+      (s) => `SELECT * FROM ${s} ORDER BY predicted_spend DESC, user_id LIMIT ${TOP_N}`,
+    );
+    const spendForecastTotals =
+      spendForecast.total === 0
+        ? null
+        : (await r.rows(`SELECT count(*) AS customers, sum(predicted_spend) AS predicted_spend, sum(purchase_probability) AS expected_buyers,
+                           sum(baseline_spend) AS baseline_spend, max(horizon_days) AS horizon_days, CAST(max(forecast_start) AS VARCHAR) AS forecast_start
+                         FROM ${r.source('customer_spend_forecast')}`))[0];
     const rejects = await r.slice(
       'rejects',
       (s) => `SELECT reason, source_file, source_line, detail, raw_line FROM ${s} ORDER BY source_file, source_line LIMIT ${REJECTS_SHOWN}`,
@@ -393,6 +410,9 @@ export async function loadReportData(dir: string): Promise<ReportData> {
       popularProducts,
       modelMetrics,
       segmentProfiles,
+      revenueForecast,
+      spendForecast,
+      spendForecastTotals,
       rejects,
     };
   } finally {

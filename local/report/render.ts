@@ -3,7 +3,7 @@
  * script, font, image or request of any kind (a strict Content-Security-Policy says so), every
  * value HTML-escaped. Sections that lack their table say "not produced in this run".
  */
-import { ColumnDef, outputTable, OutputTableDef, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { ColumnDef, outputTable, OutputTableDef, REVENUE_INTERVAL_LEVEL, SCHEMA_TABLE_NAMES } from '../../lib/contract';
 import { chart, esc, PALETTE } from './charts';
 import { Cell, ReportData, Row, TableSlice, MAX_DAYS } from './load';
 
@@ -20,6 +20,7 @@ export const REPORT_SECTIONS = [
   { id: 'recommendations', title: 'Recommendations for sample users' },
   { id: 'models', title: 'Model metrics against baselines' },
   { id: 'segments', title: 'Customer segments' },
+  { id: 'forecast', title: 'Forecast' },
   { id: 'quality', title: 'Data quality' },
   { id: 'stages', title: 'Stage timings' },
 ] as const;
@@ -467,7 +468,7 @@ function recommendationsSection(d: ReportData): string {
   return section('recommendations', `${body}<h3>Most popular products (the fallback)</h3>${popular}`, 'ALS with implicit feedback; product metadata from <code>products</code>.');
 }
 
-const MODEL_STAGES = ['recommendations', 'purchase-intent', 'segments'] as const;
+const MODEL_STAGES = ['recommendations', 'purchase-intent', 'segments', 'spend-forecast'] as const;
 
 function modelsSection(d: ReportData): string {
   const mm = d.modelMetrics;
@@ -500,7 +501,118 @@ function modelsSection(d: ReportData): string {
     ];
     return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c : note('No metric has a baseline value to compare with.')}${dataTable(cols, rows)}`;
   });
-  return section('models', body, 'Each model next to its baseline: ALS vs popularity, logistic regression vs majority class; k-means has no baseline.');
+  return section(
+    'models',
+    body,
+    'Each model next to its baseline: ALS vs popularity, logistic regression vs majority class, the spend and revenue forecasts vs past spend rate and seasonal naive (see <a href="#forecast">Forecast</a>); k-means has no baseline.',
+  );
+}
+
+/** Days of history drawn before the revenue forecast. */
+const FORECAST_HISTORY_DAYS = 60;
+
+/** One model_metrics row of the spend-forecast stage, or undefined. */
+const forecastMetric = (rows: readonly Row[], model: string, metric: string): Row | undefined =>
+  rows.find((r) => r.stage === 'spend-forecast' && r.model === model && r.metric === metric);
+
+/** The customer and revenue metrics in words: which is better, and why MAE is not the yardstick. */
+function forecastMetricsText(rows: readonly Row[]): string {
+  const v = (r: Row | undefined, key: 'value' | 'baseline_value'): string => (r ? fmtNum(r[key]) : DASH);
+  const parts: string[] = [];
+  const rmse = forecastMetric(rows, 'two_part_glm', 'rmse');
+  if (rmse) {
+    const meanRmse = forecastMetric(rows, 'overall_mean', 'rmse');
+    const spearman = forecastMetric(rows, 'two_part_glm', 'spearman');
+    const mae = forecastMetric(rows, 'two_part_glm', 'mae');
+    parts.push(
+      `<p data-forecast-explained="customers">Customer spend, on the time holdout of ${fmtInt(rmse.evaluated_on)} customers (features before the last horizon, spend within it): ` +
+        `the two-part model's <strong>RMSE</strong> is ${v(rmse, 'value')}, against ${v(rmse, 'baseline_value')} for each customer's own past spend rate and ${v(meanRmse, 'value')} for the overall mean (lower is better: it punishes missing the big spenders). ` +
+        `Its <strong>Spearman</strong> rank correlation is ${v(spearman, 'value')}, against ${v(spearman, 'baseline_value')} for the past spend rate (higher is better: it says whether the customers are in the right order, which is what a "top future spenders" list needs). ` +
+        `<strong>MAE</strong> (${v(mae, 'value')} against ${v(mae, 'baseline_value')}) is shown but is not the yardstick: most customers spend nothing in a horizon, so forecasting 0 for everybody has a low MAE, while the model forecasts an expected value (probability × spend).</p>`,
+    );
+  }
+  const rev = forecastMetric(rows, 'ols_trend_weekday', 'rmse');
+  if (rev) {
+    const coverage = forecastMetric(rows, 'ols_trend_weekday', 'interval_coverage');
+    parts.push(
+      `<p data-forecast-explained="revenue">Daily revenue, backtested on ${plural(num(rev.evaluated_on) ?? 0, 'day')} at the end of the run: the trend + weekday model's RMSE is ${v(rev, 'value')} against ${v(rev, 'baseline_value')} for the seasonal-naive forecast (the same weekday's last revenue)` +
+        `${coverage ? `; ${fmtRate(coverage.value)} of those days fell inside the ${REVENUE_INTERVAL_LEVEL * 100}% interval` : ''}.</p>`,
+    );
+  }
+  return parts.length > 0 ? parts.join('') : note('The run has no spend-forecast metrics (too short a run for a holdout, or the stage did not run).', 'empty');
+}
+
+function forecastSection(d: ReportData): string {
+  const rf = d.revenueForecast;
+  const revenue = sliceBlock(rf, () => {
+    const history = d.dailyKpis.rows.slice(-FORECAST_HISTORY_DAYS);
+    const labels = [...history.map((r) => str(r.event_date)), ...rf.rows.map((r) => str(r.forecast_date))];
+    const pad = (n: number): null[] => Array<null>(n).fill(null);
+    const c = chart('line', {
+      name: 'revenue-forecast',
+      title: `Daily revenue: the last ${plural(history.length, 'day')} and the ${plural(rf.rows.length, 'day')} forecast`,
+      labels,
+      series: [
+        { name: 'revenue', values: [...col(history, 'revenue'), ...pad(rf.rows.length)], color: PALETTE.green },
+        { name: 'forecast', values: [...pad(history.length), ...col(rf.rows, 'predicted_revenue')], color: PALETTE.violet },
+      ],
+      band: {
+        name: `${REVENUE_INTERVAL_LEVEL * 100}% interval`,
+        lower: [...pad(history.length), ...col(rf.rows, 'lower')],
+        upper: [...pad(history.length), ...col(rf.rows, 'upper')],
+        color: PALETTE.violet,
+      },
+      format: fmtMoneyN,
+    });
+    return grid(c, dataTable(contractColumns('revenue_forecast'), rf.rows, ' data-scroll'));
+  });
+
+  const sf = d.spendForecast;
+  const t = d.spendForecastTotals;
+  let customers: string;
+  if (!sf.present) customers = missingNote(sf.table);
+  else if (sf.total === 0 || !t) {
+    const span = d.kpis?.firstDate && d.kpis.lastDate ? (Date.parse(d.kpis.lastDate) - Date.parse(d.kpis.firstDate)) / 86_400_000 + 1 : null;
+    customers = note(
+      `No customer forecast: ${span === null ? 'the run' : `the run spans ${plural(span, 'day')}, which is`} under the three days the method needs ` +
+        '(a history, a training window and an evaluation window of the same length, each at least a day; see docs/spend-forecast.md). ' +
+        `${code('customer_spend_forecast')} is empty by design, not by error; a longer export forecasts every customer.`,
+      'empty',
+    );
+  } else {
+    const tiles = [
+      tile('forecast_customers', 'Customers forecast', fmtInt(t.customers), String(t.customers), `from ${str(t.forecast_start)}, ${plural(num(t.horizon_days) ?? 0, 'day')}`),
+      tile('forecast_spend', 'Expected spend', fmtMoney(t.predicted_spend), String(t.predicted_spend), `past spend rate says ${fmtMoney(t.baseline_spend)}`),
+      tile('forecast_buyers', 'Expected buyers', fmtNum(t.expected_buyers), String(t.expected_buyers), 'sum of purchase probabilities'),
+    ];
+    const top = chart('bars', {
+      name: 'top-future-spenders',
+      title: 'Top predicted spenders',
+      labels: sf.rows.map((r) => `user ${str(r.user_id)} (${fmtRate(r.purchase_probability)})`),
+      series: [
+        { name: 'predicted', values: col(sf.rows, 'predicted_spend'), color: PALETTE.violet },
+        { name: 'past spend rate', values: col(sf.rows, 'baseline_spend'), color: PALETTE.slate },
+      ],
+      format: fmtMoneyN,
+    });
+    customers =
+      `<div class="kpis">${tiles.join('')}</div>` +
+      shown(sf, 'customers (highest predicted spend first)') +
+      grid(top, dataTable(contractColumns('customer_spend_forecast', ['user_id', 'predicted_spend', 'purchase_probability', 'spend_if_purchase', 'baseline_spend']), sf.rows));
+  }
+
+  const mm = d.modelMetrics;
+  const metricRows = mm.rows.filter((r) => r.stage === 'spend-forecast');
+  const metrics = !mm.present
+    ? missingNote(mm.table)
+    : forecastMetricsText(metricRows) +
+      (metricRows.length > 0 ? dataTable(contractColumns('model_metrics', ['model', 'metric', 'value', 'baseline', 'baseline_value', 'evaluated_on']), metricRows) : '');
+
+  return section(
+    'forecast',
+    `<h3>Daily revenue</h3>${revenue}<h3>Customers' spend in the coming days</h3>${customers}<h3>How good the forecasts are</h3>${metrics}`,
+    'The <code>spend-forecast</code> stage: expected spend per customer (purchase probability × spend given a purchase, two GLMs) and daily revenue with trend and weekday effects; method in docs/spend-forecast.md.',
+  );
 }
 
 function segmentsSection(d: ReportData): string {
@@ -666,6 +778,7 @@ export function renderReport(data: ReportData): string {
     recommendationsSection(data),
     modelsSection(data),
     segmentsSection(data),
+    forecastSection(data),
     qualitySection(data),
     stagesSection(data),
   ];

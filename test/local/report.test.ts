@@ -29,7 +29,9 @@ if (!fs.existsSync(OCT)) throw new Error(`Real data sample missing: ${OCT} (the 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const EVIL_BRAND = '<script>alert(1)</script>';
-const ML_TABLES = ['association_rules', 'bought_together', 'user_recommendations', 'popular_products', 'model_metrics', 'segment_profiles'];
+const ML_TABLES = ['association_rules', 'bought_together', 'user_recommendations', 'popular_products', 'model_metrics', 'segment_profiles', 'customer_spend_forecast', 'revenue_forecast'];
+/** Days of revenue_forecast in the fixture (the revenueHorizonDays default). */
+const FORECAST_DAYS = 14;
 
 const HEADER = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session';
 /** Extra input: one purchase of a brand named like a script tag (valid), three rejects. */
@@ -181,7 +183,23 @@ async function buildFixture(): Promise<void> {
       ('als', 'recall_at_k', 10, 0.31, 'popularity', 0.22, 8, 'recommendations'),
       ('als', 'coverage', NULL, 0.41, 'popularity', 0.02, 8, 'recommendations'),
       ('logistic_regression', 'auc', NULL, 0.83, 'majority_class', 0.5, 420, 'purchase-intent'),
-      ('kmeans', 'silhouette', NULL, 0.44, NULL, NULL, 3000, 'segments'))`, 'stage');
+      ('kmeans', 'silhouette', NULL, 0.44, NULL, NULL, 3000, 'segments'),
+      ('two_part_glm', 'mae', NULL, 41.5, 'past_spend_rate', 38.25, 2500, 'spend-forecast'),
+      ('two_part_glm', 'rmse', NULL, 120.75, 'past_spend_rate', 160.5, 2500, 'spend-forecast'),
+      ('two_part_glm', 'spearman', NULL, 0.42, 'past_spend_rate', 0.31, 2500, 'spend-forecast'),
+      ('overall_mean', 'mae', NULL, 55.0, NULL, NULL, 2500, 'spend-forecast'),
+      ('overall_mean', 'rmse', NULL, 150.25, NULL, NULL, 2500, 'spend-forecast'),
+      ('ols_trend_weekday', 'mae', NULL, 900.5, 'seasonal_naive', 1200.0, 14, 'spend-forecast'),
+      ('ols_trend_weekday', 'rmse', NULL, 1100.0, 'seasonal_naive', 1500.0, 14, 'spend-forecast'),
+      ('ols_trend_weekday', 'interval_coverage', NULL, 0.857, NULL, NULL, 14, 'spend-forecast'))`, 'stage');
+  // Forecast tables shaped like the stage's (values made up from the events; the method is tested elsewhere).
+  await writeTable('customer_spend_forecast', `
+    WITH c AS (SELECT user_id, least(0.95, 0.2 + 0.1 * purchases) AS p, spend / purchases AS s, spend FROM top_customers)
+    SELECT user_id, p, s, p * s, spend * 0.5, 30, (SELECT max(event_date) FROM events) + 1 FROM c`);
+  await writeTable('revenue_forecast', `
+    WITH m AS (SELECT CAST(avg(revenue) AS DOUBLE) AS r, max(event_date) AS last FROM daily_kpis),
+    d AS (SELECT CAST(m.last + CAST(i AS INTEGER) AS DATE) AS day, m.r * (1 + 0.01 * i) AS v FROM m, range(1, ${FORECAST_DAYS + 1}) t(i))
+    SELECT day, isodow(day), v, v * 0.7, v * 1.3 FROM d ORDER BY day`);
   await writeTable('segment_profiles', `
     WITH u AS (
       SELECT user_id, count(*) FILTER (WHERE ${V}) AS views, count(*) FILTER (WHERE ${C}) AS carts,
@@ -206,6 +224,7 @@ async function buildFixture(): Promise<void> {
       { name: 'recommendations', seconds: 6.8 },
       { name: 'purchase-intent', seconds: 2.1 },
       { name: 'segments', seconds: 1.7 },
+      { name: 'spend-forecast', seconds: 0.9 },
     ],
     createdAt: '2024-05-01T12:00:00.000Z',
     engine: 'local',
@@ -242,7 +261,7 @@ describe('(a) renderReport', () => {
 
   test('the fixture is contract-shaped and has the Hive partitions the engine writes', () => {
     expect(fs.readdirSync(path.join(runDir, 'events')).some((d) => /^event_date=\d{4}-\d{2}-\d{2}$/.test(d))).toBe(true);
-    expect(fs.readdirSync(path.join(runDir, 'model_metrics')).sort()).toEqual(['stage=purchase-intent', 'stage=recommendations', 'stage=segments']);
+    expect(fs.readdirSync(path.join(runDir, 'model_metrics')).sort()).toEqual(['stage=purchase-intent', 'stage=recommendations', 'stage=segments', 'stage=spend-forecast']);
   });
 
   test('has every section heading, in order, and the strict CSP', () => {
@@ -303,13 +322,42 @@ describe('(a) renderReport', () => {
     }
     expect((html.match(/<svg[^>]*>\s*<title id="chart-/g) ?? []).length).toBe(svgs.length);
     for (const name of ['funnel', 'daily-revenue', 'daily-users', 'activity-by-hour', 'weekday-events', 'weekday-revenue', 'brands-by-revenue',
-      'brands-by-purchases', 'cart-abandonment', 'rules-product', 'rules-sub_category', 'model-vs-baseline', 'segment-shares', 'rejects-by-reason', 'stage-timings']) {
+      'brands-by-purchases', 'cart-abandonment', 'rules-product', 'rules-sub_category', 'model-vs-baseline', 'segment-shares', 'revenue-forecast',
+      'top-future-spenders', 'rejects-by-reason', 'stage-timings']) {
       expect(html).toContain(`data-chart="${name}"`);
     }
     // The funnel: one bar per stage.
     expect(Number(/data-chart="funnel" data-points="(\d+)"/.exec(html)?.[1])).toBe(3);
-    // model vs baseline: the 4 metrics with a baseline, two bars each.
-    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(8);
+    // model vs baseline: the 9 metrics with a baseline (4, and 5 of spend-forecast), two bars each.
+    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(18);
+  });
+
+  test('the forecast: revenue by day then the forecast days with their interval band, top predicted spenders with their probability, the metrics in words', async () => {
+    const f = sectionHtml(html, 'forecast');
+    const days = Number((await one('SELECT count(*) AS n FROM daily_kpis')).n);
+    // History and forecast on one axis: one point per history day, one per forecast day, and the shaded interval.
+    expect(f).toContain(`data-chart="revenue-forecast" data-points="${days + FORECAST_DAYS}"`);
+    expect(f).toMatch(/<path data-band="90% interval" d="M[^"]+ Z"/);
+    expect((f.match(/<tr>/g) ?? []).length).toBeGreaterThanOrEqual(FORECAST_DAYS + 1);
+    // Top spenders: the 20 highest predicted spends, in order, each labelled with its purchase probability.
+    const top = await db.runAndReadAll('SELECT user_id, predicted_spend, purchase_probability FROM customer_spend_forecast ORDER BY predicted_spend DESC, user_id LIMIT 20');
+    const rows = top.getRowObjectsJson() as { user_id: string; predicted_spend: number; purchase_probability: number }[];
+    expect(f).toContain(`data-chart="top-future-spenders" data-points="${2 * rows.length}"`);
+    const labels = [...f.matchAll(/<text [^>]*text-anchor="end" fill="#334155">(user \d+ \([^)]*\))/g)].map((m) => m[1]);
+    expect(labels).toEqual(rows.map((r) => `user ${r.user_id} (${(Number(r.purchase_probability) * 100).toFixed(1)}%)`));
+    const customers = Number((await one('SELECT count(*) AS n FROM customer_spend_forecast')).n);
+    expect(f).toContain(`data-kpi="forecast_customers" data-value="${customers}"`);
+    // The metrics explained: RMSE and Spearman against both baselines, MAE's bias towards 0, the revenue backtest and coverage.
+    const customersText = /<p data-forecast-explained="customers">([\s\S]*?)<\/p>/.exec(f)?.[1] ?? '';
+    expect(customersText).toContain('2,500 customers');
+    expect(customersText).toMatch(/<strong>RMSE<\/strong> is 120\.8, against 160\.5 for each customer's own past spend rate and 150\.3 for the overall mean/);
+    // (values from 100 up are shown to one decimal, as everywhere in the report)
+    expect(customersText).toMatch(/<strong>Spearman<\/strong> rank correlation is 0\.42, against 0\.31/);
+    expect(customersText).toContain('forecasting 0 for everybody has a low MAE');
+    const revenueText = /<p data-forecast-explained="revenue">([\s\S]*?)<\/p>/.exec(f)?.[1] ?? '';
+    expect(revenueText).toMatch(/14 days .* RMSE is 1,100 against 1,500 for the seasonal-naive forecast/);
+    expect(revenueText).toContain('85.7% of those days fell inside the 90% interval');
+    expect(sectionHtml(html, 'models')).toContain('<code>spend-forecast</code>: 8 metrics');
   });
 
   test('data quality shows the run summary accounting and a sample of rejects', () => {
@@ -318,7 +366,7 @@ describe('(a) renderReport', () => {
     expect(q).toContain('the counts reconcile');
     expect(q).toContain('Showing 3 of 3 rejected rows');
     expect(q).toContain('fixture-extra.csv');
-    expect(sectionHtml(html, 'stages')).toContain('Total 16.1 s over 5 stages');
+    expect(sectionHtml(html, 'stages')).toContain('Total 17.0 s over 6 stages');
     expect(sectionHtml(html, 'stages')).toContain('<td class="n">17,430</td>');
     expect(html).toContain('<dd>2024-05-01T12:00:00.000Z</dd>');
     expect(html).toContain('<dd>rees46 · local engine</dd>');
@@ -404,6 +452,8 @@ describe('(c) a run folder without the model tables', () => {
     expect(sectionHtml(html, 'recommendations')).toContain(`Table <code>user_recommendations</code> was ${NOT_PRODUCED}`);
     expect(sectionHtml(html, 'models')).toContain(`Table <code>model_metrics</code> was ${NOT_PRODUCED}`);
     expect(sectionHtml(html, 'segments')).toContain(`Table <code>segment_profiles</code> was ${NOT_PRODUCED}`);
+    expect(sectionHtml(html, 'forecast')).toContain(`Table <code>revenue_forecast</code> was ${NOT_PRODUCED}`);
+    expect(sectionHtml(html, 'forecast')).toContain(`Table <code>customer_spend_forecast</code> was ${NOT_PRODUCED}`);
     // The rest is still there.
     expect(html).toMatch(/data-kpi="events" data-value="\d+"/);
     expect(html).toContain('data-chart="daily-revenue"');
@@ -418,7 +468,20 @@ describe('(c) a run folder without the model tables', () => {
     expect(sectionHtml(html, 'rules')).toContain('No sub_category rules were found in this run');
     expect(sectionHtml(html, 'rules')).toContain('No product rules were found in this run');
     expect(sectionHtml(html, 'models')).toMatch(/<code>purchase-intent<\/code>: <span class="missing">not produced in this run<\/span>/);
-    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="6"');
+    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="16"');
+  });
+
+  test('an empty customer forecast (a run of under three days) is explained, not left blank; the revenue forecast still shows', async () => {
+    const dir = copyWithout('run-short', ['customer_spend_forecast']);
+    fs.mkdirSync(path.join(dir, 'customer_spend_forecast'));
+    await db.run(`COPY (SELECT * FROM customer_spend_forecast WHERE false) TO ${q(path.join(dir, 'customer_spend_forecast', 'part-0.parquet'))} (FORMAT PARQUET)`);
+    const f = sectionHtml(renderReport(await loadReportData(dir)), 'forecast');
+    const days = Number((await one('SELECT count(DISTINCT event_date) AS n FROM events')).n);
+    expect(days).toBe(1);
+    expect(f).toContain('No customer forecast: the run spans 1 day, which is under the three days the method needs');
+    expect(f).toContain('is empty by design, not by error');
+    expect(f).not.toContain('data-chart="top-future-spenders"');
+    expect(f).toContain('data-chart="revenue-forecast"');
   });
 
   test('a folder with nothing in it still renders', async () => {
