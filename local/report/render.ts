@@ -518,6 +518,13 @@ const forecastMetric = (rows: readonly Row[], model: string, metric: string): Ro
 /** The customer and revenue metrics in words: which is better, and why MAE is not the yardstick. */
 function forecastMetricsText(rows: readonly Row[]): string {
   const v = (r: Row | undefined, key: 'value' | 'baseline_value'): string => (r ? fmtNum(r[key]) : DASH);
+  /** Which side wins a metric, said plainly (the baseline may well win on a run without trends). */
+  const verdict = (r: Row | undefined, lowerIsBetter: boolean, baseline: string): string => {
+    const a = num(r?.value);
+    const b = num(r?.baseline_value);
+    if (a === null || b === null || a === b) return '';
+    return (a < b) === lowerIsBetter ? ` The model does better than ${baseline} here.` : ` ${baseline[0].toUpperCase()}${baseline.slice(1)} does better here.`;
+  };
   const parts: string[] = [];
   const rmse = forecastMetric(rows, 'two_part_glm', 'rmse');
   if (rmse) {
@@ -526,8 +533,8 @@ function forecastMetricsText(rows: readonly Row[]): string {
     const mae = forecastMetric(rows, 'two_part_glm', 'mae');
     parts.push(
       `<p data-forecast-explained="customers">Customer spend, on the time holdout of ${fmtInt(rmse.evaluated_on)} customers (features before the last horizon, spend within it): ` +
-        `the two-part model's <strong>RMSE</strong> is ${v(rmse, 'value')}, against ${v(rmse, 'baseline_value')} for each customer's own past spend rate and ${v(meanRmse, 'value')} for the overall mean (lower is better: it punishes missing the big spenders). ` +
-        `Its <strong>Spearman</strong> rank correlation is ${v(spearman, 'value')}, against ${v(spearman, 'baseline_value')} for the past spend rate (higher is better: it says whether the customers are in the right order, which is what a "top future spenders" list needs). ` +
+        `the two-part model's <strong>RMSE</strong> is ${v(rmse, 'value')}, against ${v(rmse, 'baseline_value')} for each customer's own past spend rate and ${v(meanRmse, 'value')} for the overall mean (lower is better: it punishes missing the big spenders).${verdict(rmse, true, 'the past spend rate')} ` +
+        `Its <strong>Spearman</strong> rank correlation is ${v(spearman, 'value')}, against ${v(spearman, 'baseline_value')} for the past spend rate (higher is better: it says whether the customers are in the right order, which is what a "top future spenders" list needs).${verdict(spearman, false, 'the past spend rate')} ` +
         `<strong>MAE</strong> (${v(mae, 'value')} against ${v(mae, 'baseline_value')}) is shown but is not the yardstick: most customers spend nothing in a horizon, so forecasting 0 for everybody has a low MAE, while the model forecasts an expected value (probability × spend).</p>`,
     );
   }
@@ -536,7 +543,7 @@ function forecastMetricsText(rows: readonly Row[]): string {
     const coverage = forecastMetric(rows, 'ols_trend_weekday', 'interval_coverage');
     parts.push(
       `<p data-forecast-explained="revenue">Daily revenue, backtested on ${plural(num(rev.evaluated_on) ?? 0, 'day')} at the end of the run: the trend + weekday model's RMSE is ${v(rev, 'value')} against ${v(rev, 'baseline_value')} for the seasonal-naive forecast (the same weekday's last revenue)` +
-        `${coverage ? `; ${fmtRate(coverage.value)} of those days fell inside the ${REVENUE_INTERVAL_LEVEL * 100}% interval` : ''}.</p>`,
+        `${coverage ? `; ${fmtRate(coverage.value)} of those days fell inside the ${REVENUE_INTERVAL_LEVEL * 100}% interval` : ''}.${verdict(rev, true, 'the seasonal-naive forecast')}</p>`,
     );
   }
   return parts.length > 0 ? parts.join('') : note('The run has no spend-forecast metrics (too short a run for a holdout, or the stage did not run).', 'empty');
@@ -598,7 +605,15 @@ function forecastSection(d: ReportData): string {
     customers =
       `<div class="kpis">${tiles.join('')}</div>` +
       shown(sf, 'customers (highest predicted spend first)') +
-      grid(top, dataTable(contractColumns('customer_spend_forecast', ['user_id', 'predicted_spend', 'purchase_probability', 'spend_if_purchase', 'baseline_spend']), sf.rows));
+      grid(
+        top,
+        dataTable(
+          contractColumns('customer_spend_forecast', ['user_id', 'predicted_spend', 'purchase_probability', 'spend_if_purchase', 'baseline_spend']).map((c) =>
+            c.key === 'purchase_probability' ? { ...c, fmt: 'rate' as const } : c,
+          ),
+          sf.rows,
+        ),
+      );
   }
 
   const mm = d.modelMetrics;

@@ -354,9 +354,11 @@ describe('(a) renderReport', () => {
     // (values from 100 up are shown to one decimal, as everywhere in the report)
     expect(customersText).toMatch(/<strong>Spearman<\/strong> rank correlation is 0\.42, against 0\.31/);
     expect(customersText).toContain('forecasting 0 for everybody has a low MAE');
+    // Who wins is said in words, either way.
+    expect(customersText.match(/The model does better than the past spend rate here\./g)).toHaveLength(2);
     const revenueText = /<p data-forecast-explained="revenue">([\s\S]*?)<\/p>/.exec(f)?.[1] ?? '';
     expect(revenueText).toMatch(/14 days .* RMSE is 1,100 against 1,500 for the seasonal-naive forecast/);
-    expect(revenueText).toContain('85.7% of those days fell inside the 90% interval');
+    expect(revenueText).toContain('85.7% of those days fell inside the 90% interval. The model does better than the seasonal-naive forecast here.');
     expect(sectionHtml(html, 'models')).toContain('<code>spend-forecast</code>: 8 metrics');
   });
 
