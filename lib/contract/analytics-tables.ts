@@ -51,32 +51,31 @@ const MODEL_METRICS_STAGES = ['recommendations', 'purchase-intent', 'segments', 
 /**
  * The customer-spend model's inputs, in model order (docs/spend-forecast.md): columns of
  * features/spend_features.sql, each taken as ln(1 + x) when listed in SPEND_LOG_FEATURES, then
- * standardised with the training population's mean and sample standard deviation.
+ * standardised with the training population's mean and sample standard deviation. Shares of the
+ * history and rates per horizon, so that their scale does not grow from one cutoff to the next.
  */
 export const SPEND_FEATURES = [
-  'recency_days',
-  'days_since_purchase',
-  'tenure_days',
-  'monetary',
+  'recency_share',
+  'purchase_recency_share',
+  'tenure_share',
+  'spend_rate',
   'recent_monetary',
-  'purchases',
-  'purchase_sessions',
-  'views',
-  'carts',
-  'sessions',
+  'purchase_rate',
+  'view_rate',
+  'cart_rate',
+  'session_rate',
   'categories',
   'recent_events',
 ] as const;
 
 /** The SPEND_FEATURES that enter the model as ln(1 + x) (heavy-tailed counts and sums). */
 export const SPEND_LOG_FEATURES: readonly (typeof SPEND_FEATURES)[number][] = [
-  'monetary',
+  'spend_rate',
   'recent_monetary',
-  'purchases',
-  'purchase_sessions',
-  'views',
-  'carts',
-  'sessions',
+  'purchase_rate',
+  'view_rate',
+  'cart_rate',
+  'session_rate',
   'categories',
   'recent_events',
 ];
@@ -384,7 +383,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     layer: 'model',
     producedBy: MODEL_METRICS_STAGES,
     description:
-      'Quality of every model next to its baseline: ALS against popularity on the time-based holdout (precision@k, recall@k, MAP@k, NDCG@k, coverage), logistic regression against the majority class on the held-out sessions (AUC, accuracy, precision, recall), k-means (within-cluster sum of squares, silhouette), the customer-spend model against the customer\'s own past spend rate and against the overall mean on a time holdout (MAE, RMSE, Spearman; the overall mean has rows of its own as model overall_mean), the daily revenue model against the seasonal-naive forecast on the last days (MAE, RMSE, interval coverage). Each stage writes its own stage= partition.',
+      'Quality of every model next to its baseline: ALS against popularity on the time-based holdout (precision@k, recall@k, MAP@k, NDCG@k, coverage), logistic regression against the majority class on the held-out sessions (AUC, accuracy, precision, recall), k-means (within-cluster sum of squares, silhouette), the customer-spend model against the customer\'s own past spend rate and against the overall mean on a time holdout (MAE, RMSE, Spearman, spender AUC; the overall mean has rows of its own as model overall_mean), the daily revenue model against the seasonal-naive forecast on the last days (MAE, RMSE, interval coverage). Each stage writes its own stage= partition.',
     columns: [
       col('model', str(64), 'als, logistic_regression, kmeans, two_part_glm, overall_mean, ols_trend_weekday.'),
       col('metric', str(64), 'Metric name, e.g. precision_at_k, auc, wssse.'),
@@ -542,13 +541,13 @@ const FORECAST_TABLES: readonly OutputTableDef[] = [
       col('spend_if_purchase', DOUBLE, 'Expected spend given a purchase (0 when the run has no prices).'),
       col('predicted_spend', DOUBLE, 'purchase_probability × spend_if_purchase: the expected spend in the horizon.'),
       col('baseline_spend', DOUBLE, 'The customer\'s own past spend rate over the horizon: spend so far / days of the run so far × horizon_days.'),
-      col('horizon_days', INT, 'Days the forecast covers: the forecastHorizonDays parameter, or a third of the run\'s span in days when that is shorter.'),
+      col('horizon_days', INT, 'Days the forecast covers: the forecastHorizonDays parameter, or a quarter of the run\'s span in days when that is shorter.'),
       col('forecast_start', DATE, 'First day of the horizon: the day after the run\'s last event date.'),
     ],
     partitionKeys: [],
     primaryKey: ['user_id'],
     served: true,
-    excludes: 'Runs spanning under three days have no horizon: the table is empty. Otherwise every user with an accepted event has a row.',
+    excludes: 'Runs spanning under four days have no horizon: the table is empty. Otherwise every user with an accepted event has a row.',
   },
   {
     name: 'revenue_forecast',

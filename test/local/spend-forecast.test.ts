@@ -5,7 +5,7 @@
  * - the daily revenue model on a planted trend + weekday series (recovered; beats seasonal naive),
  *   and on a handmade series checked against the closed form of simple regression;
  * - the fallbacks: no prices (RetailRocket-like) forecasts spend 0 and still forecasts purchases; a run
- *   under three days has an empty customer table; and the contract types of both tables;
+ *   under four days has an empty customer table; and the contract types of both tables;
  * - generated data with planted spend trends (`generate --spend-trends`): the model beats both
  *   baselines on RMSE and ranks buyers better than the past spend rate.
  */
@@ -77,18 +77,19 @@ const withSpend = (over: Partial<PipelineParameters['spendForecast']>): Pipeline
 const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86400_000;
 
 describe('spendWindows', () => {
-  it('takes a third of the span when shorter than the parameter, and nothing under three days', () => {
-    // 2019-10-01 … 2019-10-09: S = 9, h = min(30, 3) = 3
-    expect(spendWindows(18170, 18178, 30)).toEqual({ h: 3, c1: 18173, c2: 18176, c3: 18179 });
+  it('takes a quarter of the span when shorter than the parameter, and nothing under four days', () => {
+    // 2019-09-28 … 2019-10-09: S = 12, h = min(30, 3) = 3
+    expect(spendWindows(18167, 18178, 30)).toEqual({ h: 3, c1: 18173, c2: 18176, c3: 18179 });
+    // 2019-10-01 … 2019-10-09: S = 9, h = floor(9 / 4) = 2
+    expect(spendWindows(18170, 18178, 30)).toEqual({ h: 2, c1: 18175, c2: 18177, c3: 18179 });
     expect(spendWindows(0, 89, 10)).toEqual({ h: 10, c1: 70, c2: 80, c3: 90 });
-    expect(spendWindows(5, 6, 30)).toBeNull();
-    expect(spendWindows(5, 7, 30)?.h).toBe(1);
+    expect(spendWindows(5, 7, 30)).toBeNull();
+    expect(spendWindows(5, 8, 30)?.h).toBe(1);
   });
 });
 
-describe('the stage on handmade events (worked out by hand)', () => {
-  // Run 2019-10-01 … 10-09: S = 9, h = 3, c1 = 10-04, c2 = 10-07, c3 = 10-10.
-  const events: Ev[] = [
+// Run 2019-10-01 … 10-09 (S = 9): the revenue series of the closed-form test below.
+const HANDMADE: Ev[] = [
     ['2019-10-01 09:00:00', 'view', 1, 'a1', '12.00'],
     ['2019-10-01 09:05:00', 'purchase', 1, 'a1', '12.00'],
     ['2019-10-05 10:00:00', 'purchase', 1, 'a2', '30.00'],
@@ -101,10 +102,15 @@ describe('the stage on handmade events (worked out by hand)', () => {
     ['2019-10-06 13:00:00', 'purchase', 3, 'c2', '0.00'],
     ['2019-10-07 13:00:00', 'purchase', 3, 'c3', '9.00'],
     ['2019-10-08 14:00:00', 'view', 4, 'd1', '8.00'],
-  ];
+];
+
+describe('the stage on handmade events (worked out by hand)', () => {
+  // The handmade events plus a view by user 1 three days earlier, so that the run spans
+  // 2019-09-28 … 10-09: S = 12, h = 3, c1 = 10-04, c2 = 10-07, c3 = 10-10. The view adds no spend and
+  // no user to any population (user 1 is in all of them); it lengthens the history to 9 days at c2.
   let c: DuckDBConnection;
   beforeAll(async () => {
-    c = await withEvents(events);
+    c = await withEvents([['2019-09-28 08:00:00', 'view', 1, 'a0', '1.00'], ...HANDMADE]);
     await runSpendForecast(c, DEFAULT_PIPELINE_PARAMETERS);
   });
 
@@ -112,16 +118,19 @@ describe('the stage on handmade events (worked out by hand)', () => {
     // c1 population (days < 10-04): users 1, 2, 3; targets in [10-04, 10-07): 30, 0 (price 0), 0 (price 0),
     // all with a purchase → probability 1 (fallback), spend_if_purchase 30 (one spender) → 30 for everybody.
     // c2 population: users 1, 2, 3; actual spend in [10-07, 10-10): 0, 0, 9.
-    // past_spend_rate = monetary / 6 days × 3: 42 → 21, 0 → 0, 6 → 3. overall mean = 30 / 3 = 10.
+    // past_spend_rate = monetary / 9 days × 3: 42 → 14, 0 → 0, 6 → 2. overall mean = 30 / 3 = 10.
     const m = await metricsOf(c);
-    expect(Object.keys(m).sort()).toEqual(['overall_mean/mae', 'overall_mean/rmse', 'two_part_glm/mae', 'two_part_glm/rmse', 'two_part_glm/spearman']);
+    expect(Object.keys(m).sort()).toEqual(['overall_mean/mae', 'overall_mean/rmse', 'two_part_glm/mae', 'two_part_glm/rmse', 'two_part_glm/spearman', 'two_part_glm/spender_auc']);
     expect(m['two_part_glm/mae'].value).toBeCloseTo((30 + 30 + 21) / 3, 10);
-    expect(m['two_part_glm/mae'].baselineValue).toBeCloseTo((21 + 0 + 6) / 3, 10);
+    expect(m['two_part_glm/mae'].baselineValue).toBeCloseTo((14 + 0 + 7) / 3, 10);
     expect(m['two_part_glm/rmse'].value).toBeCloseTo(Math.sqrt((900 + 900 + 441) / 3), 10);
-    expect(m['two_part_glm/rmse'].baselineValue).toBeCloseTo(Math.sqrt((441 + 0 + 36) / 3), 10);
-    // a constant forecast has no Spearman; ranks of [21, 0, 3] are [3, 1, 2], of [0, 0, 9] [1.5, 1.5, 3]: covariance 0
+    expect(m['two_part_glm/rmse'].baselineValue).toBeCloseTo(Math.sqrt((196 + 0 + 49) / 3), 10);
+    // a constant forecast has no Spearman; ranks of [14, 0, 2] are [3, 1, 2], of [0, 0, 9] [1.5, 1.5, 3]: covariance 0
     expect(m['two_part_glm/spearman'].value).toBeNull();
     expect(m['two_part_glm/spearman'].baselineValue).toBeCloseTo(0, 12);
+    // who spends (user 3 only): the constant forecast ties everybody (½); the rate ranks 2 above 0 and below 14 (½)
+    expect(m['two_part_glm/spender_auc'].value).toBeCloseTo(0.5, 12);
+    expect(m['two_part_glm/spender_auc'].baselineValue).toBeCloseTo(0.5, 12);
     expect(m['overall_mean/mae'].value).toBeCloseTo((10 + 10 + 1) / 3, 10);
     expect(m['overall_mean/rmse'].value).toBeCloseTo(Math.sqrt((100 + 100 + 1) / 3), 10);
     expect(m['overall_mean/mae'].baseline).toBeNull();
@@ -131,7 +140,7 @@ describe('the stage on handmade events (worked out by hand)', () => {
 
   it('forecast: the c2 model (every c2 user buys; one spender of 9) for every user, baseline at c3', async () => {
     // c2 targets in [10-07, 10-10): user 1 buys at 0, user 2 at 0, user 3 for 9 → probability 1, spend 9.
-    // baseline_spend = monetary / 9 days × 3: 42 → 14, 0, 15 → 5, 0.
+    // baseline_spend = monetary / 12 days × 3: 42 → 10.5, 0, 15 → 3.75, 0.
     const rows = await rowsOf(c, `SELECT user_id, purchase_probability, spend_if_purchase, predicted_spend, baseline_spend, horizon_days, CAST(forecast_start AS VARCHAR) AS start
       FROM customer_spend_forecast ORDER BY user_id`);
     expect(rows.map((r) => Number(r.user_id))).toEqual([1, 2, 3, 4]);
@@ -142,7 +151,20 @@ describe('the stage on handmade events (worked out by hand)', () => {
       expect(Number(r.horizon_days)).toBe(3);
       expect(r.start).toBe('2019-10-10');
     }
-    [14, 0, 5, 0].forEach((v, i) => expect(Number(rows[i].baseline_spend)).toBeCloseTo(v, 10));
+    [10.5, 0, 3.75, 0].forEach((v, i) => expect(Number(rows[i].baseline_spend)).toBeCloseTo(v, 10));
+  });
+
+  it('writes both tables with the contract types', async () => {
+    expect(await checkAgainstContract(c, 'customer_spend_forecast', 'customer_spend_forecast')).toEqual([]);
+    expect(await checkAgainstContract(c, 'revenue_forecast', 'revenue_forecast')).toEqual([]);
+  });
+});
+
+describe('the revenue forecast on the handmade events', () => {
+  let c: DuckDBConnection;
+  beforeAll(async () => {
+    c = await withEvents(HANDMADE);
+    await runSpendForecast(c, DEFAULT_PIPELINE_PARAMETERS);
   });
 
   it('revenue: the closed form of simple regression (9 points < 8 columns + 2, so no weekdays), 14 days on', async () => {
@@ -169,15 +191,11 @@ describe('the stage on handmade events (worked out by hand)', () => {
     });
   });
 
-  it('writes both tables with the contract types', async () => {
-    expect(await checkAgainstContract(c, 'customer_spend_forecast', 'customer_spend_forecast')).toEqual([]);
-    expect(await checkAgainstContract(c, 'revenue_forecast', 'revenue_forecast')).toEqual([]);
-  });
 });
 
 describe('fallbacks', () => {
   it('without prices (RetailRocket-like) spend is 0 and purchases are still forecast', async () => {
-    // 12 days, h = 4; buyers and browsers so that part 1 has both labels at c1 and at c2.
+    // 12 days, h = 3; buyers and browsers so that part 1 has both labels at c1 and at c2.
     const events: Ev[] = [];
     for (let u = 1; u <= 12; u++) {
       for (let day = 1; day <= 12; day++) {
@@ -204,9 +222,10 @@ describe('fallbacks', () => {
     const m = await metricsOf(c);
     expect(m['two_part_glm/rmse'].value).toBe(0);
     expect(m['two_part_glm/spearman'].value).toBeNull(); // every actual spend is 0
+    expect(m['two_part_glm/spender_auc'].value).toBeNull(); // nobody spends: no AUC
   });
 
-  it('a run under three days: an empty customer table and no customer metrics; revenue is still forecast', async () => {
+  it('a run under four days: an empty customer table and no customer metrics; revenue is still forecast', async () => {
     const c = await withEvents([
       ['2019-10-01 10:00:00', 'purchase', 1, 'a', '5.00'],
       ['2019-10-02 10:00:00', 'purchase', 2, 'b', '7.00'],
@@ -289,7 +308,7 @@ describe('daily revenue on a planted trend + weekday series', () => {
 
 describe('generated data with planted spend trends (generate --spend-trends)', () => {
   // 60 days, horizon 10: c1 has 40 days of history, so "recent" (10 days) differs from "all" and the
-  // trend is learnable. (With a span of exactly 3h, recent_* equals the whole history at c1.)
+  // trend is learnable (the rule h ≤ S/4 guarantees at least 2h of history at c1).
   let dir: string;
   let c: DuckDBConnection;
   const params = withSpend({ forecastHorizonDays: 10 });
@@ -329,6 +348,10 @@ describe('generated data with planted spend trends (generate --spend-trends)', (
     const model = aucRoc(predicted, bought)!;
     const baseline = aucRoc(pastSpendRate(test, w.h), bought)!;
     expect(model).toBeGreaterThan(baseline + 0.03);
+    // and the stage reports exactly these as its spender_auc row
+    const m = await metricsOf(c);
+    expect(m['two_part_glm/spender_auc'].value).toBeCloseTo(model, 12);
+    expect(m['two_part_glm/spender_auc'].baselineValue).toBeCloseTo(baseline, 12);
   });
 
   it('writes a forecast for every user with an event', async () => {

@@ -2,7 +2,7 @@
  * Spend-forecast stage of the local engine (the twin of spend_forecast.py), implementing
  * docs/spend-forecast.md exactly:
  * - customer spend: features/spend_features.sql at three cutoffs (c1 = last + 1 − 2h, c2 = last + 1 − h,
- *   c3 = last + 1, h = min(forecastHorizonDays, floor(span / 3))); a two-part model (binomial/logit
+ *   c3 = last + 1, h = min(forecastHorizonDays, floor(span / 4))); a two-part model (binomial/logit
  *   purchase probability × gamma/log spend given a purchase, local/ml/glm.ts with MLlib's IRLS) fitted
  *   at c1 and scored at c2 against the past spend rate and the overall mean, then fitted at c2 and
  *   applied at c3 → `customer_spend_forecast`;
@@ -17,7 +17,7 @@ import { PipelineParameters } from '../../../lib/config/pipeline-params';
 import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../../lib/contract';
 import { fitGlm, GlmModel, predictGlm } from '../../ml/glm';
 import { dot, fitLeastSquares, LeastSquaresFit, leverage } from '../../ml/least-squares';
-import { meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';
+import { aucRoc, meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';
 import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
@@ -38,7 +38,7 @@ export interface SpendWindows {
 
 /** The cutoffs (day numbers) of a run from its first to its last event day; null when h < 1. */
 export function spendWindows(first: number, last: number, forecastHorizonDays: number): SpendWindows | null {
-  const h = Math.min(forecastHorizonDays, Math.floor((last - first + 1) / 3));
+  const h = Math.min(forecastHorizonDays, Math.floor((last - first + 1) / 4));
   if (h < 1) return null;
   return { h, c1: last + 1 - 2 * h, c2: last + 1 - h, c3: last + 1 };
 }
@@ -156,6 +156,7 @@ export function customerMetrics(train: SpendPopulation, test: SpendPopulation, h
   for (let i = 0; i < train.n; i++) mean += train.targetSpend[i];
   const overall = new Float64Array(test.n).fill(mean / train.n);
   const actual = test.targetSpend;
+  const spent = Uint8Array.from(actual, (v) => (v > 0 ? 1 : 0));
   const row = (model: string, metric: string, value: number | null, baseline: string | null, baselineValue: number | null): MetricRow => ({
     model, metric, k: null, value, baseline, baselineValue, evaluatedOn: test.n,
   });
@@ -163,6 +164,7 @@ export function customerMetrics(train: SpendPopulation, test: SpendPopulation, h
     row('two_part_glm', 'mae', meanAbsoluteError(predicted, actual), 'past_spend_rate', meanAbsoluteError(rate, actual)),
     row('two_part_glm', 'rmse', rootMeanSquaredError(predicted, actual), 'past_spend_rate', rootMeanSquaredError(rate, actual)),
     row('two_part_glm', 'spearman', spearman(predicted, actual), 'past_spend_rate', spearman(rate, actual)),
+    row('two_part_glm', 'spender_auc', aucRoc(predicted, spent), 'past_spend_rate', aucRoc(rate, spent)),
     row('overall_mean', 'mae', meanAbsoluteError(overall, actual), null, null),
     row('overall_mean', 'rmse', rootMeanSquaredError(overall, actual), null, null),
   ];
@@ -277,7 +279,7 @@ export function revenueBacktest(points: readonly RevenuePoint[], revenueHorizonD
 
 export interface SpendForecastStageResult {
   readonly customers: number;
-  /** Horizon used for customers, 0 when the run is under three days. */
+  /** Horizon used for customers, 0 when the run is under four days. */
   readonly horizonDays: number;
   readonly revenueDays: number;
 }

@@ -20,6 +20,13 @@
 --   history_days         DOUBLE  cutoff − the run's first event day: days of the run so far
 --   target_spend         DOUBLE  SUM(price) over purchases in [cutoff, cutoff + horizon_days), 0 without
 --   target_purchases     BIGINT  purchase events in that window
+-- and the model's inputs (SPEND_FEATURES), whose scale does not grow with the history:
+--   recency_share          DOUBLE  recency_days / history_days
+--   purchase_recency_share DOUBLE  days_since_purchase / (history_days + 1)
+--   tenure_share           DOUBLE  tenure_days / history_days
+--   spend_rate             DOUBLE  monetary / history_days × horizon_days (the past spend rate)
+--   purchase_rate, view_rate, cart_rate, session_rate
+--                          DOUBLE  purchases, views, carts, sessions / history_days × horizon_days
 -- Money is summed as DECIMAL and only then made DOUBLE, so both engines give the same values.
 -- Day numbers come from year and dayofyear (see customer_features.sql). Input: the canonical
 -- `events` view. Runs on Spark SQL and DuckDB.
@@ -62,22 +69,34 @@ WITH e AS (
   GROUP BY user_id
 )
 SELECT
-  CAST(u.user_id AS BIGINT) AS user_id,
-  CAST({{cutoff_day}} - u.last_day AS DOUBLE) AS recency_days,
-  CAST({{cutoff_day}} - COALESCE(u.last_purchase_day, r.first_day - 1) AS DOUBLE) AS days_since_purchase,
-  CAST({{cutoff_day}} - u.first_day AS DOUBLE) AS tenure_days,
-  CAST(CAST(u.monetary AS DECIMAL(18, 2)) AS DOUBLE) AS monetary,
-  CAST(CAST(u.recent_monetary AS DECIMAL(18, 2)) AS DOUBLE) AS recent_monetary,
-  CAST(u.purchases AS BIGINT) AS purchases,
-  CAST(u.purchase_sessions AS BIGINT) AS purchase_sessions,
-  CAST(u.views AS BIGINT) AS views,
-  CAST(u.carts AS BIGINT) AS carts,
-  CAST(u.sessions AS BIGINT) AS sessions,
-  CAST(u.categories AS BIGINT) AS categories,
-  CAST(u.recent_events AS BIGINT) AS recent_events,
-  CAST({{cutoff_day}} - r.first_day AS DOUBLE) AS history_days,
-  CAST(CAST(COALESCE(t.spend, 0) AS DECIMAL(18, 2)) AS DOUBLE) AS target_spend,
-  CAST(COALESCE(t.purchases, 0) AS BIGINT) AS target_purchases
-FROM users u
-CROSS JOIN run_start r
-LEFT JOIN target t ON t.user_id = u.user_id
+  *,
+  recency_days / history_days AS recency_share,
+  days_since_purchase / (history_days + 1) AS purchase_recency_share,
+  tenure_days / history_days AS tenure_share,
+  monetary / history_days * {{horizon_days}} AS spend_rate,
+  CAST(purchases AS DOUBLE) / history_days * {{horizon_days}} AS purchase_rate,
+  CAST(views AS DOUBLE) / history_days * {{horizon_days}} AS view_rate,
+  CAST(carts AS DOUBLE) / history_days * {{horizon_days}} AS cart_rate,
+  CAST(sessions AS DOUBLE) / history_days * {{horizon_days}} AS session_rate
+FROM (
+  SELECT
+    CAST(u.user_id AS BIGINT) AS user_id,
+    CAST({{cutoff_day}} - u.last_day AS DOUBLE) AS recency_days,
+    CAST({{cutoff_day}} - COALESCE(u.last_purchase_day, r.first_day - 1) AS DOUBLE) AS days_since_purchase,
+    CAST({{cutoff_day}} - u.first_day AS DOUBLE) AS tenure_days,
+    CAST(CAST(u.monetary AS DECIMAL(18, 2)) AS DOUBLE) AS monetary,
+    CAST(CAST(u.recent_monetary AS DECIMAL(18, 2)) AS DOUBLE) AS recent_monetary,
+    CAST(u.purchases AS BIGINT) AS purchases,
+    CAST(u.purchase_sessions AS BIGINT) AS purchase_sessions,
+    CAST(u.views AS BIGINT) AS views,
+    CAST(u.carts AS BIGINT) AS carts,
+    CAST(u.sessions AS BIGINT) AS sessions,
+    CAST(u.categories AS BIGINT) AS categories,
+    CAST(u.recent_events AS BIGINT) AS recent_events,
+    CAST({{cutoff_day}} - r.first_day AS DOUBLE) AS history_days,
+    CAST(CAST(COALESCE(t.spend, 0) AS DECIMAL(18, 2)) AS DOUBLE) AS target_spend,
+    CAST(COALESCE(t.purchases, 0) AS BIGINT) AS target_purchases
+  FROM users u
+  CROSS JOIN run_start r
+  LEFT JOIN target t ON t.user_id = u.user_id
+) f
