@@ -187,8 +187,8 @@ export function createRecommendationsApi(db: Pick<SqlRunner, 'query'>, options: 
       const userId = parseId('userId', event.pathParameters?.userId);
       const [r] = await db.query(apiQueries.userForecast(userId));
       if (!r) {
-        // The table is empty when the run spans under three days (docs/spend-forecast.md), so say which case it is.
-        throw new ApiError(404, 'not_found', `User ${userId} has no spend forecast in the served run (a user without events in it, or a run of under three days, which forecasts nobody)`);
+        // The table is empty when the run spans under four days (docs/spend-forecast.md), so say which case it is.
+        throw new ApiError(404, 'not_found', `User ${userId} has no spend forecast in the served run (a user without events in it, or a run of under four days, which forecasts nobody)`);
       }
       return {
         userId,

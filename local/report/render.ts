@@ -531,10 +531,14 @@ function forecastMetricsText(rows: readonly Row[]): string {
     const meanRmse = forecastMetric(rows, 'overall_mean', 'rmse');
     const spearman = forecastMetric(rows, 'two_part_glm', 'spearman');
     const mae = forecastMetric(rows, 'two_part_glm', 'mae');
+    const auc = forecastMetric(rows, 'two_part_glm', 'spender_auc');
     parts.push(
       `<p data-forecast-explained="customers">Customer spend, on the time holdout of ${fmtInt(rmse.evaluated_on)} customers (features before the last horizon, spend within it): ` +
         `the two-part model's <strong>RMSE</strong> is ${v(rmse, 'value')}, against ${v(rmse, 'baseline_value')} for each customer's own past spend rate and ${v(meanRmse, 'value')} for the overall mean (lower is better: it punishes missing the big spenders).${verdict(rmse, true, 'the past spend rate')} ` +
         `Its <strong>Spearman</strong> rank correlation is ${v(spearman, 'value')}, against ${v(spearman, 'baseline_value')} for the past spend rate (higher is better: it says whether the customers are in the right order, which is what a "top future spenders" list needs).${verdict(spearman, false, 'the past spend rate')} ` +
+        (auc
+          ? `Its <strong>spender AUC</strong> is ${v(auc, 'value')}, against ${v(auc, 'baseline_value')} for the past spend rate (higher is better: the chance that a customer who spends in the horizon is ranked above one who does not; Spearman, by contrast, favours forecasting 0 for the same customers that most actuals tie at).${verdict(auc, false, 'the past spend rate')} `
+          : '') +
         `<strong>MAE</strong> (${v(mae, 'value')} against ${v(mae, 'baseline_value')}) is shown but is not the yardstick: most customers spend nothing in a horizon, so forecasting 0 for everybody has a low MAE, while the model forecasts an expected value (probability × spend).</p>`,
     );
   }
@@ -581,7 +585,7 @@ function forecastSection(d: ReportData): string {
   else if (sf.total === 0 || !t) {
     const span = d.kpis?.firstDate && d.kpis.lastDate ? (Date.parse(d.kpis.lastDate) - Date.parse(d.kpis.firstDate)) / 86_400_000 + 1 : null;
     customers = note(
-      `No customer forecast: ${span === null ? 'the run' : `the run spans ${plural(span, 'day')}, which is`} under the three days the method needs ` +
+      `No customer forecast: ${span === null ? 'the run' : `the run spans ${plural(span, 'day')}, which is`} under the four days the method needs ` +
         '(a history, a training window and an evaluation window of the same length, each at least a day; see docs/spend-forecast.md). ' +
         `${code('customer_spend_forecast')} is empty by design, not by error; a longer export forecasts every customer.`,
       'empty',

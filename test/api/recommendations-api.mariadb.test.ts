@@ -236,7 +236,7 @@ describe('GET /users/{userId}/forecast', () => {
     const without = 10;
     expect(hasForecast(without)).toBe(false);
     expect((await call('GET', `/users/${userId(without)}/segment`)).status).toBe(200);
-    expectError(await call('GET', `/users/${userId(without)}/forecast`), 404, 'not_found', new RegExp(`^User ${userId(without)} has no spend forecast in the served run .*under three days`));
+    expectError(await call('GET', `/users/${userId(without)}/forecast`), 404, 'not_found', new RegExp(`^User ${userId(without)} has no spend forecast in the served run .*under four days`));
     expectError(await call('GET', '/users/42/forecast'), 404, 'not_found', /User 42 has no spend forecast/);
     for (const [bad, message] of [
       ['4x2', /userId must be a positive integer, got "4x2"/],

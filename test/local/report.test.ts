@@ -187,6 +187,7 @@ async function buildFixture(): Promise<void> {
       ('two_part_glm', 'mae', NULL, 41.5, 'past_spend_rate', 38.25, 2500, 'spend-forecast'),
       ('two_part_glm', 'rmse', NULL, 120.75, 'past_spend_rate', 160.5, 2500, 'spend-forecast'),
       ('two_part_glm', 'spearman', NULL, 0.42, 'past_spend_rate', 0.31, 2500, 'spend-forecast'),
+      ('two_part_glm', 'spender_auc', NULL, 0.66, 'past_spend_rate', 0.71, 2500, 'spend-forecast'),
       ('overall_mean', 'mae', NULL, 55.0, NULL, NULL, 2500, 'spend-forecast'),
       ('overall_mean', 'rmse', NULL, 150.25, NULL, NULL, 2500, 'spend-forecast'),
       ('ols_trend_weekday', 'mae', NULL, 900.5, 'seasonal_naive', 1200.0, 14, 'spend-forecast'),
@@ -328,8 +329,8 @@ describe('(a) renderReport', () => {
     }
     // The funnel: one bar per stage.
     expect(Number(/data-chart="funnel" data-points="(\d+)"/.exec(html)?.[1])).toBe(3);
-    // model vs baseline: the 9 metrics with a baseline (4, and 5 of spend-forecast), two bars each.
-    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(18);
+    // model vs baseline: the 10 metrics with a baseline (4, and 6 of spend-forecast), two bars each.
+    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(20);
   });
 
   test('the forecast: revenue by day then the forecast days with their interval band, top predicted spenders with their probability, the metrics in words', async () => {
@@ -353,13 +354,15 @@ describe('(a) renderReport', () => {
     expect(customersText).toMatch(/<strong>RMSE<\/strong> is 120\.8, against 160\.5 for each customer's own past spend rate and 150\.3 for the overall mean/);
     // (values from 100 up are shown to one decimal, as everywhere in the report)
     expect(customersText).toMatch(/<strong>Spearman<\/strong> rank correlation is 0\.42, against 0\.31/);
+    expect(customersText).toMatch(/<strong>spender AUC<\/strong> is 0\.66, against 0\.71 for the past spend rate/);
     expect(customersText).toContain('forecasting 0 for everybody has a low MAE');
-    // Who wins is said in words, either way.
+    // Who wins is said in words, either way (here the baseline wins on spender AUC).
     expect(customersText.match(/The model does better than the past spend rate here\./g)).toHaveLength(2);
+    expect(customersText.match(/The past spend rate does better here\./g)).toHaveLength(1);
     const revenueText = /<p data-forecast-explained="revenue">([\s\S]*?)<\/p>/.exec(f)?.[1] ?? '';
     expect(revenueText).toMatch(/14 days .* RMSE is 1,100 against 1,500 for the seasonal-naive forecast/);
     expect(revenueText).toContain('85.7% of those days fell inside the 90% interval. The model does better than the seasonal-naive forecast here.');
-    expect(sectionHtml(html, 'models')).toContain('<code>spend-forecast</code>: 8 metrics');
+    expect(sectionHtml(html, 'models')).toContain('<code>spend-forecast</code>: 9 metrics');
   });
 
   test('data quality shows the run summary accounting and a sample of rejects', () => {
@@ -470,17 +473,17 @@ describe('(c) a run folder without the model tables', () => {
     expect(sectionHtml(html, 'rules')).toContain('No sub_category rules were found in this run');
     expect(sectionHtml(html, 'rules')).toContain('No product rules were found in this run');
     expect(sectionHtml(html, 'models')).toMatch(/<code>purchase-intent<\/code>: <span class="missing">not produced in this run<\/span>/);
-    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="16"');
+    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="18"');
   });
 
-  test('an empty customer forecast (a run of under three days) is explained, not left blank; the revenue forecast still shows', async () => {
+  test('an empty customer forecast (a run of under four days) is explained, not left blank; the revenue forecast still shows', async () => {
     const dir = copyWithout('run-short', ['customer_spend_forecast']);
     fs.mkdirSync(path.join(dir, 'customer_spend_forecast'));
     await db.run(`COPY (SELECT * FROM customer_spend_forecast WHERE false) TO ${q(path.join(dir, 'customer_spend_forecast', 'part-0.parquet'))} (FORMAT PARQUET)`);
     const f = sectionHtml(renderReport(await loadReportData(dir)), 'forecast');
     const days = Number((await one('SELECT count(DISTINCT event_date) AS n FROM events')).n);
     expect(days).toBe(1);
-    expect(f).toContain('No customer forecast: the run spans 1 day, which is under the three days the method needs');
+    expect(f).toContain('No customer forecast: the run spans 1 day, which is under the four days the method needs');
     expect(f).toContain('is empty by design, not by error');
     expect(f).not.toContain('data-chart="top-future-spenders"');
     expect(f).toContain('data-chart="revenue-forecast"');
