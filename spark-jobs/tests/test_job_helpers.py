@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 import pytest
 
 from support import REPO_ROOT, SPARK_JOBS_DIR, run_python
-from shopsight_jobs import contract, intent, lines, metrics, outputs, preparation, recs, rules, segmentation, summary
+from shopsight_jobs import contract, forecast, intent, lines, metrics, outputs, preparation, recs, rules, segmentation, summary
 
 SAMPLES = REPO_ROOT.parent / "shared" / "data"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data (the real samples) is not on this machine")
@@ -28,6 +28,7 @@ JOB_MODULES = {
     "recommendations": "recs",
     "purchase-intent": "intent",
     "segments": "segmentation",
+    "spend-forecast": "forecast",
 }
 
 
@@ -66,7 +67,9 @@ def test_every_module_imports_from_the_archive_without_spark(built_archive: Path
     assert completed.returncode == 0 and "ok" in completed.stdout, completed.stdout
 
 
-@pytest.mark.parametrize("script", ["prepare.py", "association_rules.py", "recommendations.py", "purchase_intent.py", "segments.py"])
+@pytest.mark.parametrize(
+    "script", ["prepare.py", "association_rules.py", "recommendations.py", "purchase_intent.py", "segments.py", "spend_forecast.py"]
+)
 def test_entry_scripts_are_thin_and_call_runtime_main(script: str) -> None:
     source = (SPARK_JOBS_DIR / script).read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 9))
@@ -97,6 +100,7 @@ def test_prepare_writes_exactly_the_contract_tables_of_the_prepare_stage() -> No
         ("recommendations", recs, ["model_metrics", "user_recommendations", "similar_products", "popular_products"]),
         ("purchase-intent", intent, ["session_features", "intent_predictions", "intent_coefficients", "model_metrics"]),
         ("segments", segmentation, ["customer_segments", "segment_profiles", "model_metrics"]),
+        ("spend-forecast", forecast, ["customer_spend_forecast", "revenue_forecast", "model_metrics"]),
     ],
 )
 def test_each_analytics_job_writes_the_contract_tables_of_its_stage(stage: str, module: Any, names: List[str]) -> None:
@@ -312,8 +316,9 @@ def test_expected_fragments_and_where_they_live() -> None:
     assert "c_date.json" in names and "model_metrics.json" not in names
     assert [n for n in names if n.startswith("model_metrics.")] == [
         "model_metrics.purchase-intent.json", "model_metrics.recommendations.json", "model_metrics.segments.json",
+        "model_metrics.spend-forecast.json",
     ]
-    assert len(names) == len(contract.served_tables()) + 2
+    assert len(names) == len(contract.served_tables()) + 3
     # Outside every table's folder, which the loader LOADs whole.
     assert outputs.manifests_uri("s3://e", "oct") == "s3://e/runs/oct/_manifests/"
     assert not any(t.name.startswith("_") for t in contract.OUTPUT_TABLES)

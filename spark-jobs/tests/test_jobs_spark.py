@@ -19,6 +19,7 @@ from support import rees46_line, write_text  # noqa: E402
 from shopsight_jobs import (  # noqa: E402
     args,
     contract,
+    forecast,
     intent,
     lines,
     outputs,
@@ -290,12 +291,13 @@ def test_analytics_jobs_write_their_stage_of_model_metrics(spark, prepared_run) 
         "--curated", str(root / "curated"), "--exports", str(root / "exports"),
         "--params", json.dumps(params(recommendations={"rank": 4, "maxIter": 3}, segments={"k": 3})),
     ]
-    for job, module in (("association-rules", rules), ("recommendations", recs), ("purchase-intent", intent), ("segments", segmentation)):
+    jobs = (("association-rules", rules), ("recommendations", recs), ("purchase-intent", intent), ("segments", segmentation), ("spend-forecast", forecast))
+    for job, module in jobs:
         assert runtime.run_job(job, module.run, argv, master="local[2]") == 0, job
     stages = sorted(p.name for p in (root / "curated" / "model_metrics" / "run_id=test-run").iterdir() if p.name.startswith("stage="))
-    assert stages == ["stage=purchase-intent", "stage=recommendations", "stage=segments"]
+    assert stages == ["stage=purchase-intent", "stage=recommendations", "stage=segments", "stage=spend-forecast"]
     manifest = json.loads((root / "exports" / "runs" / "test-run" / "manifest.json").read_text())
     assert manifest["runId"] == "test-run"
     assert set(manifest["tables"]) == {t.name for t in contract.served_tables()}
     metrics_files = manifest["tables"]["model_metrics"]["files"]
-    assert {key.split("/")[3] for key in metrics_files} == {"stage=recommendations", "stage=purchase-intent", "stage=segments"}
+    assert {key.split("/")[3] for key in metrics_files} == {"stage=recommendations", "stage=purchase-intent", "stage=segments", "stage=spend-forecast"}

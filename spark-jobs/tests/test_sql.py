@@ -27,6 +27,7 @@ WEIGHTS = {"view_weight": 1, "cart_weight": 4, "purchase_weight": 10}
 PARAMS = {
     "features/interactions.sql": dict(WEIGHTS, before=None),
     "features/popular_products.sql": WEIGHTS,
+    "features/spend_features.sql": {"cutoff_day": 18170, "horizon_days": 30},
 }
 
 
