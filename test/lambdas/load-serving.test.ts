@@ -22,6 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
 import { handler, loadServing, LoadServingEvent } from '../../lambdas/load-serving';
+import { MIGRATIONS } from '../../lib/serving/mysql-schema';
 import { createDataApiClient, DataApi, toSqlParameter } from '../../lambdas/shared/data-api';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 
@@ -64,6 +65,8 @@ async function writeRun(runId: string, edit: (m: EditableManifest) => void = () 
 }
 
 interface FakeDatabase {
+  /** Versions recorded in schema_migrations (default: every released migration). */
+  appliedVersions?: number[];
   /** The load's row in load_runs. */
   load?: { status: string; claim_token: string; tables?: string };
   /** Staging rows per table after its LOAD (default: the manifest's 2). */
@@ -95,7 +98,10 @@ function fakeDatabase(db: FakeDatabase = {}): FakeDatabase & { running: Record<s
     const sql = input.sql ?? '';
     const json = (rows: unknown[]) => ({ formattedRecords: JSON.stringify(rows) });
     const row = () => (state.load ? [{ ...state.load, idle_seconds: 0, manifest_created_at: CREATED_AT }] : []);
-    if (sql.startsWith('SELECT `version` FROM `schema_migrations`')) return json([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    // A database the stack has migrated: every released migration is recorded.
+    if (sql.startsWith('SELECT `version` FROM `schema_migrations`')) {
+      return json((state.appliedVersions ?? MIGRATIONS.map((m) => m.version)).map((version) => ({ version })));
+    }
     if (sql.startsWith('SELECT `status`, `claim_token` FROM `load_runs`')) return json(row());
     if (sql.startsWith('SELECT `status`, `claim_token`, TIMESTAMPDIFF')) return json(row());
     if (sql.startsWith('SELECT `manifest_created_at` FROM `load_runs`')) return json(state.load?.status === 'loading' && state.load.claim_token === param(input, 'token') ? row() : []);
@@ -137,6 +143,14 @@ const executed = (): ExecuteStatementCommandInput[] => rds.commandCalls(ExecuteS
 const dataApi = () => new DataApi(new RDSDataClient({ region: 'us-east-1' }), { resourceArn: CLUSTER_ARN, secretArn: LOADER_SECRET_ARN, database: 'shopsight' });
 const call = (event: LoadServingEvent) => loadServing(event, { dataApi: dataApi(), sleep: async () => undefined });
 const claimOf = (runId: string) => ({ runId, manifestCreatedAt: CREATED_AT, claimToken: TOKEN });
+
+test('claim refuses a database that lacks the newest migration (the stack was not deployed), before claiming anything', async () => {
+  await writeRun('ok-run');
+  const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+  fakeDatabase({ appliedVersions: MIGRATIONS.map((m) => m.version).filter((v) => v !== latest) });
+  await expect(handler({ action: 'claim', runId: 'ok-run', claimToken: TOKEN })).rejects.toThrow(`migration(s) ${latest} not applied; deploy the stack first`);
+  expect(executed().some((c) => /load_runs/.test(c.sql ?? '') && /^(INSERT|UPDATE)/.test(c.sql ?? ''))).toBe(false);
+});
 
 test('claim: the exports are verified, then the load is claimed as the loader, keyed by run id and manifest time', async () => {
   await writeRun('ok-run');
