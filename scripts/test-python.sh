@@ -20,8 +20,9 @@ export PYSPARK_PYTHON="$PYTHON" PYSPARK_DRIVER_PYTHON="$PYTHON"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 # Every test JVM (spark-submit children and in-process sessions) with the C1 compiler only and the
 # serial collector: the short local runs take about half the CPU (the rehearsal does the same, see
-# LOCAL_JVM_OPTIONS in local/rehearse/emr-standin.ts). Results do not depend on it.
-export SPARK_SUBMIT_OPTS="${SPARK_SUBMIT_OPTS:+$SPARK_SUBMIT_OPTS }-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+# LOCAL_JVM_OPTIONS in local/rehearse/emr-standin.ts), and 8 MB thread stacks, which ALS's recursive
+# lineage deserialisation needs with C1's larger frames. Results do not depend on it.
+export SPARK_SUBMIT_OPTS="${SPARK_SUBMIT_OPTS:+$SPARK_SUBMIT_OPTS }-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss8m"
 
 echo "python-tests: $("$PYTHON" --version), pyspark $("$PYTHON" -c 'import pyspark; print(pyspark.__version__)'), $("$PYTHON" -m pytest --version 2>&1 | head -n 1)"
 status=0

@@ -39,8 +39,11 @@ const PARALLELISM_KEYS = ['spark.sql.shuffle.partitions', 'spark.default.paralle
  * spent compiling code that never gets hot with C2 and in GC threads competing for two cores;
  * measured on an ALS + k-means + SQL job on local[2], CPU time fell from 69 s to 36 s. JIT level
  * and collector change how fast, never what, a job computes; EMR's own JVM settings are untouched.
+ * Threads get 8 MB stacks: ALS's final count deserialises the whole lineage of its iterations
+ * recursively, and with C1's larger frames the default 1 MB overflowed (StackOverflowError in
+ * ObjectInputStream, once in a rehearsal rerun on the samples).
  */
-export const LOCAL_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+export const LOCAL_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss8m';
 
 /** SPARK_SUBMIT_OPTS for a local run: the caller's, then LOCAL_JVM_OPTIONS. */
 export function localSparkSubmitOpts(existing: string | undefined): string {

@@ -95,5 +95,5 @@ test('the local driver JVM gets C1 and the serial collector after whatever SPARK
   expect(localSparkSubmitOpts('  ')).toBe(LOCAL_JVM_OPTIONS);
   // The user's own options stay, first; ours follow (for the JVM, a later -XX flag wins).
   expect(localSparkSubmitOpts('-Dfoo=1 -Xss4m')).toBe(`-Dfoo=1 -Xss4m ${LOCAL_JVM_OPTIONS}`);
-  expect(LOCAL_JVM_OPTIONS.split(' ')).toEqual(['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC']);
+  expect(LOCAL_JVM_OPTIONS.split(' ')).toEqual(['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss8m']);
 });
