@@ -10,7 +10,7 @@
  * <tmp>/app/node_modules/shopsight, never into this checkout); `--prefer-offline` takes the
  * packages from the npm cache that `npm ci` filled, so no network is needed once it is warm.
  */
-import { spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { builtinModules } from 'node:module';
@@ -109,7 +109,7 @@ describe('the npm tarball', () => {
     expect(fs.existsSync(path.join(pkgDir, 'test'))).toBe(false);
     expect(fs.existsSync(path.join(pkgDir, '.venv-spark'))).toBe(false);
     const installed = (name: string): boolean => fs.existsSync(path.join(app, 'node_modules', name, 'package.json'));
-    for (const dep of ['@duckdb/node-api', 'esbuild', 'mysql2']) expect({ dep, installed: installed(dep) }).toEqual({ dep, installed: true });
+    for (const dep of ['@duckdb/node-api', 'esbuild', 'mysql2', 'fastify', 'preact', 'chart.js']) expect({ dep, installed: installed(dep) }).toEqual({ dep, installed: true });
     // The CDK app is deployed from a clone: its libraries and the test tools stay out of the command's install.
     for (const dev of ['aws-cdk-lib', 'constructs', 'cdk-nag', 'jest', 'typescript', 'ts-node', 'aws-cdk']) {
       expect({ dev, installed: installed(dev) }).toEqual({ dev, installed: false });
@@ -222,6 +222,42 @@ describe('the installed shopsight', () => {
     timings.mysql = r.seconds;
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 5, stderr: expect.stringMatching(/^shopsight: --mysql: .*ECONNREFUSED/m) });
     expect(r.stderr).not.toMatch(/internal error|ERR_MODULE_NOT_FOUND|Cannot find module/);
+  });
+
+  test('app DIR after demo: the installed command serves the demo run and its front end, bundled from the install with no network', async () => {
+    const child = spawn(shopsight, ['app', demoDir, '--port', '0', '--workdir', path.join(tmp, 'app-runs')], { cwd: app, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed in 60 s\n${out}\n${err}`)), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ShopSight app: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`app exited ${code} before printing its URL\n${out}\n${err}`)));
+      });
+      const runs = (await (await fetch(`${url}api/runs`)).json()) as { runs: { runId: string }[] };
+      expect(runs.runs.map((r) => r.runId)).toContain(summary.runId);
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/assets/app.js');
+      const js = await fetch(`${url}assets/app.js`);
+      expect(js.status).toBe(200);
+      // The bundle carries Preact and Chart.js from the install's node_modules: no CDN reference.
+      const code = await js.text();
+      expect(code.length).toBeGreaterThan(50_000);
+      expect(code).not.toMatch(/https?:\/\/(cdn|unpkg|cdnjs|jsdelivr)/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   test('--version, and rehearse (which needs a clone of the repository) says so in one line, exit 2', () => {
