@@ -6,6 +6,7 @@
  *   shopsight demo [--events N] [--out DIR]
  *   shopsight report DIR
  *   shopsight rehearse --input <files> [--out DIR] [--fail-at STATE] [--run-id ID]
+ *   shopsight app [RUN_DIR…] [--port 8080] [--host 127.0.0.1] [--workdir DIR] [--max-upload-mb N]
  *
  * A user's mistake (a bad argument, a missing or unusable input, a failed MySQL load) prints one
  * line naming the problem and exits with its documented code; only a bug prints a stack trace.
@@ -44,6 +45,7 @@ Commands:
   run        run the whole pipeline on your REES46 or RetailRocket export
   generate   write synthetic REES46 or RetailRocket data
   report     (re)build the HTML report of a run folder
+  app        a local web app over run folders (overview, funnel, products, customers, SQL, uploads)
   rehearse   run the deployable state machine end to end on local stand-ins of AWS
 
 Run "shopsight help <command>" (or "shopsight <command> --help") for a command's options,
@@ -122,6 +124,25 @@ Options:
 
 Exit: 0 when the execution did what was asked (succeeded and serves the run, or failed where told
 and still serves the previous run), 6 otherwise.`,
+  app: `Usage: shopsight app [RUN_DIR…] [options]
+
+Serves a local web app over run folders (newest first): key figures, the funnel, products,
+customers and their recommendations, what-if purchase probability, rules, a read-only SQL
+workbench, rejected rows, and new runs from an uploaded CSV or a generated demo. With no RUN_DIR
+it serves ./shopsight-demo and ./shopsight-out, those of them that are run folders. Prints its URL
+and serves until Ctrl-C. Nothing leaves the machine; it has no authentication, so it listens on
+loopback unless --host says otherwise.
+
+Options:
+  --port <n>            port (default: 8080; 0 picks a free one)
+  --host <addr>         address to listen on (default: 127.0.0.1)
+  --workdir <dir>       where uploads and the runs started from the app are kept
+                        (default: ./shopsight-app-runs); must be new, empty or one the app made
+  --max-upload-mb <n>   largest upload in MB (default: 512)
+  --help, -h            this help
+
+Exit: 0 when stopped by Ctrl-C or a TERM, 2 for a bad option, a RUN_DIR that is not a run folder or
+a --workdir the app did not create that is not empty, 1 when the port is taken.`,
   report: `Usage: shopsight report DIR
 
 (Re)builds DIR/report/index.html from the tables and run-summary.json of a run folder.
@@ -393,8 +414,60 @@ async function rehearseCommand(args: string[], io: CliIO): Promise<number> {
   }
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+async function appCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    workdir: { type: 'string' },
+    'max-upload-mb': { type: 'string' },
+  }, true);
+  if (values.help) return help(io, 'app');
+  const port = values.port === undefined ? 8080 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : NaN;
+  if (Number.isNaN(port)) throw new UsageError(`--port must be a port number from 0 to 65535, got "${values.port}"`);
+  const host = values.host ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name or address, got "${host}"`);
+  const maxUploadMb = positiveInt('max-upload-mb', values['max-upload-mb'], 512);
+  // Loaded here: Fastify and the front-end bundler are needed by this command only.
+  const { startApp, WorkdirError } = require('../app/server') as typeof import('../app/server');
+  const { NotARunFolderError, runFolderProblem } = require('../app/runs') as typeof import('../app/runs');
+  const runDirs = positionals.length > 0
+    ? positionals.map((d) => path.resolve(d))
+    : ['shopsight-demo', 'shopsight-out'].map((d) => path.resolve(d)).filter((d) => runFolderProblem(d) === null);
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp({ runDirs, port, host, workdir: path.resolve(values.workdir ?? 'shopsight-app-runs'), maxUploadMb, log: (line) => io.stderr.write(`shopsight app: ${line}\n`) });
+  } catch (error) {
+    if (error instanceof NotARunFolderError || error instanceof WorkdirError) throw new UsageError(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      io.stderr.write(`shopsight: cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is taken; choose another with --port' : code})\n`);
+      return EXIT.internal;
+    }
+    throw error;
+  }
+  if (!LOOPBACK.has(host)) io.stderr.write(`shopsight: warning: listening on ${host}, beyond this machine; the app has no authentication\n`);
+  if (runDirs.length === 0) io.stderr.write('shopsight: no run folder given or found (./shopsight-demo, ./shopsight-out): start a run from the runs page\n');
+  io.stdout.write(`ShopSight app: ${app.url}\n`);
+  // Stopping the app is its normal end (exit 0), unlike a run cut short (bin.js's handlers).
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      io.stderr.write(`shopsight: stopped by ${signal}\n`);
+      app.close().then(() => resolve(EXIT.ok), () => resolve(EXIT.ok));
+    };
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, stop);
+    }
+  });
+}
+
 const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
   run: runCommand,
+  app: appCommand,
   rehearse: rehearseCommand,
   generate: generateCommand,
   demo: demoCommand,
