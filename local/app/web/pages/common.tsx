@@ -1,0 +1,58 @@
+import { getJson, runPath, type Overview, type RunInfo } from '../api';
+import type { Route } from '../router';
+import { href } from '../router';
+import { categoryLabel, formatCount, formatMoney, productName } from '../fmt';
+import { type Column, useLoad } from '../ui';
+
+export interface PageProps {
+  run: RunInfo;
+  route: Route;
+  refreshRuns: () => Promise<RunInfo[]>;
+}
+
+/** Money in the run's currency, or "no prices in this data". */
+export function moneyOf(run: Pick<RunInfo, 'currency' | 'pricesKnown'>): (amount: number | null | undefined) => string {
+  const currency = run.pricesKnown ? run.currency ?? 'USD' : null;
+  return (amount) => formatMoney(amount, currency);
+}
+
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+interface ProductInfo {
+  category?: string | null;
+  sub_category?: string | null;
+  brand?: string | null;
+}
+
+/** Product id (a link to its page), its readable name and its category. */
+export function productColumns<R>(id: (r: R) => number | string, info: (r: R) => ProductInfo): Column<R>[] {
+  return [
+    { label: 'Product', cell: (r) => <a href={href(`/products/${id(r)}`)}>{String(id(r))}</a> },
+    { label: 'Name', cell: (r) => productName({ product_id: id(r), ...info(r) }) },
+    { label: 'Category', cell: (r) => categoryLabel(info(r).category) },
+  ];
+}
+
+/** Views, cart adds and purchases columns. */
+export function activityColumns<R extends { views: number; carts: number; purchases: number }>(): Column<R>[] {
+  return [
+    { label: 'Views', numeric: true, cell: (r) => formatCount(r.views) },
+    { label: 'Cart adds', numeric: true, cell: (r) => formatCount(r.carts) },
+    { label: 'Purchases', numeric: true, cell: (r) => formatCount(r.purchases) },
+  ];
+}
+
+/** The run's top-level categories as a select ("" = all). */
+export function CategorySelect({ run, value, onChange }: { run: string; value: string; onChange: (v: string) => void }) {
+  const categories = useLoad(() => getJson<Overview>(runPath(run, 'overview')).then((o) => o.categories), [run]);
+  return (
+    <label>Category{' '}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="">All categories</option>
+        {(categories.data ?? []).map((c) => <option value={c}>{categoryLabel(c)}</option>)}
+      </select>
+    </label>
+  );
+}
