@@ -5,8 +5,9 @@
  * Every request value reaches SQL as a bound parameter; only our own identifiers are interpolated.
  */
 import { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBTypeId, DuckDBValue, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import { INTERCEPT_FEATURE, OUTPUT_TABLES } from '../../lib/contract';
+import { INTERCEPT_FEATURE } from '../../lib/contract';
 import { predictProbability } from '../ml/logistic-regression';
+import { datasetCurrency, segmentLabel, tableDescription } from '../present';
 import { RunEntry } from './runs';
 
 /** An error with the HTTP status the API answers it with (docs/app.md, "JSON API"). */
@@ -35,6 +36,8 @@ export async function openRunDatabase(run: RunEntry, options: { memoryLimit?: st
     await c.run(`SET memory_limit = ${sqlString(options.memoryLimit ?? '1GB')}`);
     await c.run(`SET threads = ${Math.max(1, Math.floor(options.threads ?? 2))}`);
     await c.run(`SET TimeZone = 'UTC'`);
+    await c.run('SET autoinstall_known_extensions = false');
+    await c.run('SET autoload_known_extensions = false');
     for (const t of run.tables) {
       const glob = `${t.folder.replace(/\\/g, '/')}/**/*.parquet`;
       await c.run(`CREATE VIEW "${t.name}" AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`);
@@ -94,6 +97,11 @@ export async function readRows(c: DuckDBConnection, sql: string, params: DuckDBV
 export const money = (v: Json): number | null => (typeof v === 'number' ? Math.round(v * 100) / 100 : null);
 const num = (v: Json | undefined): number => (typeof v === 'number' ? v : Number(v ?? 0) || 0);
 
+/** A LIMIT / OFFSET value: an integer in [min, max], else the default (these are interpolated, never taken as given). */
+export function intIn(v: unknown, dflt: number, min: number, max: number): number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : dflt;
+}
+
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 export function validDate(name: string, v: string | undefined): string | undefined {
   if (v === undefined || v === '') return undefined;
@@ -102,15 +110,6 @@ export function validDate(name: string, v: string | undefined): string | undefin
   return v;
 }
 
-/** A segment name made readable: `regular_buyers_2` → "Regular buyers (group 2)". */
-export function segmentLabel(name: string): string {
-  const m = /^(.*?)(?:_(\d+))?$/.exec(name) ?? [name, name];
-  const words = (m[1] || name).replace(/_/g, ' ');
-  const label = words.charAt(0).toUpperCase() + words.slice(1);
-  return m[2] ? `${label} (group ${m[2]})` : label;
-}
-
-const TABLE_DESCRIPTIONS = new Map(OUTPUT_TABLES.map((t) => [t.name, t.description]));
 
 export interface RunInfo {
   readonly events: number;
@@ -157,21 +156,14 @@ export class RunData {
 
   async runInfo(): Promise<RunInfo> {
     if (this.info) return this.info;
-    let info: RunInfo = { events: 0, users: 0, firstDate: null, lastDate: null, pricesKnown: false, currency: null };
+    // The dataset says whether there are prices (local/present): RetailRocket has none, so its revenue is unknown, not 0.
+    const currency = datasetCurrency(this.run.dataset);
+    let info: RunInfo = { events: 0, users: 0, firstDate: null, lastDate: null, pricesKnown: currency !== null, currency };
     if (this.has('events')) {
       const [r] = await this.rows(`SELECT count(*) AS events, count(DISTINCT user_id) AS users,
-          CAST(min(event_date) AS VARCHAR) AS first_date, CAST(max(event_date) AS VARCHAR) AS last_date,
-          count(price) FILTER (WHERE price > 0) > 0 AS prices_known
+          CAST(min(event_date) AS VARCHAR) AS first_date, CAST(max(event_date) AS VARCHAR) AS last_date
         FROM events`);
-      const pricesKnown = r.prices_known === true;
-      info = {
-        events: num(r.events),
-        users: num(r.users),
-        firstDate: (r.first_date as string | null) ?? null,
-        lastDate: (r.last_date as string | null) ?? null,
-        pricesKnown,
-        currency: pricesKnown ? 'USD' : null,
-      };
+      info = { ...info, events: num(r.events), users: num(r.users), firstDate: (r.first_date as string | null) ?? null, lastDate: (r.last_date as string | null) ?? null };
     }
     this.info = info;
     return info;
@@ -271,10 +263,13 @@ export class RunData {
     );
     const [r] = await this.rows(
       `WITH u AS (
-        SELECT user_id, bool_or(event_type = 'view') AS v, bool_or(event_type = 'cart') AS c, bool_or(event_type = 'purchase') AS p
+        SELECT user_id, min(event_time) FILTER (WHERE event_type = 'view') AS v, min(event_time) FILTER (WHERE event_type = 'cart') AS c,
+          max(event_time) FILTER (WHERE event_type = 'cart') AS last_c, max(event_time) FILTER (WHERE event_type = 'purchase') AS last_p,
+          bool_or(event_type = 'purchase') AS p
         FROM events ${f.where} GROUP BY user_id)
-      SELECT count(*) FILTER (WHERE v) AS view_users, count(*) FILTER (WHERE c) AS cart_users, count(*) FILTER (WHERE p) AS purchase_users,
-        count(*) FILTER (WHERE c AND p) AS cart_then_purchase_users, count(*) FILTER (WHERE p AND NOT c) AS purchase_without_cart_users
+      SELECT count(v) AS view_users, count(c) AS cart_users, count(*) FILTER (WHERE p) AS purchase_users,
+        count(*) FILTER (WHERE last_p >= c) AS cart_then_purchase_users, count(*) FILTER (WHERE p AND c IS NULL) AS purchase_without_cart_users,
+        count(*) FILTER (WHERE last_c >= v) AS view_then_cart_users
       FROM u`,
       f.params,
     );
@@ -293,6 +288,7 @@ export class RunData {
         purchaseUsers: num(r.purchase_users),
         cartThenPurchaseUsers: num(r.cart_then_purchase_users),
         purchaseWithoutCartUsers: num(r.purchase_without_cart_users),
+        viewThenCartUsers: num(r.view_then_cart_users),
       },
       byCategory,
     };
@@ -310,7 +306,7 @@ export class RunData {
   async products(q: { q?: string; limit?: number }): Promise<JsonRow> {
     this.need('products');
     const text = (q.q ?? '').trim();
-    const limit = q.limit ?? 50;
+    const limit = intIn(q.limit, 50, 1, 500);
     let where = '';
     const params: DuckDBValue[] = [];
     if (/^\d{1,19}$/.test(text)) {
@@ -508,7 +504,7 @@ export class RunData {
     const [t] = await this.rows(`SELECT count(*) AS n FROM association_rules ${where}`, params);
     const rules = await this.rows(
       `SELECT basket_kind, antecedent, consequent, support, confidence, lift, baskets FROM association_rules ${where}
-      ORDER BY ${sort} ${order}, confidence DESC, baskets DESC, antecedent, consequent LIMIT ${q.limit ?? 200}`,
+      ORDER BY ${sort} ${order}, confidence DESC, baskets DESC, antecedent, consequent LIMIT ${intIn(q.limit, 200, 1, 1000)}`,
       params,
     );
     return { rules, total: num(t.n) };
@@ -519,7 +515,7 @@ export class RunData {
     for (const t of this.run.tables) {
       const columns = await this.rows(`SELECT column_name AS name, column_type AS type FROM (DESCRIBE "${t.name}")`);
       const [n] = await this.rows(`SELECT count(*) AS n FROM "${t.name}"`);
-      tables.push({ name: t.name, rows: num(n.n), columns, description: TABLE_DESCRIPTIONS.get(t.name) ?? null });
+      tables.push({ name: t.name, rows: num(n.n), columns, description: tableDescription(t.name) });
     }
     return { tables };
   }
@@ -532,7 +528,7 @@ export class RunData {
     const params: DuckDBValue[] = q.reason ? [q.reason] : [];
     const [t] = await this.rows(`SELECT count(*) AS n FROM rejects ${where}`, params);
     const rows = await this.rows(
-      `SELECT source_file, source_line, reason, detail, raw_line FROM rejects ${where} ORDER BY source_file, source_line LIMIT ${q.limit ?? 100} OFFSET ${q.offset ?? 0}`,
+      `SELECT source_file, source_line, reason, detail, raw_line FROM rejects ${where} ORDER BY source_file, source_line LIMIT ${intIn(q.limit, 100, 1, 1000)} OFFSET ${intIn(q.offset, 0, 0, 1e9)}`,
       params,
     );
     return { total: num(t.n), byReason, rows };

@@ -7,7 +7,7 @@
  * time limit (408) and streamed chunk by chunk up to the row cap (truncated beyond).
  */
 import { DuckDBInstance, JsonDuckDBValueConverter, StatementType } from '@duckdb/node-api';
-import { ApiError, apiValue, Json, openRunDatabase } from './data';
+import { ApiError, apiValue, Json, openRunDatabase, readRows } from './data';
 import { RunEntry } from './runs';
 
 export interface QueryLimits {
@@ -58,6 +58,10 @@ export class QuerySandbox {
         throw new ApiError(400, `SQL does not parse: ${firstLine(error)}`);
       }
       if (statements.count !== 1) throw new ApiError(400, `exactly one statement is allowed, got ${statements.count}`);
+      // Parsed, never bound, before it is prepared: preparing binds, and binding some statements
+      // acts (EXPORT DATABASE creates its folder). json_serialize_sql parses SELECTs only.
+      const parsed = await readRows(c, `SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS JSON) ->> 'error' = 'false' AS is_select`, [sql]);
+      if (parsed[0]?.is_select !== true) throw new ApiError(400, 'only a read-only SELECT query is allowed');
       let prepared;
       try {
         prepared = await statements.prepare(0);
