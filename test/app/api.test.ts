@@ -290,12 +290,7 @@ test('jobs: an uploaded .csv.gz runs to completion with its stages, then is the 
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
   const uploads = fs.readdirSync(path.join(tmp, 'work', 'uploads'));
   expect(uploads).toEqual([expect.stringMatching(/^[0-9a-f-]{36}\.csv\.gz$/)]);
-  let job: Json;
-  for (let i = 0; i < 120; i++) {
-    job = (await api(`/api/jobs/${id}`)).body;
-    if (job.status !== 'running') break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const job = await finished(id);
   expect(job).toMatchObject({ status: 'succeeded', exitCode: 0 });
   expect(job.stages.map((s: Json) => s.name)).toEqual(expect.arrayContaining(['validate', 'prepare', 'recommendations', 'write-tables']));
   expect(job.stages.every((s: Json) => s.status === 'done' && typeof s.seconds === 'number')).toBe(true);
@@ -303,8 +298,33 @@ test('jobs: an uploaded .csv.gz runs to completion with its stages, then is the 
   const runs = (await api('/api/runs')).body.runs;
   expect(runs[0]).toMatchObject({ id: job.runId, events: 683 });
   expect((await api('/api/jobs')).body.jobs.map((j: Json) => j.id)).toEqual([id]);
-  expect((await post('/api/jobs', { demo: { events: 10 } })).status).toBe(400);
   expect((await api(`/api/jobs/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
+}, 90_000);
+
+async function finished(id: string): Promise<Json> {
+  for (let i = 0; i < 120; i++) {
+    const job = (await api(`/api/jobs/${id}`)).body;
+    if (job.status !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`job ${id} still running`);
+}
+
+test('jobs: a generated demo runs with its generate stage first; out-of-range sizes are refused', async () => {
+  for (const events of [10, 999, 1_000_001, 1.5]) expect((await post('/api/jobs', { demo: { events } })).status).toBe(400);
+  expect((await post('/api/jobs', {})).status).toBe(400);
+  const started = await post('/api/jobs', { demo: { events: 1000 } });
+  expect(started.status).toBe(202);
+  const job = await finished(started.body.job.id);
+  expect(job).toMatchObject({ status: 'succeeded', exitCode: 0 });
+  expect(job.stages[0]).toMatchObject({ name: 'generate', status: 'done', rows: 1000 });
+  expect(job.stages.every((s: Json) => s.status === 'done')).toBe(true);
+  const [newest] = (await api('/api/runs')).body.runs;
+  expect(newest).toMatchObject({ id: job.runId, dataset: 'rees46', currency: 'USD' });
+  const folder = path.join(tmp, 'work', 'runs', job.id);
+  expect(newest.folder).toBe(fs.realpathSync(folder));
+  const [n] = await q(`SELECT count(*) AS n FROM ${pq(folder, 'events')}`);
+  expect(newest.events).toBe(n.n);
 }, 90_000);
 
 test('OpenAPI lists every route, each path parameter with its pattern', async () => {
