@@ -23,7 +23,7 @@ export function ChartView({ config, label, height = 300, testId }: { config: Cha
   }, [config]);
   return (
     <div class="chart" style={{ height: `${height}px` }}>
-      <canvas ref={canvas} role="img" aria-label={label} data-testid={testId} />
+      <canvas ref={canvas} role="img" aria-label={label} data-testid={testId} data-points={String(config.data.labels?.length ?? 0)} />
     </div>
   );
 }

@@ -13,7 +13,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
   useEffect(() => {
     let live = true;
-    setState((s) => ({ data: s.data, error: null, loading: true }));
+    setState({ data: null, error: null, loading: true });
     load().then(
       (data) => { if (live) setState({ data, error: null, loading: false }); },
       (e: unknown) => { if (live) setState({ data: null, error: e instanceof Error ? e.message : String(e), loading: false }); },
