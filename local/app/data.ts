@@ -7,7 +7,7 @@
 import { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBTypeId, DuckDBValue, JsonDuckDBValueConverter } from '@duckdb/node-api';
 import { INTERCEPT_FEATURE } from '../../lib/contract';
 import { predictProbability } from '../ml/logistic-regression';
-import { datasetCurrency, segmentLabel, tableDescription } from '../present';
+import { categoryLabel, datasetCurrency, productTitle, segmentLabel, tableDescription } from '../present';
 import { RunEntry } from './runs';
 
 /** An error with the HTTP status the API answers it with (docs/app.md, "JSON API"). */
@@ -422,30 +422,40 @@ export class RunData {
   private async recommendations(userId: string): Promise<JsonRow[]> {
     const products = this.has('products');
     const similar = this.has('similar_products');
+    const noProduct = 'CAST(NULL AS VARCHAR) AS category, CAST(NULL AS VARCHAR) AS brand, CAST(NULL AS DECIMAL(12,2)) AS price';
     const rows = await this.rows(
-      `WITH mine AS (SELECT DISTINCT product_id, event_type, category FROM events WHERE user_id = CAST(? AS BIGINT)),
-      recs AS (SELECT rank, product_id, score FROM user_recommendations WHERE user_id = CAST(? AS BIGINT))
-      SELECT r.rank, r.product_id, r.score,
-        ${products ? 'p.category, p.brand, p.price' : 'CAST(NULL AS VARCHAR) AS category, CAST(NULL AS VARCHAR) AS brand, CAST(NULL AS DECIMAL(12,2)) AS price'},
+      `WITH mine AS (
+        SELECT product_id, max(CASE event_type WHEN 'purchase' THEN 3 WHEN 'cart' THEN 2 WHEN 'view' THEN 1 ELSE 0 END) AS strongest,
+          any_value(category_code) AS category_code, any_value(category) AS category, any_value(sub_category) AS sub_category, any_value(brand) AS brand,
+          bool_or(event_type = 'view') AS viewed
+        FROM events WHERE user_id = CAST(? AS BIGINT) GROUP BY product_id),
+      recs AS (SELECT rank, product_id, score FROM user_recommendations WHERE user_id = CAST(? AS BIGINT)),
+      because AS (
         ${similar
-          ? `(SELECT s.product_id FROM similar_products s WHERE s.similar_product_id = r.product_id AND s.product_id IN (SELECT product_id FROM mine)
-             ORDER BY s.similarity DESC, s.product_id LIMIT 1)`
-          : 'CAST(NULL AS BIGINT)'} AS because_of,
-        ${products ? `(SELECT m.category FROM mine m WHERE m.event_type = 'view' AND m.category = p.category LIMIT 1)` : 'CAST(NULL AS VARCHAR)'} AS viewed_category
+          ? `SELECT s.similar_product_id AS rec, arg_max(m.product_id, s.similarity) AS because_id
+             FROM similar_products s JOIN mine m ON m.product_id = s.product_id
+             WHERE s.similar_product_id IN (SELECT product_id FROM recs) GROUP BY s.similar_product_id`
+          : 'SELECT CAST(NULL AS BIGINT) AS rec, CAST(NULL AS BIGINT) AS because_id WHERE false'})
+      SELECT r.rank, r.product_id, r.score, ${products ? 'p.category, p.brand, p.price' : noProduct},
+        b.because_id, m.strongest AS because_event, m.category_code AS because_category_code, m.category AS because_category,
+        m.sub_category AS because_sub_category, m.brand AS because_brand,
+        ${products ? `(SELECT v.category FROM mine v WHERE v.viewed AND v.category = p.category AND v.category <> '(missing)' LIMIT 1)` : 'CAST(NULL AS VARCHAR)'} AS viewed_category
       FROM recs r ${products ? 'LEFT JOIN products p ON p.product_id = r.product_id' : ''}
+      LEFT JOIN because b ON b.rec = r.product_id LEFT JOIN mine m ON m.product_id = b.because_id
       ORDER BY r.rank`,
       [userId, userId],
     );
-    const out = await this.withPrices(rows, ['price']);
-    return out.map(({ because_of, viewed_category, ...r }) => ({
-      ...r,
-      why:
-        because_of !== null
-          ? `similar to product ${because_of}, which you interacted with`
+    const verbs: Record<number, string> = { 3: 'bought', 2: 'added to your cart', 1: 'viewed' };
+    return (await this.withPrices(rows, ['price'])).map((r) => {
+      const { because_id, because_event, because_category_code, because_category, because_sub_category, because_brand, viewed_category, ...rec } = r;
+      const why =
+        because_id !== null
+          ? `Similar to the ${productTitle({ product_id: because_id as number, category_code: because_category_code as string | null, category: because_category as string | null, sub_category: because_sub_category as string | null, brand: because_brand as string | null })} you ${verbs[because_event as number] ?? 'looked at'}`
           : viewed_category !== null
-            ? `in ${viewed_category}, a category you viewed`
-            : 'popular with customers like you',
-    }));
+            ? `In ${categoryLabel(viewed_category as string)}, a category you viewed`
+            : 'Popular with customers like you';
+      return { ...rec, why };
+    });
   }
 
   async intent(): Promise<{ intercept: number; features: { feature: string; position: number; coefficient: number; mean: number; stddev: number; typical: number | null }[] }> {

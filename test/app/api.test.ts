@@ -187,14 +187,16 @@ test('a user: totals, newest-first history, segment, recommendations with why, p
   // Each "why" is true of this user's data.
   const mine = new Set((await q(`SELECT DISTINCT product_id FROM ${pq(rees, 'events')} WHERE user_id = ${u.user_id}`)).map((r) => r.product_id));
   for (const r of body.recommendations) {
-    const m = /similar to product (\d+)/.exec(r.why);
+    const m = /^Similar to the .*\(#(\d+)\) you (bought|added to your cart|viewed)$/.exec(r.why) ?? /^Similar to the Product (\d+) you/.exec(r.why);
     if (m) {
       expect(mine.has(Number(m[1]))).toBe(true);
       expect((await q(`SELECT 1 FROM ${pq(rees, 'similar_products')} WHERE product_id = ${m[1]} AND similar_product_id = ${r.product_id}`)).length).toBe(1);
     } else {
-      expect(r.why).toMatch(/a category you viewed|popular with customers like you/);
+      expect(r.why).toMatch(/^In .+, a category you viewed$|^Popular with customers like you$/);
     }
   }
+  // This top customer's recommendations are explained by their own products, at least in part.
+  expect(body.recommendations.some((r: Json) => r.why.startsWith('Similar to'))).toBe(true);
   const [seg] = await q(`SELECT segment_id, segment_name FROM ${pq(rees, 'customer_segments')} WHERE user_id = ${u.user_id}`);
   expect(body.segment).toMatchObject(seg);
   expect(body.segment.label).not.toMatch(/_/);
