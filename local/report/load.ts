@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { FileRowCounts, RowCounts, RunSummary, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { FileRowCounts, OUTPUT_TABLES, RowCounts, RunSummary, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import type { FunnelCounts, ProductLike } from '../present';
 
 /** One value as DuckDB's JSON rendering gives it: BIGINT and DECIMAL as strings, DATE as 'YYYY-MM-DD'. */
 export type Cell = string | number | boolean | null;
@@ -93,8 +94,11 @@ export interface ReportData {
   readonly cartAbandonment: TableSlice;
   /** The seven schema tables, in the contract's order, capped at SCHEMA_ROWS_SHOWN rows each. */
   readonly schemas: readonly TableSlice[];
-  /** Top rules by lift for each basket kind (rows carry basket_kind); `total` is all rules. */
-  readonly rulesByKind: Readonly<Record<string, TableSlice>>;
+  /**
+   * Top rules for each basket kind (rows carry basket_kind): rules from at least MIN_RULE_BASKETS
+   * baskets first, each group by lift; `total` is all rules, `singleBasket` those from fewer baskets.
+   */
+  readonly rulesByKind: Readonly<Record<string, TableSlice & { readonly singleBasket?: number }>>;
   readonly boughtTogether: TableSlice;
   /** Present/total describe user_recommendations; `users` the sample users' lists. */
   readonly recommendations: TableSlice & { readonly users: readonly Recommendation[]; readonly usersWithRecommendations: number };
@@ -109,11 +113,21 @@ export interface ReportData {
   readonly spendForecastTotals: Row | null;
   /** A sample of rejected rows; `total` is all rejects. */
   readonly rejects: TableSlice;
+  /** User counts behind the two funnel readings, from the events (null without events). */
+  readonly funnelCounts: FunnelCounts | null;
+  /** The same per top-level category (most viewers first, TOP_N), with `category` ("(missing)" when unknown). */
+  readonly funnelCountsByCategory: readonly (FunnelCounts & { readonly category: string })[];
+  /** The contract tables the run folder has (Parquet files present), in the contract's order. */
+  readonly producedTables: readonly string[];
+  /** Category, brand and code of every product id the report names (rules, bought together, recommendations). */
+  readonly productInfo: Readonly<Record<string, ProductLike>>;
 }
 
 export const SCHEMA_ROWS_SHOWN = 60;
 export const TOP_N = 20;
 export const RULES_SHOWN = 25;
+/** Rules (and bought-together pairs) seen in fewer baskets than this are anecdotes: ranked after the others. */
+export const MIN_RULE_BASKETS = 2;
 export const SAMPLE_USERS = 5;
 export const RECOMMENDATIONS_PER_USER = 10;
 export const REJECTS_SHOWN = 20;
@@ -231,6 +245,40 @@ export function readRunSummary(dir: string): { summary: ReportSummary | null; pr
   };
 }
 
+/**
+ * The users behind both funnel readings, overall or per top-level category (TOP_N, most viewers
+ * first): who viewed, carted, bought; who carted at or after a view; who bought at or after a cart;
+ * who bought with no cart event at all (REES46 has such purchases).
+ */
+async function loadFunnelCounts(r: Reader, byCategory: boolean): Promise<(FunnelCounts & { category: string })[]> {
+  const key = byCategory ? `coalesce(category, '(missing)')` : `'(all)'`;
+  const rows = await r.rows(`
+    WITH u AS (
+      SELECT ${key} AS category, user_id,
+        min(event_time) FILTER (WHERE event_type = 'view') AS first_view,
+        min(event_time) FILTER (WHERE event_type = 'cart') AS first_cart,
+        max(event_time) FILTER (WHERE event_type = 'cart') AS last_cart,
+        max(event_time) FILTER (WHERE event_type = 'purchase') AS last_purchase
+      FROM ${r.source('events')} WHERE event_type IN ('view', 'cart', 'purchase') GROUP BY 1, 2)
+    SELECT category,
+      count(*) FILTER (WHERE first_view IS NOT NULL) AS view_users,
+      count(*) FILTER (WHERE first_cart IS NOT NULL) AS cart_users,
+      count(*) FILTER (WHERE last_purchase IS NOT NULL) AS purchase_users,
+      count(*) FILTER (WHERE first_view IS NOT NULL AND last_cart >= first_view) AS view_then_cart_users,
+      count(*) FILTER (WHERE first_cart IS NOT NULL AND last_purchase >= first_cart) AS cart_then_purchase_users,
+      count(*) FILTER (WHERE last_purchase IS NOT NULL AND first_cart IS NULL) AS purchase_without_cart_users
+    FROM u GROUP BY category ORDER BY view_users DESC, category LIMIT ${TOP_N}`);
+  return rows.map((x) => ({
+    category: String(x.category),
+    viewUsers: num(x.view_users),
+    cartUsers: num(x.cart_users),
+    purchaseUsers: num(x.purchase_users),
+    viewThenCartUsers: num(x.view_then_cart_users),
+    cartThenPurchaseUsers: num(x.cart_then_purchase_users),
+    purchaseWithoutCartUsers: num(x.purchase_without_cart_users),
+  }));
+}
+
 async function loadKpis(r: Reader): Promise<Kpis | null> {
   if (!r.present('events')) return null;
   const [k] = await r.rows(`
@@ -314,7 +362,7 @@ export async function loadReportData(dir: string): Promise<ReportData> {
       );
     }
 
-    const rulesByKind: Record<string, TableSlice> = {};
+    const rulesByKind: Record<string, TableSlice & { singleBasket?: number }> = {};
     for (const kind of ['sub_category', 'product']) {
       const present = r.present('association_rules');
       if (!present) {
@@ -326,8 +374,9 @@ export async function loadReportData(dir: string): Promise<ReportData> {
         total === 0
           ? []
           : await r.rows(`SELECT * FROM ${r.source('association_rules')} WHERE basket_kind = ${sqlString(kind)}
-                          ORDER BY lift DESC, confidence DESC, antecedent, consequent LIMIT ${RULES_SHOWN}`);
-      rulesByKind[kind] = { table: 'association_rules', present, total, rows };
+                          ORDER BY (baskets >= ${MIN_RULE_BASKETS}) DESC, lift DESC, confidence DESC, baskets DESC, antecedent, consequent LIMIT ${RULES_SHOWN}`);
+      const [w] = await r.rows(`SELECT count(*) AS n FROM ${r.source('association_rules')} WHERE basket_kind = ${sqlString(kind)} AND baskets < ${MIN_RULE_BASKETS}`);
+      rulesByKind[kind] = { table: 'association_rules', present, total, rows, singleBasket: num(w?.n) };
     }
 
     const bt = productJoin('b.other_product_id');
@@ -336,7 +385,7 @@ export async function loadReportData(dir: string): Promise<ReportData> {
       (s) => `SELECT b.product_id, b.rank, b.other_product_id, ${bt.cols}, b.confidence, b.lift, b.baskets
               FROM ${s} b ${bt.join}
               WHERE b.rank <= 3
-              ORDER BY b.confidence DESC, b.lift DESC, b.product_id, b.rank LIMIT ${TOP_N}`,
+              ORDER BY (b.baskets >= ${MIN_RULE_BASKETS}) DESC, b.confidence DESC, b.lift DESC, b.baskets DESC, b.product_id, b.rank LIMIT ${TOP_N}`,
     );
 
     const recSlice = await r.slice('user_recommendations', () => 'SELECT 1 WHERE false');
@@ -389,6 +438,33 @@ export async function loadReportData(dir: string): Promise<ReportData> {
       (s) => `SELECT reason, source_file, source_line, detail, raw_line FROM ${s} ORDER BY source_file, source_line LIMIT ${REJECTS_SHOWN}`,
     );
 
+    const funnelCounts = r.present('events') ? (await loadFunnelCounts(r, false))[0] ?? null : null;
+    const funnelCountsByCategory = r.present('events') ? await loadFunnelCounts(r, true) : [];
+
+    // Product metadata for every product id named by the rules, bought-together pairs and recommendations.
+    const ids = new Set<string>();
+    for (const r0 of rulesByKind.product?.rows ?? []) {
+      for (const item of String(r0.antecedent ?? '').split(' & ')) ids.add(item);
+      ids.add(String(r0.consequent));
+    }
+    for (const r0 of boughtTogether.rows) ids.add(String(r0.product_id));
+    const productInfo: Record<string, ProductLike> = {};
+    const numeric = [...ids].filter((i) => /^\d{1,19}$/.test(i));
+    if (hasProducts && numeric.length > 0) {
+      const found = await r.rows(`SELECT CAST(product_id AS VARCHAR) AS product_id, category_code, category, sub_category, brand
+        FROM ${r.source('products')} WHERE product_id IN (${numeric.map((i) => `CAST(${sqlString(i)} AS BIGINT)`).join(', ')})`);
+      for (const f of found) {
+        productInfo[String(f.product_id)] = {
+          product_id: String(f.product_id),
+          category_code: f.category_code === null ? null : String(f.category_code),
+          category: f.category === null ? null : String(f.category),
+          sub_category: f.sub_category === null ? null : String(f.sub_category),
+          brand: f.brand === null ? null : String(f.brand),
+        };
+      }
+    }
+    const producedTables = OUTPUT_TABLES.map((t) => t.name).filter((t) => r.present(t));
+
     return {
       dir: root,
       summary,
@@ -414,6 +490,10 @@ export async function loadReportData(dir: string): Promise<ReportData> {
       spendForecast,
       spendForecastTotals,
       rejects,
+      funnelCounts,
+      funnelCountsByCategory,
+      producedTables,
+      productInfo,
     };
   } finally {
     connection.closeSync();

@@ -2,10 +2,40 @@
  * The run report as ONE self-contained HTML page: inline CSS, inline SVG charts (charts.ts), no
  * script, font, image or request of any kind (a strict Content-Security-Policy says so), every
  * value HTML-escaped. Sections that lack their table say "not produced in this run".
+ *
+ * Read by people who did not build the pipeline, so (issue 13): every section opens with a note in
+ * plain words (local/present), money carries the run's currency and a dataset without prices says
+ * "no prices in this data" instead of drawing 0.00, the funnel gives both readings (step by step,
+ * never over 100%, and reached), rules from a single basket are ranked last, segments and products
+ * have readable names, and views, carts and purchases get a panel (and a scale) each.
  */
 import { ColumnDef, outputTable, OutputTableDef, REVENUE_INTERVAL_LEVEL, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import {
+  categoryLabel,
+  currencyNote,
+  datasetCurrency,
+  datasetLabel,
+  daysBetweenInclusive,
+  formatCompact,
+  formatCount,
+  formatDate,
+  formatDateRange,
+  formatFixed,
+  formatMoney,
+  formatMoneyCompact,
+  funnelExplanation,
+  funnelReadings,
+  metricLabel,
+  modelLabel,
+  productName,
+  productTitle,
+  SECTION_NOTES,
+  segmentDescription,
+  segmentLabels,
+  tableDescription,
+} from '../present';
 import { chart, esc, PALETTE } from './charts';
-import { Cell, ReportData, Row, TableSlice, MAX_DAYS } from './load';
+import { Cell, ReportData, Row, TableSlice, MAX_DAYS, MIN_RULE_BASKETS } from './load';
 
 /** The sections of the page, in order: id (anchor) and heading. */
 export const REPORT_SECTIONS = [
@@ -35,32 +65,39 @@ export const NOT_PRODUCED = 'not produced in this run';
 type Fmt = 'int' | 'money' | 'rate' | 'num' | 'id' | 'text';
 
 const DASH = '—';
-const groupDigits = (digits: string): string => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const toNumber = (v: Cell | undefined): number | null => {
-  if (v === null || v === undefined || v === '') return null;
+  if (v === null || v === undefined || v === '' || typeof v === 'boolean') return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
 
+/**
+ * The currency of the page being rendered: the run's (REES46 → USD), null when the data has no
+ * prices (RetailRocket), '' when the dataset is unknown but the events have prices (amounts then
+ * have no symbol). Set by renderReport, which renders synchronously.
+ */
+let currency: string | null = 'USD';
+/** Whether amounts mean anything on this page. */
+const hasPrices = (): boolean => currency !== null;
+
 export function fmtInt(v: Cell | undefined): string {
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return v.startsWith('-') ? `-${groupDigits(v.slice(1))}` : groupDigits(v);
-  const n = toNumber(v);
-  return n === null ? DASH : Math.round(n).toLocaleString('en-US');
+  return formatCount(v === undefined || typeof v === 'boolean' ? null : v);
 }
 
-/** Money with two decimals; DuckDB's decimal text is formatted exactly (no float rounding). */
+/** Money in the run's currency ("$1,234.50"); DuckDB's decimal text is formatted exactly. "no prices" without a currency. */
 export function fmtMoney(v: Cell | undefined): string {
-  if (typeof v === 'string') {
-    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v);
-    if (m) return `${m[1]}${groupDigits(m[2])}.${(m[3] ?? '').padEnd(2, '0').slice(0, 2)}`;
+  const value = v === undefined || typeof v === 'boolean' ? null : v;
+  if (currency === '') {
+    const n = toNumber(value);
+    return n === null ? DASH : formatFixed(n, 2);
   }
-  const n = toNumber(v);
-  return n === null ? DASH : n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return formatMoney(value, currency);
 }
 
+/** A rate as a percentage with one decimal, always (so that table columns line up): 0.3 → "30.0%". */
 export function fmtRate(v: Cell | undefined): string {
   const n = toNumber(v);
-  return n === null ? DASH : `${(n * 100).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`;
+  return n === null ? DASH : `${formatFixed(n * 100, 1)}%`;
 }
 
 export function fmtNum(v: Cell | undefined): string {
@@ -100,14 +137,16 @@ interface Column {
   readonly description?: string;
 }
 
-const RATE_COLUMNS = /(_rate$|^share$|_share$|^confidence$|^conversion)/;
+const RATE_COLUMNS = /(_rate$|^share$|_share$|^confidence$|^conversion|probability$)/;
+/** DOUBLE columns that hold amounts of money (the DECIMAL ones are money by type). */
+const MONEY_COLUMNS = /(revenue$|spend$|^spend_if_purchase$|monetary$|^lower$|^upper$)/;
 
 function fmtFor(c: ColumnDef): Fmt {
   switch (c.type.kind) {
     case 'decimal':
       return 'money';
     case 'double':
-      return RATE_COLUMNS.test(c.name) ? 'rate' : 'num';
+      return RATE_COLUMNS.test(c.name) ? 'rate' : MONEY_COLUMNS.test(c.name) ? 'money' : 'num';
     case 'int':
     case 'bigint':
       return /(^|_)id$/.test(c.name) ? 'id' : 'int';
@@ -132,7 +171,9 @@ function contractColumns(table: string, keys?: readonly string[], extra: readonl
 
 const NUMERIC: readonly Fmt[] = ['int', 'money', 'rate', 'num'];
 
-function dataTable(columns: readonly Column[], rows: readonly Row[], attrs = ''): string {
+/** A table of rows; without prices its money columns are left out (they would all read 0.00). */
+function dataTable(all: readonly Column[], rows: readonly Row[], attrs = ''): string {
+  const columns = hasPrices() ? all : all.filter((c) => c.fmt !== 'money');
   const head = columns
     .map((c) => `<th${NUMERIC.includes(c.fmt) ? ' class="n"' : ''}${c.description ? ` title="${esc(c.description)}"` : ''}>${esc(c.label)}</th>`)
     .join('');
@@ -166,17 +207,27 @@ const col = (rows: readonly Row[], key: string): (number | null)[] => rows.map((
 const str = (v: Cell | undefined): string => (v === null || v === undefined ? DASH : String(v));
 
 const fmtIntN = (n: number): string => fmtInt(n);
-const fmtMoneyN = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) >= 100 ? 0 : 2 });
+const fmtMoneyN = (n: number): string => fmtMoney(n);
 const fmtRateN = (n: number): string => fmtRate(n);
 const fmtNumN = (n: number): string => fmtNum(n);
+/** Axis formats: short enough for the y margin ("$1.2k", "17k"). */
+const axisMoney = (n: number): string => (currency === '' ? formatCompact(n) : formatMoneyCompact(n, currency));
+const axisCount = (n: number): string => formatCompact(n);
+/** Said instead of a money chart or figure when the data has no prices. */
+const noPricesNote = (what: string): string =>
+  note(`${esc(what)}: no prices in this data. ${esc(currencyNote(currentDataset))}`, 'empty no-prices');
+let currentDataset: string | null = null;
 
 // ---------------------------------------------------------------------------------------------
 // Sections.
 // ---------------------------------------------------------------------------------------------
 
-function section(id: SectionId, body: string, lead = ''): string {
+function section(id: SectionId, body: string, sources = ''): string {
   const title = REPORT_SECTIONS.find((s) => s.id === id)?.title ?? id;
-  return `<section id="${id}" data-section="${id}"><h2>${esc(title)}</h2>${lead ? `<p class="lead">${lead}</p>` : ''}${body}</section>`;
+  const explain = (SECTION_NOTES as Readonly<Record<string, string>>)[id];
+  return `<section id="${id}" data-section="${id}"><h2>${esc(title)}</h2>` +
+    (explain ? `<p class="lead" data-note="${id}">${esc(explain)}</p>` : '') +
+    (sources ? `<p class="desc sources">${sources}</p>` : '') + `${body}</section>`;
 }
 
 const grid = (...items: string[]): string => `<div class="grid">${items.filter((i) => i !== '').join('')}</div>`;
@@ -188,15 +239,18 @@ function tile(key: string, title: string, value: string, raw: string, sub = ''):
 
 function header(d: ReportData): string {
   const s = d.summary;
-  const period = d.kpis?.firstDate
-    ? d.kpis.firstDate === d.kpis.lastDate
-      ? d.kpis.firstDate
-      : `${d.kpis.firstDate} … ${d.kpis.lastDate} (${fmtInt(d.kpis.days)} days)`
-    : DASH;
+  const k = d.kpis;
+  let period = DASH;
+  if (k?.firstDate) {
+    const span = daysBetweenInclusive(k.firstDate, k.lastDate) ?? k.days;
+    period = formatDateRange(k.firstDate, k.lastDate) +
+      (k.days === span ? ` (${plural(k.days, 'day')})` : ` (data on ${plural(k.days, 'day')} of ${fmtInt(span)}: not a continuous period)`);
+  }
   const files = s && s.files.length > 0 ? `<ul class="files">${s.files.map((f) => `<li>${esc(f.source)}</li>`).join('')}</ul>` : DASH;
   const items: [string, string][] = [
     ['Run id', esc(s?.runId ?? DASH)],
     ['Dataset', esc(s ? `${s.dataset}${s.engine ? ` · ${s.engine} engine` : ''}` : DASH)],
+    ['Money', esc(currency === null ? 'no prices in this data' : currency === '' ? 'currency not known' : currency)],
     ['Generated', esc(s?.generatedAt ?? 'not recorded in run-summary.json')],
     ['Period (UTC)', esc(period)],
     ['Input files', files],
@@ -204,7 +258,7 @@ function header(d: ReportData): string {
   ];
   const problem = d.summaryProblem ? note(esc(d.summaryProblem), 'missing') : '';
   return `<header class="top"><div class="brand">ShopSight</div><h1>Run report${s ? ` — ${esc(s.runId)}` : ''}</h1>` +
-    `<dl class="meta">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>${problem}</header>`;
+    `<dl class="meta">${items.map(([key, v]) => `<div><dt>${esc(key)}</dt><dd>${v}</dd></div>`).join('')}</dl>${problem}</header>`;
 }
 
 function nav(): string {
@@ -214,59 +268,147 @@ function nav(): string {
 function kpiSection(d: ReportData): string {
   const k = d.kpis;
   if (!k) return section('kpis', missingNote('events'));
+  const revenue = hasPrices()
+    ? tile('revenue', 'Revenue', fmtMoney(k.revenue), k.revenue, k.purchases > 0 ? `${fmtMoney(Number(k.revenue) / k.purchases)} per purchase` : '')
+    : tile('revenue', 'Revenue', 'no prices', '', `${datasetLabel(currentDataset)} records no price`);
   const tiles = [
     tile('events', 'Events', fmtInt(k.events), String(k.events), `${fmtInt(k.views)} views · ${fmtInt(k.carts)} carts`),
     tile('users', 'Users', fmtInt(k.users), String(k.users), `${fmtInt(k.products)} products seen`),
     tile('sessions', 'Sessions', fmtInt(k.sessions), String(k.sessions), k.users > 0 ? `${fmtNum(k.sessions / k.users)} per user` : ''),
     tile('purchases', 'Purchases', fmtInt(k.purchases), String(k.purchases), `${fmtInt(k.buyers)} buyers`),
-    tile('revenue', 'Revenue', fmtMoney(k.revenue), k.revenue, k.purchases > 0 ? `${fmtMoney(Number(k.revenue) / k.purchases)} per purchase` : ''),
-    tile('conversion', 'Conversion', fmtRate(k.conversion), k.conversion === null ? '' : String(k.conversion), 'buyers / users'),
+    revenue,
+    tile('conversion', 'Conversion', fmtRate(k.conversion), k.conversion === null ? '' : String(k.conversion), 'share of users who bought'),
   ];
-  return section('kpis', `<div class="kpis">${tiles.join('')}</div>`, 'Counted over the curated <code>events</code> of the run.');
+  return section('kpis', `<div class="kpis">${tiles.join('')}</div>${note(esc(currencyNote(currentDataset)), 'currency')}`, 'Counted over the curated <code>events</code> of the run.');
 }
 
 function funnelSection(d: ReportData): string {
-  const overall = sliceBlock(d.funnel, () => {
-    const rows = d.funnel.rows;
+  const counts = d.funnelCounts;
+  let overall: string;
+  if (!counts) overall = missingNote('events');
+  else {
+    const r = funnelReadings(counts);
     const c = chart('bars', {
       name: 'funnel',
-      title: 'Users reaching each funnel stage',
-      labels: rows.map((r) => `${str(r.stage)} (${fmtRate(r.users_from_view_rate)})`),
-      series: [{ name: 'users', values: col(rows, 'users'), color: PALETTE.blue }],
+      title: 'Users reaching each stage (share of the users who viewed)',
+      labels: r.stages.map((st) => (st.stage === 'view' ? st.label : `${st.label} (${fmtRate(st.reachedRate)})`)),
+      series: [{ name: 'users', values: r.stages.map((st) => st.users), color: PALETTE.blue }],
       format: fmtIntN,
     });
-    return grid(c, dataTable(contractColumns('funnel', ['stage', 'users', 'sessions', 'events', 'users_from_view_rate', 'users_from_previous_rate']), rows));
-  });
-  const byCategory = sliceBlock(d.funnelByCategory, () =>
-    shown(d.funnelByCategory, 'categories (most viewers first)') +
-    dataTable(contractColumns('funnel_by_category'), d.funnelByCategory.rows),
-  );
-  return section('funnel', `${overall}<h3>By category</h3>${byCategory}`, 'View → cart → purchase: distinct users per stage and the rates between stages.');
+    const rows: Row[] = r.stages.map((st) => ({
+      stage: st.label,
+      users: st.users,
+      step_users: st.stage === 'view' ? null : st.stepUsers,
+      step_rate: st.stepRate,
+      reached_rate: st.reachedRate,
+    }));
+    const cols: Column[] = [
+      { key: 'stage', label: 'stage', fmt: 'text' },
+      { key: 'users', label: 'users who reached it', fmt: 'int' },
+      { key: 'step_users', label: 'came from the step before', fmt: 'int', description: 'Users who did this after the previous step (carted after a view; bought after a cart).' },
+      { key: 'step_rate', label: 'step by step', fmt: 'rate', description: 'Of the users at the previous step, the share who went on to this one. Never over 100%.' },
+      { key: 'reached_rate', label: 'reached (of viewers)', fmt: 'rate', description: 'Users who reached this stage / users who viewed, purchases without a cart included.' },
+    ];
+    overall = `<p class="explain" data-funnel-explained="overall">${esc(funnelExplanation(counts))}</p>` + grid(c, dataTable(cols, rows, ' data-funnel="overall"'));
+  }
+  const cats = d.funnelCountsByCategory;
+  const byCategory = !d.kpis
+    ? missingNote('events')
+    : cats.length === 0
+      ? emptyNote('events')
+      : note(`The ${fmtInt(cats.length)} categories with the most viewers.`, 'count') +
+        dataTable(
+          [
+            { key: 'category', label: 'category', fmt: 'text' },
+            { key: 'view_users', label: 'viewed', fmt: 'int' },
+            { key: 'cart_users', label: 'carted', fmt: 'int' },
+            { key: 'purchase_users', label: 'bought', fmt: 'int' },
+            { key: 'view_to_cart', label: 'view → cart (step)', fmt: 'rate' },
+            { key: 'cart_to_purchase', label: 'cart → purchase (step)', fmt: 'rate', description: 'Of the users who carted in the category, the share who bought in it after a cart.' },
+            { key: 'purchase_reached', label: 'bought (of viewers)', fmt: 'rate' },
+            { key: 'without_cart', label: 'bought without a cart', fmt: 'int' },
+          ],
+          cats.map((c) => {
+            const r = funnelReadings(c);
+            return {
+              category: categoryLabel(c.category),
+              view_users: c.viewUsers,
+              cart_users: c.cartUsers,
+              purchase_users: c.purchaseUsers,
+              view_to_cart: r.viewToCartStep,
+              cart_to_purchase: r.cartToPurchaseStep,
+              purchase_reached: r.purchaseReached,
+              without_cart: c.purchaseWithoutCartUsers ?? null,
+            };
+          }),
+          ' data-funnel="by-category"',
+        );
+  return section('funnel', `${overall}<h3>By category</h3>${byCategory}`, 'Counted over the curated <code>events</code> (users, whatever the order of their events for "reached"; in time order for "step by step").');
+}
+
+/** Days of data below which a daily chart draws one bar per day instead of a line. */
+const MIN_LINE_DAYS = 8;
+
+/**
+ * The x axis of a daily chart: every calendar day from the first date to the last (so a gap shows
+ * as a gap, never as a line across it) when there are at least MIN_LINE_DAYS days of data and the
+ * span fits MAX_DAYS; otherwise just the dates that have data, drawn as bars.
+ */
+function dayAxis(dates: readonly string[]): { labels: string[]; kind: 'line' | 'column'; contiguous: boolean; span: number } {
+  const span = dates.length === 0 ? 0 : daysBetweenInclusive(dates[0], dates[dates.length - 1]) ?? dates.length;
+  const contiguous = span === dates.length;
+  if (dates.length < MIN_LINE_DAYS || span > MAX_DAYS) return { labels: [...dates], kind: 'column', contiguous, span };
+  const labels: string[] = [];
+  const start = Date.parse(`${dates[0]}T00:00:00Z`);
+  for (let i = 0; i < span; i++) labels.push(new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+  return { labels, kind: 'line', contiguous, span };
+}
+
+/** Values of `key` on the axis' days (null where a day has no row). */
+function onAxis(labels: readonly string[], rows: readonly Row[], dateKey: string, key: string): (number | null)[] {
+  const byDate = new Map(rows.map((r) => [str(r[dateKey]), num(r[key])]));
+  return labels.map((l) => byDate.get(l) ?? null);
+}
+
+/** What a short or gappy period means for the charts, in words (empty for a continuous one). */
+function periodNote(dates: readonly string[], axis: ReturnType<typeof dayAxis>): string {
+  if (dates.length === 0) return '';
+  if (axis.kind === 'column' && dates.length < MIN_LINE_DAYS) {
+    return note(
+      `Data on ${plural(dates.length, 'day')} only (${dates.map((x) => esc(formatDate(x))).join(', ')})` +
+        (axis.contiguous ? '' : `, spread over ${plural(axis.span, 'calendar day')}`) +
+        ': each day is a bar of its own, not a trend over the period.',
+      'period',
+    );
+  }
+  if (!axis.contiguous) return note(`Data on ${plural(dates.length, 'day')} of ${fmtInt(axis.span)}: days without data are gaps in the lines.`, 'period');
+  return '';
 }
 
 function dailySection(d: ReportData): string {
   const body = sliceBlock(d.dailyKpis, () => {
     const rows = d.dailyKpis.rows;
-    const labels = rows.map((r) => str(r.event_date));
-    const revenue = chart('column', {
-      name: 'daily-revenue',
-      title: 'Revenue by day',
-      labels,
-      series: [{ name: 'revenue', values: col(rows, 'revenue'), color: PALETTE.green }],
-      format: fmtMoneyN,
-    });
-    const users = chart('line', {
-      name: 'daily-users',
-      title: 'Users and buyers by day',
-      labels,
-      series: [
-        { name: 'users', values: col(rows, 'users'), color: PALETTE.blue },
-        { name: 'buyers', values: col(rows, 'buyers'), color: PALETTE.amber },
-      ],
-      format: fmtIntN,
-    });
+    const dates = rows.map((r) => str(r.event_date));
+    const axis = dayAxis(dates);
+    const panel = (name: string, title: string, key: string, color: string, money = false, small = !money && key !== 'users'): string =>
+      chart(axis.kind, {
+        name,
+        title,
+        labels: axis.labels,
+        dates: true,
+        height: 200,
+        width: small ? 380 : 640,
+        series: [{ name: key, values: onAxis(axis.labels, rows, 'event_date', key), color }],
+        format: money ? fmtMoneyN : fmtIntN,
+        axisFormat: money ? axisMoney : axisCount,
+      });
+    const revenue = hasPrices() ? panel('daily-revenue', 'Revenue by day', 'revenue', PALETTE.green, true) : noPricesNote('Revenue by day');
+    const users = panel('daily-users', 'Users by day', 'users', PALETTE.blue);
     const more = d.dailyKpis.total > rows.length ? note(`Only the first ${fmtInt(MAX_DAYS)} days are drawn.`) : '';
-    return grid(revenue, users) + more +
+    return periodNote(dates, axis) + grid(revenue, users) +
+      '<h3>Views, carts and purchases (each on its own scale)</h3>' +
+      `<div class="grid three">${panel('daily-views', 'Views by day', 'views', PALETTE.blue)}${panel('daily-carts', 'Carts by day', 'carts', PALETTE.amber)}${panel('daily-purchases', 'Purchases by day', 'purchases', PALETTE.green)}</div>` +
+      more +
       `<details><summary>Daily figures (${plural(rows.length, 'day')})</summary>${dataTable(contractColumns('daily_kpis'), rows)}</details>`;
   });
   return section('daily', body, 'From <code>daily_kpis</code>.');
@@ -281,63 +423,45 @@ function timingSection(d: ReportData): string {
   const hourly = sliceBlock(d.activityByHour, () => {
     const byHour = new Map(d.activityByHour.rows.map((r) => [Number(r.event_hour), r]));
     const hours = Array.from({ length: 24 }, (_, h) => h);
-    const labels = hours.map((h) => `${String(h).padStart(2, '0')}h`);
+    const labels = hours.map((h) => `${String(h).padStart(2, '0')}:00`);
     const slot = (key: string): (number | null)[] => hours.map((h) => num(byHour.get(h)?.[key]));
-    return grid(
-      chart('column', {
-        name: 'activity-by-hour',
-        title: 'Views and carts by UTC hour',
-        labels,
-        series: [
-          { name: 'views', values: slot('views'), color: PALETTE.blue },
-          { name: 'carts', values: slot('carts'), color: PALETTE.amber },
-        ],
-        format: fmtIntN,
-      }),
-      chart('column', {
-        name: 'purchases-by-hour',
-        title: 'Purchases by UTC hour',
-        labels,
-        series: [{ name: 'purchases', values: slot('purchases'), color: PALETTE.green }],
-        format: fmtIntN,
-      }),
-    );
+    const panel = (name: string, title: string, key: string, color: string): string =>
+      chart('column', { name, title, labels, height: 200, width: 380, series: [{ name: key, values: slot(key), color }], format: fmtIntN, axisFormat: axisCount });
+    return `<div class="grid three">${panel('views-by-hour', 'Views by UTC hour', 'views', PALETTE.blue)}${panel('carts-by-hour', 'Carts by UTC hour', 'carts', PALETTE.amber)}` +
+      `${panel('purchases-by-hour', 'Purchases by UTC hour', 'purchases', PALETTE.green)}</div>`;
   });
   const pvc = d.schemas.find((s) => s.table === 'p_v_c_day');
+  const weekdayPanel = (name: string, title: string, key: string, color: string): string =>
+    pvc ? chart('column', { name, title, labels: WEEKDAYS, height: 200, width: 380, series: [{ name: key, values: byWeekday(pvc.rows, key), color }], format: fmtIntN, axisFormat: axisCount }) : '';
   const weekdayEvents = pvc
     ? sliceBlock(pvc, () =>
-        chart('column', {
-          name: 'weekday-events',
-          title: 'Views, carts and purchases by weekday (p_v_c_day)',
-          labels: WEEKDAYS,
-          series: [
-            { name: 'views', values: byWeekday(pvc.rows, 'views'), color: PALETTE.blue },
-            { name: 'carts', values: byWeekday(pvc.rows, 'carts'), color: PALETTE.amber },
-            { name: 'purchases', values: byWeekday(pvc.rows, 'purchases'), color: PALETTE.green },
-          ],
-          format: fmtIntN,
-        }),
+        `<div class="grid three">${weekdayPanel('weekday-views', 'Views by weekday', 'views', PALETTE.blue)}${weekdayPanel('weekday-carts', 'Carts by weekday', 'carts', PALETTE.amber)}` +
+        `${weekdayPanel('weekday-purchases', 'Purchases by weekday', 'purchases', PALETTE.green)}</div>`,
       )
     : '';
   const weekdayRevenue = sliceBlock(d.revenueByWeekday, () =>
-    chart('column', {
-      name: 'weekday-revenue',
-      title: 'Average daily revenue by weekday',
-      labels: WEEKDAYS,
-      series: [{ name: 'avg daily revenue', values: byWeekday(d.revenueByWeekday.rows, 'avg_daily_revenue'), color: PALETTE.green }],
-      format: fmtMoneyN,
-    }) + dataTable(contractColumns('revenue_by_weekday', ['day_name', 'days', 'purchases', 'buyers', 'revenue', 'avg_daily_revenue']), d.revenueByWeekday.rows),
+    (hasPrices()
+      ? chart('column', {
+          name: 'weekday-revenue',
+          title: 'Average daily revenue by weekday',
+          labels: WEEKDAYS,
+          series: [{ name: 'avg daily revenue', values: byWeekday(d.revenueByWeekday.rows, 'avg_daily_revenue'), color: PALETTE.green }],
+          format: fmtMoneyN,
+          axisFormat: axisMoney,
+        })
+      : noPricesNote('Revenue by weekday')) +
+    dataTable(contractColumns('revenue_by_weekday', ['day_name', 'days', 'purchases', 'buyers', 'revenue', 'avg_daily_revenue']), d.revenueByWeekday.rows),
   );
   return section(
     'timing',
-    `<h3>By hour of day</h3>${hourly}<h3>By weekday</h3>${grid(`<div>${weekdayEvents}</div>`, `<div>${weekdayRevenue}</div>`)}`,
+    `<h3>By hour of day</h3>${hourly}<h3>By weekday</h3>${weekdayEvents}${grid(`<div>${weekdayRevenue}</div>`, '')}`,
     'From <code>activity_by_hour</code>, <code>p_v_c_day</code> and <code>revenue_by_weekday</code>; all dates of the run together.',
   );
 }
 
 function brandsSection(d: ReportData): string {
   const brandCols = contractColumns('top_brands', ['revenue_rank', 'purchases_rank', 'brand', 'purchases', 'buyers', 'revenue']);
-  const byRevenue = sliceBlock(d.topBrandsByRevenue, () =>
+  const byRevenue = !hasPrices() ? noPricesNote('Brands by revenue') : sliceBlock(d.topBrandsByRevenue, () =>
     chart('bars', {
       name: 'brands-by-revenue',
       title: `Top ${d.topBrandsByRevenue.rows.length} brands by revenue`,
@@ -357,13 +481,16 @@ function brandsSection(d: ReportData): string {
   );
   const customers = sliceBlock(d.topCustomers, () =>
     shown(d.topCustomers, 'customers') +
+    (hasPrices() ? '' : note('No prices in this data: the customers are ranked by purchases, not by spend.', 'empty no-prices')) +
     grid(
       chart('bars', {
         name: 'top-customers',
-        title: `Top ${Math.min(10, d.topCustomers.rows.length)} customers by spend`,
+        title: `Top ${Math.min(10, d.topCustomers.rows.length)} customers by ${hasPrices() ? 'spend' : 'purchases'}`,
         labels: d.topCustomers.rows.slice(0, 10).map((r) => `user ${str(r.user_id)}`),
-        series: [{ name: 'spend', values: col(d.topCustomers.rows.slice(0, 10), 'spend'), color: PALETTE.violet }],
-        format: fmtMoneyN,
+        series: [hasPrices()
+          ? { name: 'spend', values: col(d.topCustomers.rows.slice(0, 10), 'spend'), color: PALETTE.violet }
+          : { name: 'purchases', values: col(d.topCustomers.rows.slice(0, 10), 'purchases'), color: PALETTE.violet }],
+        format: hasPrices() ? fmtMoneyN : fmtIntN,
       }),
       dataTable(contractColumns('top_customers'), d.topCustomers.rows),
     ),
@@ -387,13 +514,17 @@ function abandonmentSection(d: ReportData): string {
       tile('converted_sessions', 'Converted', fmtInt(sum('converted_sessions')), String(sum('converted_sessions'))),
       tile('abandoned_sessions', 'Abandoned', fmtInt(abandoned), String(abandoned)),
       tile('abandonment_rate', 'Abandonment rate', cartSessions > 0 ? fmtRate(abandoned / cartSessions) : DASH, cartSessions > 0 ? String(abandoned / cartSessions) : ''),
-      tile('abandoned_value', 'Value left in carts', fmtMoney(value), value.toFixed(2)),
+      hasPrices()
+        ? tile('abandoned_value', 'Value left in carts', fmtMoney(value), value.toFixed(2))
+        : tile('abandoned_value', 'Value left in carts', 'no prices', '', 'the data records no price'),
     ];
     const c = chart('column', {
       name: 'cart-abandonment',
       title: 'Cart sessions by day: converted and abandoned',
       width: 960,
       labels: rows.map((r) => str(r.event_date)),
+      dates: true,
+      axisFormat: axisCount,
       series: [
         { name: 'converted', values: col(rows, 'converted_sessions'), color: PALETTE.green },
         { name: 'abandoned', values: col(rows, 'abandoned_sessions'), color: PALETTE.red },
@@ -409,15 +540,31 @@ function abandonmentSection(d: ReportData): string {
 function schemasSection(d: ReportData): string {
   const blocks = SCHEMA_TABLE_NAMES.map((name) => {
     const slice = d.schemas.find((s) => s.table === name) ?? { table: name, present: false, total: 0, rows: [] };
-    const def = outputTable(name);
-    return `<div class="schema" data-table="${esc(name)}"><h3><code>${esc(name)}</code></h3><p class="desc">${esc(def.description)}</p>` +
+    return `<div class="schema" data-table="${esc(name)}"><h3><code>${esc(name)}</code></h3><p class="desc">${esc(tableDescription(name))}</p>` +
       sliceBlock(slice, () => shown(slice) + dataTable(contractColumns(name), slice.rows, ' data-scroll'));
   });
   return section('schemas', `<div class="grid wide">${blocks.join('')}</div>`, 'The seven tables of the original flow, as the serving layer loads them.');
 }
 
+/** A rule's item in words: a product's name (from `products`) or a sub-category path. */
+function ruleItem(d: ReportData, kind: string, item: string): string {
+  if (kind !== 'product') return categoryLabel(item);
+  const info = d.productInfo[item];
+  const name = info ? productName(info) : `Product ${item}`;
+  return name === `Product ${item}` ? name : `${name} #${item}`;
+}
+
+/** "A & B → C" in words. */
+const ruleLabel = (d: ReportData, kind: string, r: Row): string =>
+  `${String(r.antecedent ?? '').split(' & ').map((i) => ruleItem(d, kind, i)).join(' + ')} → ${ruleItem(d, kind, str(r.consequent))}`;
+
 function rulesSection(d: ReportData): string {
-  const ruleCols = contractColumns('association_rules', ['antecedent', 'consequent', 'support', 'confidence', 'lift', 'baskets']);
+  const ruleCols: Column[] = [
+    { key: 'rule', label: 'rule (who buys … also buys …)', fmt: 'text' },
+    ...contractColumns('association_rules', ['baskets', 'support', 'confidence', 'lift']),
+    { key: 'antecedent', label: 'antecedent (ids)', fmt: 'text' },
+    { key: 'consequent', label: 'consequent (id)', fmt: 'text' },
+  ];
   const kinds: [string, string][] = [
     ['sub_category', 'Sub-category baskets (what a user bought on one date)'],
     ['product', 'Product baskets (what a session bought)'],
@@ -428,57 +575,109 @@ function rulesSection(d: ReportData): string {
     if (!slice.present) body = missingNote('association_rules');
     else if (slice.total === 0) body = note(`No ${esc(kind)} rules were found in this run (none reached the minimum support and confidence).`, 'empty');
     else {
-      const top = slice.rows.slice(0, 10);
-      body = note(`Top ${fmtInt(slice.rows.length)} of ${fmtInt(slice.total)} ${esc(kind)} rules by lift.`, 'count') +
+      const single = slice.singleBasket ?? 0;
+      const rows: Row[] = slice.rows.map((r) => ({ ...r, rule: ruleLabel(d, kind, r) }));
+      const top = rows.slice(0, 10);
+      body = note(`Top ${fmtInt(slice.rows.length)} of ${fmtInt(slice.total)} ${esc(kind)} rules: those seen in at least ${fmtInt(MIN_RULE_BASKETS)} baskets first, each group by lift.`, 'count') +
+        (single > 0
+          ? note(`${fmtInt(single)} of the ${fmtInt(slice.total)} rules rest on a single basket: one shopper's choice, not a pattern. They come last${single === slice.total ? ' (every rule here is one of them: read them as examples only)' : ''}.`, 'single-basket')
+          : '') +
         chart('bars', {
           name: `rules-${kind}`,
-          title: `Lift of the top ${top.length} ${kind} rules`,
-          labels: top.map((r) => `${str(r.antecedent)} → ${str(r.consequent)}`),
+          title: `Lift of the top ${top.length} ${kind.replace('_', '-')} rules (baskets in brackets)`,
+          // Two lines per rule: what is bought, then what comes with it (and how many baskets say so).
+          labels: top.map((r) => {
+            const [ante, cons] = str(r.rule).split(' → ');
+            return `${ante}\n→ ${cons} (${plural(num(r.baskets) ?? 0, 'basket')})`;
+          }),
           series: [{ name: 'lift', values: col(top, 'lift'), color: PALETTE.violet }],
           format: fmtNumN,
-        }) + dataTable(ruleCols, slice.rows);
+          width: 760,
+        }) + dataTable(ruleCols, rows, ` data-rules="${esc(kind)}"`);
     }
     return `<div><h3>${esc(title)}</h3>${body}</div>`;
   });
   const bt = sliceBlock(d.boughtTogether, () =>
-    shown(d.boughtTogether, 'pairs (best confidence first, ranks 1–3)') +
+    shown(d.boughtTogether, 'pairs (at least two baskets first, then best confidence; ranks 1–3)') +
     dataTable(
-      contractColumns('bought_together', ['product_id', 'rank', 'other_product_id', 'category_code', 'brand', 'price', 'confidence', 'lift', 'baskets'], [outputTable('products')]),
-      d.boughtTogether.rows,
+      [
+        { key: 'product', label: 'product', fmt: 'text' },
+        { key: 'other', label: 'bought with', fmt: 'text' },
+        ...contractColumns('bought_together', ['rank', 'baskets', 'confidence', 'lift']),
+        ...contractColumns('products', ['price']).map((c) => ({ ...c, label: 'price of the other' })),
+      ],
+      d.boughtTogether.rows.map((r) => ({
+        ...r,
+        product: ruleItem(d, 'product', str(r.product_id)),
+        other: productTitle({ product_id: str(r.other_product_id), category_code: r.category_code as string | null, brand: r.brand as string | null }),
+      })),
     ),
   );
-  return section('rules', `${blocks.join('')}<h3>Bought together</h3>${bt}`, 'FP-Growth rules: antecedent → consequent, ranked by lift.');
+  return section('rules', `${blocks.join('')}<h3>Bought together</h3>${bt}`, 'FP-Growth over the purchases, from <code>association_rules</code> and <code>bought_together</code>.');
 }
+
+/** Recommendation-like rows with a readable product name (from the joined category_code and brand). */
+const withProductNames = (rows: readonly Row[]): Row[] =>
+  rows.map((r) => ({ ...r, product: productName({ product_id: str(r.product_id), category_code: r.category_code as string | null, brand: r.brand as string | null }) }));
 
 function recommendationsSection(d: ReportData): string {
   const rec = d.recommendations;
-  const recCols = contractColumns('user_recommendations', ['rank', 'product_id', 'category_code', 'brand', 'price', 'score'], [outputTable('products')]);
+  const productCols = (keys: readonly string[], table: string): Column[] => [
+    ...contractColumns(table, ['rank', 'product_id']),
+    { key: 'product', label: 'product', fmt: 'text' },
+    { key: 'category_code', label: 'category', fmt: 'text' },
+    ...contractColumns(table, keys, [outputTable('products')]),
+  ];
+  const recCols = productCols(['price', 'score'], 'user_recommendations');
   const body = sliceBlock(rec, () => {
     const cards = rec.users.map(
       (u) => `<div class="card" data-user="${esc(u.userId)}"><h3>User ${esc(u.userId)}</h3>` +
-        note(`${fmtInt(u.rows.length)} of ${fmtInt(u.total)} recommendations.`, 'count') + dataTable(recCols, u.rows) + '</div>',
+        note(`${fmtInt(u.rows.length)} of ${fmtInt(u.total)} recommendations.`, 'count') + dataTable(recCols, withProductNames(u.rows)) + '</div>',
     );
     return note(`${fmtInt(rec.usersWithRecommendations)} users have recommendations (${fmtInt(rec.total)} rows); ${fmtInt(rec.users.length)} sample users below, best customers first.`, 'count') +
       `<div class="grid">${cards.join('')}</div>`;
   });
   const popular = sliceBlock(d.popularProducts, () =>
     shown(d.popularProducts, 'products') +
-    dataTable(contractColumns('popular_products', ['rank', 'product_id', 'category_code', 'brand', 'price', 'score', 'users', 'purchases'], [outputTable('products')]), d.popularProducts.rows),
+    dataTable(productCols(['price', 'score', 'users', 'purchases'], 'popular_products'), withProductNames(d.popularProducts.rows)),
   );
-  return section('recommendations', `${body}<h3>Most popular products (the fallback)</h3>${popular}`, 'ALS with implicit feedback; product metadata from <code>products</code>.');
+  return section('recommendations', `${body}<h3>Most popular products (the fallback)</h3>${popular}`, 'ALS with implicit feedback (<code>user_recommendations</code>, <code>popular_products</code>); product names from <code>products</code>.');
 }
 
 const MODEL_STAGES = ['recommendations', 'purchase-intent', 'segments', 'spend-forecast'] as const;
+
+/** The tables each model stage writes besides its metrics: when one is there, the stage ran. */
+const STAGE_TABLES: Readonly<Record<(typeof MODEL_STAGES)[number], readonly string[]>> = {
+  recommendations: ['user_recommendations', 'similar_products', 'popular_products'],
+  'purchase-intent': ['intent_predictions', 'intent_coefficients', 'session_features'],
+  segments: ['segment_profiles', 'customer_segments'],
+  'spend-forecast': ['customer_spend_forecast', 'revenue_forecast'],
+};
+
+/** Why a stage that ran has no metric, in words. */
+const NOT_EVALUATED: Readonly<Record<(typeof MODEL_STAGES)[number], string>> = {
+  recommendations: 'its output was produced, but nothing could be evaluated: the run has no held-out days with users who were also seen before them (a longer export gives precision, recall and NDCG against the popularity baseline)',
+  'purchase-intent': 'its output was produced, but nothing could be evaluated: too few held-out sessions',
+  segments: 'its output was produced, but nothing could be evaluated: too few customers',
+  'spend-forecast': 'its output was produced, but nothing could be evaluated: the run is too short for a holdout',
+};
 
 function modelsSection(d: ReportData): string {
   const mm = d.modelMetrics;
   const body = sliceBlock(mm, () => {
     const stages = MODEL_STAGES.map((stage) => {
       const n = mm.rows.filter((r) => r.stage === stage).length;
-      return `<li>${code(stage)}: ${n > 0 ? `${fmtInt(n)} metrics` : `<span class="missing">${NOT_PRODUCED}</span>`}</li>`;
+      const ran = STAGE_TABLES[stage].some((t) => d.producedTables.includes(t));
+      const status = n > 0
+        ? `${fmtInt(n)} metrics`
+        : ran
+          ? `<span class="not-evaluated" data-stage-status="not-evaluated">${esc(NOT_EVALUATED[stage])}</span>`
+          : `<span class="missing">${NOT_PRODUCED}</span>`;
+      return `<li data-stage="${esc(stage)}">${code(stage)}: ${status}</li>`;
     });
     const compared = mm.rows.filter((r) => num(r.value) !== null && num(r.baseline_value) !== null);
-    const withK = (r: Row): string => `${str(r.model)} · ${str(r.metric)}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
+    const withK = (r: Row): string =>
+      `${modelLabel(str(r.model))} · ${metricLabel(str(r.metric)).replace('@k', '')}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
     const c = chart('bars', {
       name: 'model-vs-baseline',
       title: 'Model against baseline',
@@ -488,6 +687,7 @@ function modelsSection(d: ReportData): string {
         { name: 'baseline', values: col(compared, 'baseline_value'), color: PALETTE.slate },
       ],
       format: fmtNumN,
+      width: 760,
     });
     const rows: Row[] = mm.rows.map((r) => {
       const v = num(r.value);
@@ -554,28 +754,46 @@ function forecastMetricsText(rows: readonly Row[]): string {
 }
 
 function forecastSection(d: ReportData): string {
+  if (!hasPrices()) {
+    return section(
+      'forecast',
+      noPricesNote('Revenue and customer spend forecasts') +
+        note('Both forecasts are forecasts of money; without prices every value would be zero, so none is shown. The purchase chance of sessions is in the model metrics above.', 'empty'),
+      'The <code>spend-forecast</code> stage (<code>revenue_forecast</code>, <code>customer_spend_forecast</code>).',
+    );
+  }
   const rf = d.revenueForecast;
   const revenue = sliceBlock(rf, () => {
-    const history = d.dailyKpis.rows.slice(-FORECAST_HISTORY_DAYS);
-    const labels = [...history.map((r) => str(r.event_date)), ...rf.rows.map((r) => str(r.forecast_date))];
-    const pad = (n: number): null[] => Array<null>(n).fill(null);
+    // One calendar axis from the first history day drawn to the last forecast day: days without data are gaps.
+    const lastForecast = str(rf.rows[rf.rows.length - 1]?.forecast_date);
+    const firstDrawn = new Date(Date.parse(`${lastForecast}T00:00:00Z`) - (FORECAST_HISTORY_DAYS + rf.rows.length - 1) * 86_400_000).toISOString().slice(0, 10);
+    const history = d.dailyKpis.rows.filter((r) => str(r.event_date) >= firstDrawn);
+    const dates = [...history.map((r) => str(r.event_date)), ...rf.rows.map((r) => str(r.forecast_date))].sort();
+    const span = dates.length > 0 ? daysBetweenInclusive(dates[0], dates[dates.length - 1]) ?? dates.length : 0;
+    const start = Date.parse(`${dates[0]}T00:00:00Z`);
+    const labels = Array.from({ length: span }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
     const c = chart('line', {
       name: 'revenue-forecast',
-      title: `Daily revenue: the last ${plural(history.length, 'day')} and the ${plural(rf.rows.length, 'day')} forecast`,
+      title: `Daily revenue: ${plural(history.length, 'day')} of data and the ${plural(rf.rows.length, 'day')} forecast`,
       labels,
+      dates: true,
       series: [
-        { name: 'revenue', values: [...col(history, 'revenue'), ...pad(rf.rows.length)], color: PALETTE.green },
-        { name: 'forecast', values: [...pad(history.length), ...col(rf.rows, 'predicted_revenue')], color: PALETTE.violet },
+        { name: 'revenue', values: onAxis(labels, history, 'event_date', 'revenue'), color: PALETTE.green },
+        { name: 'forecast', values: onAxis(labels, rf.rows, 'forecast_date', 'predicted_revenue'), color: PALETTE.violet },
       ],
       band: {
         name: `${REVENUE_INTERVAL_LEVEL * 100}% interval`,
-        lower: [...pad(history.length), ...col(rf.rows, 'lower')],
-        upper: [...pad(history.length), ...col(rf.rows, 'upper')],
+        lower: onAxis(labels, rf.rows, 'forecast_date', 'lower'),
+        upper: onAxis(labels, rf.rows, 'forecast_date', 'upper'),
         color: PALETTE.violet,
       },
       format: fmtMoneyN,
+      axisFormat: axisMoney,
     });
-    return grid(c, dataTable(contractColumns('revenue_forecast'), rf.rows, ' data-scroll'));
+    const gappy = history.length > 0 && history.length < daysBetweenInclusive(str(history[0].event_date), str(history[history.length - 1].event_date))!
+      ? note(`The data covers ${plural(history.length, 'day')} of this stretch: the revenue line is broken where a day has no data. A forecast from so few days is rough.`, 'period')
+      : '';
+    return gappy + grid(c, dataTable(contractColumns('revenue_forecast'), rf.rows, ' data-scroll'));
   });
 
   const sf = d.spendForecast;
@@ -605,6 +823,7 @@ function forecastSection(d: ReportData): string {
         { name: 'past spend rate', values: col(sf.rows, 'baseline_spend'), color: PALETTE.slate },
       ],
       format: fmtMoneyN,
+      width: 760,
     });
     customers =
       `<div class="kpis">${tiles.join('')}</div>` +
@@ -636,22 +855,26 @@ function forecastSection(d: ReportData): string {
 
 function segmentsSection(d: ReportData): string {
   const sp = d.segmentProfiles;
-  const body = sliceBlock(sp, () =>
-    grid(
+  const body = sliceBlock(sp, () => {
+    const labels = segmentLabels(sp.rows.map((r) => str(r.segment_name)));
+    const rows: Row[] = sp.rows.map((r, i) => ({ ...r, label: labels[i], meaning: segmentDescription(str(r.segment_name)) }));
+    const series: { name: string; values: (number | null)[]; color: string }[] = [{ name: 'customers', values: col(sp.rows, 'share'), color: PALETTE.blue }];
+    if (hasPrices()) series.push({ name: 'revenue', values: col(sp.rows, 'revenue_share'), color: PALETTE.green });
+    return grid(
       chart('bars', {
         name: 'segment-shares',
-        title: 'Share of customers and of revenue by segment',
-        labels: sp.rows.map((r) => str(r.segment_name)),
-        series: [
-          { name: 'customers', values: col(sp.rows, 'share'), color: PALETTE.blue },
-          { name: 'revenue', values: col(sp.rows, 'revenue_share'), color: PALETTE.green },
-        ],
+        title: hasPrices() ? 'Share of customers and of revenue by segment' : 'Share of customers by segment',
+        labels,
+        series,
         format: fmtRateN,
       }),
-      '',
-    ) + dataTable(contractColumns('segment_profiles'), sp.rows),
-  );
-  return section('segments', body, 'k-means segments: size and the average behaviour of their customers.');
+      `<ul class="segments">${rows.map((r) => `<li><strong>${esc(r.label)}</strong>: ${esc(r.meaning)}</li>`).join('')}</ul>`,
+    ) + dataTable([
+      { key: 'label', label: 'segment', fmt: 'text' },
+      ...contractColumns('segment_profiles').filter((c) => c.key !== 'segment_id' && c.key !== 'segment_name' && (hasPrices() || c.key !== 'revenue_share')),
+    ], rows);
+  });
+  return section('segments', body, 'k-means over each customer\'s habits (<code>segment_profiles</code>).');
 }
 
 function qualitySection(d: ReportData): string {
@@ -750,6 +973,10 @@ h2{margin:0 0 6px;font-size:19px}h3{margin:18px 0 8px;font-size:15px;color:#1e29
 p.lead{margin:0 0 12px;color:var(--muted)}p.desc{margin:0 0 6px;color:var(--muted);font-size:13px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:16px;align-items:start}
 .grid.wide{grid-template-columns:repeat(auto-fit,minmax(480px,1fr))}
+.grid.three{grid-template-columns:repeat(auto-fit,minmax(300px,1fr))}
+p.explain{margin:4px 0 12px;max-width:900px}p.sources{font-size:12px}
+ul.segments{margin:0;padding-left:18px;font-size:13px}ul.segments li{margin-bottom:4px}
+.not-evaluated{color:#475569}
 .grid>*{min-width:0}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:8px 0 14px}
 .kpi{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:linear-gradient(#fff,#f8fafc)}
@@ -781,9 +1008,15 @@ footer{max-width:1200px;margin:24px auto;padding:0 20px;color:var(--muted);font-
 @media (max-width:560px){.grid,.grid.wide{grid-template-columns:1fr}h1{font-size:21px}}
 `;
 
+/** Datasets known to have no prices (their money columns are all 0 by the contract). */
+const DATASETS_WITHOUT_PRICES: Readonly<Record<string, true>> = { retailrocket: true };
+
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 export function renderReport(data: ReportData): string {
+  currentDataset = data.summary?.dataset ?? null;
+  currency = datasetCurrency(currentDataset);
+  if (currency === null && !(currentDataset && currentDataset in DATASETS_WITHOUT_PRICES) && data.kpis && Number(data.kpis.revenue) !== 0) currency = '';
   const title = `ShopSight run report${data.summary ? ` — ${data.summary.runId}` : ''}`;
   const sections = [
     kpiSection(data),

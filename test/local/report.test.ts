@@ -9,11 +9,17 @@
  * text; (b) headless Chromium opens the file with no console error and no request at all besides the
  * page itself, every chart has drawn marks, and a full-page screenshot goes to test-artifacts/;
  * (c) a run folder without the model tables (or with empty ones, or nothing at all) still renders,
- * saying "not produced in this run".
+ * saying "not produced in this run"; (d) the reports `shopsight run` writes for the real REES46 and
+ * RetailRocket samples read right (issue 13): no funnel rate over 100%, currency or "no prices"
+ * instead of 0.00, readable segment and product names, a 2-day period not drawn as a line, the
+ * recommendations stage not called "not produced", and in Chromium no axis label overlapping another
+ * and no text outside its chart.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
@@ -21,6 +27,7 @@ import { MISSING_LABEL, outputTable, RunSummary, SCHEMA_TABLE_NAMES } from '../.
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import { checkAgainstContract, duckType, materialisedColumns, readSqlFile, runSchema } from '../../local/engine/sql';
 import { loadReportData, NOT_PRODUCED, renderReport, REPORT_SECTIONS, writeReport } from '../../local/report';
+import { SECTION_NOTES } from '../../local/present';
 
 const DATA = path.resolve(__dirname, '../../../shared/data');
 const OCT = path.join(DATA, 'rees46/2019-Oct_head_17434rows.csv.gz');
@@ -30,6 +37,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const EVIL_BRAND = '<script>alert(1)</script>';
 const ML_TABLES = ['association_rules', 'bought_together', 'user_recommendations', 'popular_products', 'model_metrics', 'segment_profiles', 'customer_spend_forecast', 'revenue_forecast'];
+/** A product rule from a single basket added to the fixture's rules (antecedent, consequent). */
+const ONE_BASKET_RULE = ['99000001', '99000002'] as const;
 /** Days of revenue_forecast in the fixture (the revenueHorizonDays default). */
 const FORECAST_DAYS = 14;
 
@@ -161,7 +170,10 @@ async function buildFixture(): Promise<void> {
           FROM b x JOIN b y ON x.kind = y.kind AND x.basket = y.basket AND x.item <> y.item
           GROUP BY x.kind, x.item, y.item HAVING count(*) >= 2)
     SELECT p.kind, p.a, 1, p.con, together / nb, together / ia.cnt, (together / ia.cnt) / (ic.cnt / nb), together
-    FROM p JOIN n ON n.kind = p.kind JOIN i ia ON ia.kind = p.kind AND ia.item = p.a JOIN i ic ON ic.kind = p.kind AND ic.item = p.con`);
+    FROM p JOIN n ON n.kind = p.kind JOIN i ia ON ia.kind = p.kind AND ia.item = p.a JOIN i ic ON ic.kind = p.kind AND ic.item = p.con
+    UNION ALL
+    -- One basket only, and the highest lift of all: an anecdote that must not come first.
+    SELECT 'product', '${ONE_BASKET_RULE[0]}', 1, '${ONE_BASKET_RULE[1]}', 0.0001, 1.0, 99999.0, 1`);
   await writeTable('bought_together', `
     SELECT CAST(antecedent AS BIGINT),
       row_number() OVER (PARTITION BY antecedent ORDER BY confidence DESC, lift DESC, CAST(consequent AS BIGINT)),
@@ -292,7 +304,8 @@ describe('(a) renderReport', () => {
     }
     const revenue = String(k.revenue);
     const [int, dec] = revenue.split('.');
-    expect(tile('revenue')).toEqual({ raw: revenue, shown: `${Number(int).toLocaleString('en-US')}.${dec}` });
+    // REES46 prices are US dollars: the tile says so (it used to show a bare number).
+    expect(tile('revenue')).toEqual({ raw: revenue, shown: `$${Number(int).toLocaleString('en-US')}.${dec}` });
     expect(Number(tile('conversion').raw)).toBeCloseTo(n('buyers') / n('users'), 12);
     expect(tile('conversion').shown).toBe(`${((n('buyers') / n('users')) * 100).toFixed(1)}%`);
   });
@@ -322,7 +335,9 @@ describe('(a) renderReport', () => {
       expect(Number(/data-points="(\d+)"/.exec(svg)?.[1])).toBeGreaterThan(0);
     }
     expect((html.match(/<svg[^>]*>\s*<title id="chart-/g) ?? []).length).toBe(svgs.length);
-    for (const name of ['funnel', 'daily-revenue', 'daily-users', 'activity-by-hour', 'weekday-events', 'weekday-revenue', 'brands-by-revenue',
+    // Views, carts and purchases have a panel each (they shared one axis, where carts and purchases were invisible next to views).
+    for (const name of ['funnel', 'daily-revenue', 'daily-users', 'daily-views', 'daily-carts', 'daily-purchases', 'views-by-hour', 'carts-by-hour',
+      'purchases-by-hour', 'weekday-views', 'weekday-carts', 'weekday-purchases', 'weekday-revenue', 'brands-by-revenue',
       'brands-by-purchases', 'cart-abandonment', 'rules-product', 'rules-sub_category', 'model-vs-baseline', 'segment-shares', 'revenue-forecast',
       'top-future-spenders', 'rejects-by-reason', 'stage-timings']) {
       expect(html).toContain(`data-chart="${name}"`);
@@ -363,6 +378,31 @@ describe('(a) renderReport', () => {
     expect(revenueText).toMatch(/14 days .* RMSE is 1,100 against 1,500 for the seasonal-naive forecast/);
     expect(revenueText).toContain('85.7% of those days fell inside the 90% interval. The model does better than the seasonal-naive forecast here.');
     expect(sectionHtml(html, 'models')).toContain('<code>spend-forecast</code>: 9 metrics');
+  });
+
+  test('every section opens with its plain-language note', () => {
+    for (const s of REPORT_SECTIONS) {
+      const text = (SECTION_NOTES as Record<string, string>)[s.id];
+      expect(sectionHtml(html, s.id)).toContain(`<p class="lead" data-note="${s.id}">${text.replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</p>`);
+    }
+  });
+
+  test('a rule from a single basket is not ranked first, however high its lift, and is said to be one', async () => {
+    const rules = sectionHtml(html, 'rules');
+    const table = /<div class="table-wrap" data-rules="product">([\s\S]*?)<\/table>/.exec(rules)?.[1] ?? '';
+    const rows = [...table.matchAll(/<tr>(.*?)<\/tr>/g)].slice(1).map((m) => [...m[1].matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1]));
+    expect(rows.length).toBeGreaterThan(1);
+    // Columns: rule, baskets, support, confidence, lift, antecedent, consequent.
+    const oneBasket = rows.findIndex((r) => r[5] === ONE_BASKET_RULE[0] && r[6] === ONE_BASKET_RULE[1]);
+    const multi = Number((await one(`SELECT count(*) AS n FROM association_rules WHERE basket_kind = 'product' AND baskets >= 2`)).n);
+    expect(multi).toBeGreaterThan(0);
+    expect(Number(rows[0][1])).toBeGreaterThanOrEqual(2);
+    // Shown only when the top 25 has room after the rules from 2+ baskets; never before one of them.
+    if (oneBasket >= 0) expect(rows.slice(0, oneBasket).every((r) => Number(r[1]) >= 2)).toBe(true);
+    else expect(rows.every((r) => Number(r[1]) >= 2)).toBe(true);
+    expect(rules).toMatch(/1 of the [\d,]+ rules rest on a single basket/);
+    // Items are named from products: the fixture product 99000001 is an electronics.smartphone.
+    expect(rules).toContain('smartphone');
   });
 
   test('data quality shows the run summary accounting and a sample of rejects', () => {
@@ -496,5 +536,130 @@ describe('(c) a run folder without the model tables', () => {
     expect(html).toContain('run-summary.json not found');
     expect(sectionHtml(html, 'kpis')).toContain(`Table <code>events</code> was ${NOT_PRODUCED}`);
     expect(html).not.toMatch(/<svg/);
+  });
+});
+
+describe('(d) the reports of real runs of the samples (issue 13: what a new user misread)', () => {
+  const runs: Record<'rees46' | 'retailrocket', { dir: string; html: string }> = {} as never;
+  const exec = promisify(execFile);
+  const CLI = path.resolve(__dirname, '../../local/cli/bin.js');
+
+  beforeAll(async () => {
+    // One `shopsight run` per dataset, both at once (about 9 s each on one core).
+    await Promise.all((['rees46', 'retailrocket'] as const).map(async (ds) => {
+      const dir = path.join(tmp, `real-${ds}`);
+      await exec(process.execPath, [CLI, 'run', '--input', path.join(DATA, ds), '--out', dir], { maxBuffer: 16 << 20 });
+      runs[ds] = { dir, html: fs.readFileSync(path.join(dir, 'report', 'index.html'), 'utf8') };
+    }));
+  }, 180_000);
+
+  /** The visible text of an HTML fragment (tags dropped, entities of the report decoded). */
+  const text = (h: string): string => h.replace(/<title[\s\S]*?<\/title>/g, ' ').replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const percents = (h: string): number[] => [...text(h).matchAll(/(-?[\d,.]+)%/g)].map((m) => Number(m[1].replace(/,/g, '')));
+
+  test('REES46: the funnel has purchases without a cart, yet no rate on the page is over 100%; both readings are given', async () => {
+    const r = runs.rees46;
+    const inst = await DuckDBInstance.create(':memory:');
+    const c = await inst.connect();
+    try {
+      const rows = (await c.runAndReadAll(`SELECT stage, users, users_from_previous_rate FROM read_parquet(${q(path.join(r.dir, 'funnel', '**', '*.parquet'))}) ORDER BY stage_order`)).getRowObjectsJson();
+      const users = Object.fromEntries(rows.map((x) => [String(x.stage), Number(x.users)]));
+      // The engine's own table divides buyers by cart users: over 100% on this data (the misreading).
+      expect(Number(rows[2].users_from_previous_rate)).toBeGreaterThan(1);
+      const f = sectionHtml(r.html, 'funnel');
+      const shown = percents(f);
+      expect(shown.length).toBeGreaterThan(10);
+      expect(Math.max(...shown)).toBeLessThanOrEqual(100);
+      // Reached: buyers / viewers, from the engine's counts.
+      expect(text(f)).toContain(`${users.purchase.toLocaleString('en-US')} of the ${users.view.toLocaleString('en-US')} viewers bought something (${((users.purchase / users.view) * 100).toFixed(1)}%)`);
+      expect(text(f)).toMatch(/Step by step: .* of [\d,]+ users with a cart, [\d,]+ bought after it \(\d+(\.\d)?%\)/);
+      expect(text(f)).toMatch(/[\d,]+ buyers have no cart event at all/);
+    } finally {
+      c.closeSync();
+      inst.closeSync();
+    }
+  });
+
+  test('REES46: amounts in US dollars, a 2-day period drawn as two bars with a note (not a line), readable segments and products, recommendations not called "not produced"', () => {
+    const h = runs.rees46.html;
+    expect(h).toMatch(/data-kpi="revenue" data-value="[\d.]+"><div class="kpi-label">Revenue<\/div><div class="kpi-value">\$[\d,]+\.\d\d</);
+    expect(h).toContain('<dt>Money</dt><dd>USD</dd>');
+    // 1 Oct and 1 Nov: two days a month apart.
+    const daily = sectionHtml(h, 'daily');
+    expect(text(daily)).toContain('Data on 2 days only (1 Oct 2019, 1 Nov 2019), spread over 32 calendar days');
+    for (const name of ['daily-users', 'daily-views', 'daily-carts', 'daily-purchases', 'daily-revenue']) {
+      expect(daily).toMatch(new RegExp(`data-chart="${name}" data-points="2" data-kind="column"`));
+    }
+    expect(h).toContain('(data on 2 days of 32: not a continuous period)');
+    // Segments: the engine's names (regular_buyers_2 …) read as words.
+    const seg = text(sectionHtml(h, 'segments'));
+    expect(seg).not.toMatch(/\b(frequent_buyers|regular_buyers|cart_abandoners|window_shoppers|lapsed_visitors|one_time_visitors)/);
+    expect(seg).toMatch(/(Regular buyers|Lapsed visitors|One-time visitors) \(group \d\)/);
+    // Products named from brand and category (REES46 has both), in rules and recommendations.
+    expect(text(sectionHtml(h, 'rules'))).toMatch(/Apple smartphone #\d+/);
+    expect(text(sectionHtml(h, 'recommendations'))).toMatch(/[A-Z][a-z]+ (smartphone|headphone|tv|notebook|clocks)/);
+    // All the sample's product rules rest on one basket: said so.
+    expect(text(sectionHtml(h, 'rules'))).toMatch(/([\d,]+) of the \1 rules rest on a single basket/);
+    // The recommendations were produced (user_recommendations has rows) but not evaluated: said so.
+    const models = sectionHtml(h, 'models');
+    expect(fs.existsSync(path.join(runs.rees46.dir, 'user_recommendations'))).toBe(true);
+    expect(models).not.toMatch(/<code>recommendations<\/code>: <span class="missing">/);
+    expect(models).toMatch(/<li data-stage="recommendations"><code>recommendations<\/code>: <span class="not-evaluated"[^>]*>its output was produced, but nothing could be evaluated/);
+  });
+
+  test('RetailRocket: no prices in this data, so no 0.00 revenue anywhere, no currency, no money chart', () => {
+    const h = runs.retailrocket.html;
+    const t = text(h);
+    expect(t).not.toMatch(/\b0\.00\b/);
+    expect(t).not.toMatch(/\$/);
+    expect(h).toContain('<dt>Money</dt><dd>no prices in this data</dd>');
+    expect(h).toMatch(/data-kpi="revenue" data-value=""><div class="kpi-label">Revenue<\/div><div class="kpi-value">no prices</);
+    for (const name of ['daily-revenue', 'weekday-revenue', 'brands-by-revenue', 'revenue-forecast', 'top-future-spenders']) expect(h).not.toContain(`data-chart="${name}"`);
+    expect(text(sectionHtml(h, 'daily'))).toContain('Revenue by day: no prices in this data');
+    expect(text(sectionHtml(h, 'forecast'))).toContain('no prices in this data');
+    // 139 days of data: drawn as lines over the calendar.
+    expect(sectionHtml(h, 'daily')).toMatch(/data-chart="daily-views" data-points="\d+" data-kind="line"/);
+  });
+
+  test('in Chromium: no x-axis label overlaps another, no chart text leaves its chart, carts and purchases fill their own panels', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      for (const [ds, r] of Object.entries(runs)) {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        await page.goto(pathToFileURL(path.join(r.dir, 'report', 'index.html')).href, { waitUntil: 'load' });
+        const charts = (await page.evaluate(`(() => [...document.querySelectorAll('svg[data-chart]')].map((svg) => {
+          const box = svg.getBoundingClientRect();
+          const rect = (e) => { const b = e.getBoundingClientRect(); return { l: b.left, r: b.right, t: b.top, b: b.bottom }; };
+          return {
+            name: svg.getAttribute('data-chart'),
+            svg: rect(svg),
+            ticks: [...svg.querySelectorAll('text.x-tick')].map(rect),
+            texts: [...svg.querySelectorAll('text')].map((e) => ({ ...rect(e), s: e.textContent })),
+            tallest: Math.max(0, ...[...svg.querySelectorAll('rect[data-series]')].map((e) => e.getBoundingClientRect().height)),
+            plot: box.height,
+          };
+        }))()`)) as { name: string; svg: { l: number; r: number; t: number; b: number }; ticks: { l: number; r: number }[]; texts: { l: number; r: number; t: number; b: number; s: string }[]; tallest: number; plot: number }[];
+        expect(charts.length).toBeGreaterThan(12);
+        for (const c of charts) {
+          const ticks = [...c.ticks].sort((a, b) => a.l - b.l);
+          for (let i = 1; i < ticks.length; i++) {
+            expect({ ds, chart: c.name, gap: ticks[i].l - ticks[i - 1].r >= 0 }).toEqual({ ds, chart: c.name, gap: true });
+          }
+          for (const t of c.texts) {
+            const inside = t.l >= c.svg.l - 0.5 && t.r <= c.svg.r + 0.5 && t.t >= c.svg.t - 0.5 && t.b <= c.svg.b + 0.5;
+            expect({ ds, chart: c.name, text: t.s, inside }).toEqual({ ds, chart: c.name, text: t.s, inside: true });
+          }
+        }
+        // Carts and purchases on their own scale: their tallest bar is a good part of the panel, not a sliver next to views.
+        for (const name of ['carts-by-hour', 'purchases-by-hour', 'weekday-carts', 'weekday-purchases']) {
+          const c = charts.find((x) => x.name === name);
+          expect({ ds, name, visible: !!c && c.tallest >= 0.35 * c.plot }).toEqual({ ds, name, visible: true });
+        }
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
