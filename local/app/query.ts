@@ -15,6 +15,8 @@ export interface QueryLimits {
   readonly timeoutMs?: number;
   /** @default 10_000 */
   readonly maxRows?: number;
+  /** Result text (as JSON) at most, so that 10,000 huge cells cannot exhaust the server. @default 16 MB */
+  readonly maxBytes?: number;
 }
 
 export interface QueryResult {
@@ -41,6 +43,7 @@ export class QuerySandbox {
   async run(sql: string, limits: QueryLimits = {}): Promise<QueryResult> {
     const timeoutMs = limits.timeoutMs ?? 10_000;
     const maxRows = limits.maxRows ?? 10_000;
+    const maxBytes = limits.maxBytes ?? 16 * 1024 * 1024;
     if (typeof sql !== 'string' || sql.trim() === '') throw new ApiError(400, 'sql is empty');
     if (sql.length > MAX_SQL_LENGTH) throw new ApiError(400, `sql is longer than ${MAX_SQL_LENGTH} characters`);
     const started = Date.now();
@@ -82,16 +85,19 @@ export class QuerySandbox {
       const duckTypes = result.columnTypes();
       const rows: Json[][] = [];
       let truncated = false;
+      let bytes = 0;
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
         const chunkRows = chunk.convertRows(JsonDuckDBValueConverter) as Json[][];
         for (const r of chunkRows) {
-          if (rows.length >= maxRows) {
+          const row = r.map((v, i) => apiValue(duckTypes[i], v));
+          bytes += JSON.stringify(row).length;
+          if (rows.length >= maxRows || bytes > maxBytes) {
             truncated = true;
             break;
           }
-          rows.push(r.map((v, i) => apiValue(duckTypes[i], v)));
+          rows.push(row);
         }
         if (truncated) break;
       }

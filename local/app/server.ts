@@ -120,7 +120,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (error instanceof ApiError) return reply.code(error.statusCode).send({ error: error.message });
     if (error.validation) return reply.code(400).send({ error: error.message });
-    if (error.statusCode === 413 || error.code === 'FST_REQ_FILE_TOO_LARGE') return reply.code(413).send({ error: `the upload is larger than ${opts.maxUploadMb} MB` });
+    if (error.code === 'FST_REQ_FILE_TOO_LARGE') return reply.code(413).send({ error: `the upload is larger than ${opts.maxUploadMb} MB` });
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
     log(`internal error: ${error.stack ?? error.message}`);
     return reply.code(500).send({ error: 'internal error' });

@@ -116,6 +116,10 @@ describe('the query sandbox', () => {
     expect(many.body.rows!.length).toBe(10_000);
     expect(many.body.truncated).toBe(true);
     expect(many.body.rows![9999]).toEqual([9999]);
+    // Huge cells: cut at the byte cap long before 10,000 rows.
+    const wide = await query("SELECT repeat('x', 1000000) AS big FROM range(200)");
+    expect(wide.body.truncated).toBe(true);
+    expect(wide.body.rows!.length).toBe(16);
     const exact = await query('SELECT range AS n FROM range(10000)');
     expect(exact.body).toMatchObject({ truncated: false });
     expect(exact.body.rows!.length).toBe(10_000);
