@@ -69,6 +69,8 @@ export function applyProgressLine(job: Job, line: string): boolean {
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly children = new Map<string, ChildProcess>();
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
 
   constructor(
     private readonly workdir: string,
@@ -99,6 +101,11 @@ export class JobManager {
 
   /** Stops the running children (SIGTERM: a run then leaves no published folder). */
   async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.jobs.values()) {
+      if (job.status === 'running' && !this.children.has(job.id)) Object.assign(job, { status: 'failed', error: 'the app stopped before the job started' });
+    }
+    this.waiting.length = 0;
     const exits = [...this.children.values()].map((child) => new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
@@ -107,12 +114,26 @@ export class JobManager {
     await Promise.all(exits);
   }
 
+  /** Jobs run one at a time (a run uses every core); the others wait, status running, stages pending. */
   private start(args: (out: string) => string[], stages: string[]): Job {
     const id = randomUUID();
     const out = path.join(this.workdir, 'runs', id);
     const job: Job = { id, status: 'running', stages: stages.map((name) => ({ name, status: 'pending' })), log: [] };
     this.jobs.set(id, job);
-    const child = spawn(process.execPath, [this.bin, ...args(out)], {
+    if (this.children.size > 0 || this.waiting.length > 0) job.log.push(`shopsight app: waiting for the job before it to finish`);
+    this.waiting.push(() => this.spawn(job, args(out), out));
+    this.next();
+    return job;
+  }
+
+  private next(): void {
+    if (this.closed || this.children.size > 0) return;
+    this.waiting.shift()?.();
+  }
+
+  private spawn(job: Job, args: string[], out: string): void {
+    const { id } = job;
+    const child = spawn(process.execPath, [this.bin, ...args], {
       env: { ...process.env, CI: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -137,27 +158,34 @@ export class JobManager {
     child.on('error', (error) => {
       job.status = 'failed';
       job.error = `could not start the run: ${error.message}`;
+      this.children.delete(id);
+      this.next();
     });
     child.on('close', (code, signal) => {
       this.children.delete(id);
-      job.exitCode = code ?? undefined;
-      if (code === 0) {
-        try {
-          job.runId = this.registry.add(out).id;
-          job.status = 'succeeded';
-          this.log(`job ${id}: run ${job.runId} ready`);
-        } catch (error) {
-          job.status = 'failed';
-          job.error = (error as Error).message;
-        }
-        return;
-      }
-      job.status = 'failed';
-      const said = [...job.log].reverse().find((l) => l.startsWith('shopsight: ') && !START_RE.test(l) && !END_RE.test(l));
-      job.error = said ? said.replace(/^shopsight: /, '') : `the run exited with ${code ?? signal}`;
-      for (const s of job.stages) if (s.status === 'running') s.status = 'pending';
-      this.log(`job ${id} failed: ${job.error}`);
+      this.finish(job, out, code, signal);
+      this.next();
     });
-    return job;
+  }
+
+  /** Registers the run folder of a job that succeeded (before saying so), or says why it failed. */
+  private finish(job: Job, out: string, code: number | null, signal: NodeJS.Signals | null): void {
+    job.exitCode = code ?? undefined;
+    if (code === 0) {
+      try {
+        job.runId = this.registry.add(out).id;
+        job.status = 'succeeded';
+        this.log(`job ${job.id}: run ${job.runId} ready`);
+      } catch (error) {
+        job.status = 'failed';
+        job.error = (error as Error).message;
+      }
+      return;
+    }
+    job.status = 'failed';
+    const said = [...job.log].reverse().find((l) => l.startsWith('shopsight: ') && !START_RE.test(l) && !END_RE.test(l));
+    job.error = said ? said.replace(/^shopsight: /, '') : `the run exited with ${code ?? signal}`;
+    for (const s of job.stages) if (s.status === 'running') s.status = 'pending';
+    this.log(`job ${job.id} failed: ${job.error}`);
   }
 }

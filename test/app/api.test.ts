@@ -317,13 +317,20 @@ test('jobs: a generated demo runs with its generate stage first; out-of-range si
   expect((await post('/api/jobs', {})).status).toBe(400);
   const started = await post('/api/jobs', { demo: { events: 1000 } });
   expect(started.status).toBe(202);
+  // A second job waits for the first: one run at a time.
+  const second = await post('/api/jobs', { demo: { events: 1200 } });
+  expect(second.body.job).toMatchObject({ status: 'running', log: [expect.stringMatching(/waiting/)] });
+  expect(second.body.job.stages.every((s: Json) => s.status === 'pending')).toBe(true);
   const job = await finished(started.body.job.id);
   expect(job).toMatchObject({ status: 'succeeded', exitCode: 0 });
+  const after = await finished(second.body.job.id);
+  expect(after).toMatchObject({ status: 'succeeded', stages: [{ name: 'generate', rows: 1200 }, ...after.stages.slice(1)] });
   expect(job.stages[0]).toMatchObject({ name: 'generate', status: 'done', rows: 1000 });
   expect(job.stages.every((s: Json) => s.status === 'done')).toBe(true);
-  const [newest] = (await api('/api/runs')).body.runs;
-  expect(newest).toMatchObject({ id: job.runId, dataset: 'rees46', currency: 'USD' });
-  const folder = path.join(tmp, 'work', 'runs', job.id);
+  const [newest, before] = (await api('/api/runs')).body.runs;
+  expect([newest.id, before.id]).toEqual([after.runId, job.runId]);
+  expect(newest).toMatchObject({ dataset: 'rees46', currency: 'USD' });
+  const folder = path.join(tmp, 'work', 'runs', after.id);
   expect(newest.folder).toBe(fs.realpathSync(folder));
   const [n] = await q(`SELECT count(*) AS n FROM ${pq(folder, 'events')}`);
   expect(newest.events).toBe(n.n);
