@@ -20,6 +20,7 @@ import {
   formatCount,
   formatDate,
   formatDateRange,
+  formatDateTime,
   formatFixed,
   formatMoney,
   formatMoneyCompact,
@@ -62,7 +63,7 @@ export const NOT_PRODUCED = 'not produced in this run';
 // Number formatting: thousands separators, exact decimals for money.
 // ---------------------------------------------------------------------------------------------
 
-type Fmt = 'int' | 'money' | 'rate' | 'num' | 'id' | 'text';
+type Fmt = 'int' | 'money' | 'rate' | 'num' | 'id' | 'text' | 'time';
 
 const DASH = '—';
 const toNumber = (v: Cell | undefined): number | null => {
@@ -117,6 +118,8 @@ function fmtCell(v: Cell | undefined, fmt: Fmt): string {
       return fmtRate(v);
     case 'num':
       return fmtNum(v);
+    case 'time':
+      return formatDateTime(String(v));
     case 'id':
     case 'text':
       return String(v);
@@ -150,6 +153,8 @@ function fmtFor(c: ColumnDef): Fmt {
     case 'int':
     case 'bigint':
       return /(^|_)id$/.test(c.name) ? 'id' : 'int';
+    case 'timestamp':
+      return 'time';
     default:
       return 'text';
   }
@@ -495,7 +500,14 @@ function brandsSection(d: ReportData): string {
       dataTable(contractColumns('top_customers'), d.topCustomers.rows),
     ),
   );
-  const total = d.topBrandsByRevenue.present ? note(`${fmtInt(d.topBrandsByRevenue.total)} brands with a purchase in ${code('top_brands')}.`, 'count') : '';
+  const total = !d.topBrandsByRevenue.present
+    ? ''
+    : d.topBrandsByRevenue.total === 0
+      ? note(`No purchase has a brand in this data${currentDataset === 'retailrocket' ? ' (RetailRocket records no brand)' : ''}, so there is no brand ranking.`, 'empty no-brands')
+      : note(`${fmtInt(d.topBrandsByRevenue.total)} brands with a purchase in ${code('top_brands')}.`, 'count');
+  if (d.topBrandsByRevenue.present && d.topBrandsByRevenue.total === 0) {
+    return section('brands', `${total}<h3>Top customers</h3>${customers}`);
+  }
   return section(
     'brands',
     `${total}${grid(`<div><h3>By revenue</h3>${byRevenue}</div>`, `<div><h3>By purchases</h3>${byPurchases}</div>`)}<h3>Top customers</h3>${customers}`,
@@ -549,9 +561,7 @@ function schemasSection(d: ReportData): string {
 /** A rule's item in words: a product's name (from `products`) or a sub-category path. */
 function ruleItem(d: ReportData, kind: string, item: string): string {
   if (kind !== 'product') return categoryLabel(item);
-  const info = d.productInfo[item];
-  const name = info ? productName(info) : `Product ${item}`;
-  return name === `Product ${item}` ? name : `${name} #${item}`;
+  return productTitle(d.productInfo[item] ?? { product_id: item });
 }
 
 /** "A & B → C" in words. */
@@ -618,17 +628,21 @@ function rulesSection(d: ReportData): string {
 
 /** Recommendation-like rows with a readable product name (from the joined category_code and brand). */
 const withProductNames = (rows: readonly Row[]): Row[] =>
-  rows.map((r) => ({ ...r, product: productName({ product_id: str(r.product_id), category_code: r.category_code as string | null, brand: r.brand as string | null }) }));
+  rows.map((r) => ({
+    ...r,
+    product: productName({ product_id: str(r.product_id), category_code: r.category_code as string | null, brand: r.brand as string | null }),
+    category: r.category_code === null || r.category_code === undefined ? null : categoryLabel(String(r.category_code)),
+  }));
 
 function recommendationsSection(d: ReportData): string {
   const rec = d.recommendations;
-  const productCols = (keys: readonly string[], table: string): Column[] => [
+  const productCols = (keys: readonly string[], table: string, withCategory: boolean): Column[] => [
     ...contractColumns(table, ['rank', 'product_id']),
     { key: 'product', label: 'product', fmt: 'text' },
-    { key: 'category_code', label: 'category', fmt: 'text' },
+    ...(withCategory ? [{ key: 'category', label: 'category', fmt: 'text' as const }] : []),
     ...contractColumns(table, keys, [outputTable('products')]),
   ];
-  const recCols = productCols(['price', 'score'], 'user_recommendations');
+  const recCols = productCols(['price', 'score'], 'user_recommendations', false);
   const body = sliceBlock(rec, () => {
     const cards = rec.users.map(
       (u) => `<div class="card" data-user="${esc(u.userId)}"><h3>User ${esc(u.userId)}</h3>` +
@@ -639,7 +653,7 @@ function recommendationsSection(d: ReportData): string {
   });
   const popular = sliceBlock(d.popularProducts, () =>
     shown(d.popularProducts, 'products') +
-    dataTable(productCols(['price', 'score', 'users', 'purchases'], 'popular_products'), withProductNames(d.popularProducts.rows)),
+    dataTable(productCols(['price', 'score', 'users', 'purchases'], 'popular_products', true), withProductNames(d.popularProducts.rows)),
   );
   return section('recommendations', `${body}<h3>Most popular products (the fallback)</h3>${popular}`, 'ALS with implicit feedback (<code>user_recommendations</code>, <code>popular_products</code>); product names from <code>products</code>.');
 }
