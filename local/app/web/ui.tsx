@@ -8,20 +8,24 @@ export interface Loaded<T> {
   loading: boolean;
 }
 
-/** Runs `load` whenever `deps` change; a result that arrives after a newer request is dropped. */
+/**
+ * Runs `load` whenever `deps` change. Only the answer to the current `deps` is ever returned: on the
+ * render right after a change (before the effect runs) the previous answer is already withheld, and an
+ * answer that arrives after a newer request is dropped.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState<Loaded<T> & { key: string | null }>({ data: null, error: null, loading: true, key: null });
   useEffect(() => {
     let live = true;
-    setState({ data: null, error: null, loading: true });
     load().then(
-      (data) => { if (live) setState({ data, error: null, loading: false }); },
-      (e: unknown) => { if (live) setState({ data: null, error: e instanceof Error ? e.message : String(e), loading: false }); },
+      (data) => { if (live) setState({ data, error: null, loading: false, key }); },
+      (e: unknown) => { if (live) setState({ data: null, error: e instanceof Error ? e.message : String(e), loading: false, key }); },
     );
     return () => { live = false; };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
-  return state;
+  }, [key]);
+  return state.key === key ? state : { data: null, error: null, loading: true };
 }
 
 export function Note({ children }: { children: ComponentChildren }) {

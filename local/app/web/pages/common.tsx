@@ -30,7 +30,7 @@ interface ProductInfo {
 export function productColumns<R>(id: (r: R) => number | string, info: (r: R) => ProductInfo): Column<R>[] {
   return [
     { label: 'Product', cell: (r) => <a href={href(`/products/${id(r)}`)}>{String(id(r))}</a> },
-    { label: 'Name', cell: (r) => productName({ product_id: id(r), ...info(r) }) },
+    { label: 'Name', cell: (r) => { const name = productName({ product_id: id(r), ...info(r) }); return name === `Product ${id(r)}` ? '—' : name; } },
     { label: 'Category', cell: (r) => categoryLabel(info(r).category) },
   ];
 }
@@ -56,3 +56,16 @@ export function CategorySelect({ run, value, onChange }: { run: string; value: s
     </label>
   );
 }
+
+/**
+ * A money column; none when the run has no prices (RetailRocket), where a column saying "no prices
+ * in this data" on every row would only hide the figures that are known. The page's note says so once.
+ */
+export function moneyColumn<R>(run: Pick<RunInfo, 'currency' | 'pricesKnown'>, label: string, value: (r: R) => number | null | undefined): Column<R>[] {
+  if (!run.pricesKnown) return [];
+  const money = moneyOf(run);
+  return [{ label, numeric: true, cell: (r) => money(value(r)) }];
+}
+
+/** Said once where money columns are left out. */
+export const NO_PRICE_COLUMNS = 'This data has no prices: price and revenue columns are left out.';

@@ -3,7 +3,7 @@ import { getJson, postJson, type QueryResult, type UserDetail } from '../api';
 import { formatCount, formatDate, formatMoney, formatNumber, formatPercent, SECTION_NOTES, segmentDescription, segmentLabel, formatDateTime } from '../fmt';
 import { href } from '../router';
 import { DataTable, Kpi, Kpis, Note, Section, Show, TableSection, useLoad } from '../ui';
-import { moneyOf, num, productColumns, type PageProps } from './common';
+import { moneyColumn, moneyOf, num, productColumns, type PageProps } from './common';
 
 export function CustomersPage(props: PageProps) {
   const id = props.route.path[1];
@@ -98,8 +98,8 @@ function CustomerPage({ run, userId }: PageProps & { userId: string }) {
                   ) : <p class="empty">No session of this customer was scored.</p>}
                   {u.forecast ? (
                     <p>
-                      Over the next {formatCount(u.forecast.horizon_days)} days: {formatPercent(u.forecast.purchase_probability)} chance of buying,
-                      expected spend {formatMoney(u.forecast.predicted_spend, run.pricesKnown ? run.currency : null)}.
+                      Over the next {formatCount(u.forecast.horizon_days)} days: {formatPercent(u.forecast.purchase_probability)} chance of buying
+                      {run.pricesKnown ? `, expected spend ${formatMoney(u.forecast.predicted_spend, run.currency)}` : ''}.
                     </p>
                   ) : null}
                 </Section>
@@ -112,7 +112,7 @@ function CustomerPage({ run, userId }: PageProps & { userId: string }) {
                 columns={[
                   { label: 'Rank', numeric: true, cell: (r) => r.rank },
                   ...productColumns((r: UserDetail['recommendations'][number]) => r.product_id, (r) => r),
-                  { label: 'Price', numeric: true, cell: (r) => money(r.price) },
+                  ...moneyColumn(run, 'Price', (r: UserDetail['recommendations'][number]) => r.price),
                   { label: 'Why', cell: (r) => r.why },
                 ]}
               />
@@ -125,7 +125,7 @@ function CustomerPage({ run, userId }: PageProps & { userId: string }) {
                   { label: 'When', cell: (h) => formatDateTime(h.event_time) },
                   { label: 'Event', cell: (h) => h.event_type },
                   ...productColumns((h: UserDetail['history'][number]) => h.product_id, (h) => h),
-                  { label: 'Price', numeric: true, cell: (h) => money(h.price) },
+                  ...moneyColumn(run, 'Price', (h: UserDetail['history'][number]) => h.price),
                 ]}
               />
             </>

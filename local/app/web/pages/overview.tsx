@@ -4,7 +4,7 @@ import { getJson, runPath, type Overview } from '../api';
 import { ChartView, COLORS, READABLE_X } from '../chart';
 import { brandLabel, formatCompact, formatCount, formatDate, formatDateRange, formatMoneyCompact, formatPercent, SECTION_NOTES } from '../fmt';
 import { Kpi, Kpis, Note, Section, Show, TableSection, useLoad } from '../ui';
-import { CategorySelect, moneyOf, productColumns, type PageProps } from './common';
+import { CategorySelect, moneyColumn, moneyOf, NO_PRICE_COLUMNS, productColumns, type PageProps } from './common';
 
 export function OverviewPage({ run }: PageProps) {
   const [from, setFrom] = useState('');
@@ -39,13 +39,13 @@ function OverviewBody({ o }: { o: Overview }) {
   const config = useMemo<ChartConfiguration>(() => {
     const second = (label: string, color: string, data: number[], order: number) => (asLines
       ? { type: 'line' as const, label, data, borderColor: color, backgroundColor: color, yAxisID: 'y1', pointRadius: 2, borderWidth: 2, order }
-      : { type: 'bar' as const, label, data, backgroundColor: color, yAxisID: 'y1', order });
+      : { type: 'bar' as const, label, data, backgroundColor: color, yAxisID: 'y1' });
     return {
       type: 'bar',
       data: {
         labels: o.daily.map((d) => formatDate(d.date)),
         datasets: [
-          { type: 'bar', label: 'Views (left axis)', data: o.daily.map((d) => d.views), backgroundColor: COLORS.views, yAxisID: 'y', order: 3 },
+          { type: 'bar', label: 'Views (left axis)', data: o.daily.map((d) => d.views), backgroundColor: COLORS.views, yAxisID: 'y', ...(asLines ? { order: 3 } : {}) },
           second('Cart adds (right axis)', COLORS.carts, o.daily.map((d) => d.carts), 1),
           second('Purchases (right axis)', COLORS.purchases, o.daily.map((d) => d.purchases), 2),
         ],
@@ -83,13 +83,13 @@ function OverviewBody({ o }: { o: Overview }) {
       </Kpis>
       <Section
         title="Day by day"
-        note={<>Views (bars, left axis) are far more numerous than cart adds and purchases (lines, right axis), so each has its own scale.
+        note={<>Views (left axis) are far more numerous than cart adds and purchases (right axis), so they have their own scale: read each against its own axis.
           {o.daily.length <= 7 ? ` This selection has events on ${o.daily.length} day${o.daily.length === 1 ? '' : 's'} only; each day is one point.` : ''}</>}
       >
         {o.daily.length === 0 ? <p class="empty">No events in this selection.</p>
           : <ChartView config={config} label={`Daily views, cart adds and purchases, ${span}`} testId="daily-chart" />}
         {o.pricesKnown && o.daily.length > 0 ? <ChartView config={revenueConfig} label="Daily revenue" height={220} /> : null}
-        {!o.pricesKnown ? <Note>This data has no prices, so there is no revenue to show.</Note> : null}
+        {!o.pricesKnown ? <Note>This data has no prices, so there is no revenue to show. {NO_PRICE_COLUMNS}</Note> : null}
       </Section>
       <div class="two">
         <TableSection
@@ -99,17 +99,17 @@ function OverviewBody({ o }: { o: Overview }) {
           columns={[
             ...productColumns((p: Overview['topProducts'][number]) => p.product_id, (p) => p),
             { label: 'Purchases', numeric: true, cell: (p) => formatCount(p.purchases) },
-            { label: 'Revenue', numeric: true, cell: (p) => money(p.revenue) },
+            ...moneyColumn(o, 'Revenue', (p: Overview['topProducts'][number]) => p.revenue),
           ]}
         />
         <TableSection
           title="Top brands" note={o.pricesKnown ? "Brands by revenue, then purchases." : "Brands by purchases."}
           rows={o.topBrands}
-          empty="No purchases in this selection."
+          empty={k.purchases > 0 ? 'This data has no brands.' : 'No purchases in this selection.'}
           columns={[
             { label: 'Brand', cell: (b) => brandLabel(b.brand) },
             { label: 'Purchases', numeric: true, cell: (b) => formatCount(b.purchases) },
-            { label: 'Revenue', numeric: true, cell: (b) => money(b.revenue) },
+            ...moneyColumn(o, 'Revenue', (b: Overview['topBrands'][number]) => b.revenue),
           ]}
         />
       </div>

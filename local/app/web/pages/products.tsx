@@ -3,7 +3,7 @@ import { getJson, runPath, type ProductDetail, type ProductRow } from '../api';
 import { brandLabel, categoryLabel, formatCount, formatDate, formatNumber, formatPercent, productTitle, SECTION_NOTES } from '../fmt';
 import { href, navigate } from '../router';
 import { DataTable, Kpi, Kpis, Note, Show, TableSection, text, useLoad } from '../ui';
-import { activityColumns, moneyOf, productColumns, type PageProps } from './common';
+import { activityColumns, moneyColumn, moneyOf, NO_PRICE_COLUMNS, productColumns, type PageProps } from './common';
 
 export function ProductsPage(props: PageProps) {
   const id = props.route.path[1];
@@ -14,11 +14,10 @@ function ProductList({ run, route }: PageProps) {
   const q = route.query.get('q') ?? '';
   const [input, setInput] = useState(q);
   const state = useLoad(() => getJson<{ products: ProductRow[]; total: number }>(runPath(run.id, 'products'), { q, limit: 50 }), [run.id, q]);
-  const money = moneyOf(run);
   return (
     <>
       <h1>Products</h1>
-      <Note>{SECTION_NOTES.products} An id (all digits) finds that exact product; other text finds brands and categories that contain it.</Note>
+      <Note>{SECTION_NOTES.products} An id (all digits) finds that exact product; other text finds brands and categories that contain it.{run.pricesKnown ? '' : ` ${NO_PRICE_COLUMNS}`}</Note>
       <form class="filters" role="search" onSubmit={(e) => { e.preventDefault(); location.hash = href('/products', run.id, input.trim() ? { q: input.trim() } : {}); }}>
         <label>Search <input type="search" name="q" value={input} placeholder="id, brand or category" onInput={(e) => setInput(e.currentTarget.value)} /></label>
         <button type="submit">Search</button>
@@ -35,9 +34,9 @@ function ProductList({ run, route }: PageProps) {
                 ...productColumns((p: ProductRow) => p.product_id, (p) => p),
                 { label: 'Sub-category', cell: (p) => text(p.sub_category) },
                 { label: 'Brand', cell: (p) => brandLabel(p.brand) },
-                { label: 'Price', numeric: true, cell: (p) => money(p.price) },
+                ...moneyColumn(run, 'Price', (p: ProductRow) => p.price),
                 ...activityColumns<ProductRow>(),
-                { label: 'Revenue', numeric: true, cell: (p) => money(p.revenue) },
+                ...moneyColumn(run, 'Revenue', (p: ProductRow) => p.revenue),
               ]}
             />
           </>

@@ -53,7 +53,7 @@ export function QualityPage({ run }: PageProps) {
                         columns={[
                           { label: 'Reason', cell: (r) => r.reason },
                           { label: 'Detail', cell: (r) => text(r.detail) },
-                          { label: 'File', cell: (r) => r.source_file },
+                          { label: 'File', cell: (r) => <span title={r.source_file}>{r.source_file.split(/[\\/]/).pop()}</span> },
                           { label: 'Line', numeric: true, cell: (r) => formatCount(r.source_line) },
                           { label: 'Raw text', cell: (r) => <code class="raw">{text(r.raw_line)}</code> },
                         ]}

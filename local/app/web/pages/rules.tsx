@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { getJson, runPath, type Rule } from '../api';
 import { formatCount, formatNumber, formatPercent } from '../fmt';
+import { href } from '../router';
 import { Note, Show, useLoad } from '../ui';
 import type { PageProps } from './common';
 
@@ -87,12 +88,12 @@ export function RulesPage({ run }: PageProps) {
                     {d.rules.map((r) => (
                       <tr>
                         <td>{r.basket_kind === 'sub_category' ? 'sub-categories' : 'products'}</td>
-                        <td class="wrap">{r.antecedent}</td>
-                        <td class="wrap">{r.consequent}</td>
+                        <td class="wrap"><Items kind={r.basket_kind} text={r.antecedent} /></td>
+                        <td class="wrap"><Items kind={r.basket_kind} text={r.consequent} /></td>
                         <td class="num">{formatPercent(r.support, 2)}</td>
                         <td class="num">{formatPercent(r.confidence)}</td>
                         <td class="num">{formatNumber(r.lift)}</td>
-                        <td class="num">{formatCount(r.baskets)}</td>
+                        <td class="num" title={r.baskets === 1 ? 'A single basket: an anecdote, not a pattern' : undefined}>{formatCount(r.baskets)}{r.baskets === 1 ? <span class="muted"> (one)</span> : null}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -102,6 +103,21 @@ export function RulesPage({ run }: PageProps) {
           </>
         )}
       </Show>
+    </>
+  );
+}
+
+/** A rule side (items joined by the contract's ANTECEDENT_SEPARATOR, " & "): product ids link to their pages; sub-categories read as words. */
+function Items({ kind, text }: { kind: string; text: string }) {
+  const parts = text.split(' & ');
+  return (
+    <>
+      {parts.map((p, i) => (
+        <>
+          {i > 0 ? ' & ' : ''}
+          {kind === 'product' && /^\d+$/.test(p) ? <a href={href(`/products/${p}`)}>{p}</a> : p.replace(/_/g, ' ')}
+        </>
+      ))}
     </>
   );
 }
