@@ -10,7 +10,12 @@ export function OverviewPage({ run }: PageProps) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [category, setCategory] = useState('');
-  const state = useLoad(() => getJson<Overview>(runPath(run.id, 'overview'), { from, to, category }), [run.id, from, to, category]);
+  const state = useLoad(
+    () => (from && to && from > to
+      ? Promise.reject(new Error(`The start date (${formatDate(from)}) is after the end date (${formatDate(to)}).`))
+      : getJson<Overview>(runPath(run.id, 'overview'), { from, to, category })),
+    [run.id, from, to, category],
+  );
 
   return (
     <>

@@ -25,7 +25,7 @@ function ProductList({ run, route }: PageProps) {
       <Show state={state} what="products">
         {(d) => (
           <>
-            <p class="count" data-testid="product-count">{d.total > d.products.length ? `Showing ${formatCount(d.products.length)} of ${formatCount(d.total)} products` : `${formatCount(d.total)} product${d.total === 1 ? '' : 's'}`}{q ? ` matching “${q}”` : ''}, most viewed first.</p>
+            <p class="count" data-testid="product-count">{d.total > d.products.length ? `Showing ${formatCount(d.products.length)} of ${formatCount(d.total)} products` : `${formatCount(d.total)} product${d.total === 1 ? '' : 's'}`}{q ? ` matching “${q}”` : ''}, most purchased first, then most viewed.</p>
             <DataTable
               testId="products-table"
               rows={d.products}
