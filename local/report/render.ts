@@ -26,6 +26,7 @@ import {
   formatMoneyCompact,
   funnelExplanation,
   funnelReadings,
+  METRIC_NOTES,
   metricLabel,
   modelLabel,
   productName,
@@ -138,6 +139,8 @@ interface Column {
   readonly label: string;
   readonly fmt: Fmt;
   readonly description?: string;
+  /** Long text that wraps instead of being cut (rules, product names). */
+  readonly wrap?: boolean;
 }
 
 const RATE_COLUMNS = /(_rate$|^share$|_share$|^confidence$|^conversion|probability$)/;
@@ -186,7 +189,7 @@ function dataTable(all: readonly Column[], rows: readonly Row[], attrs = ''): st
     .map((r) => `<tr>${columns.map((c) => {
       const text = fmtCell(r[c.key], c.fmt);
       const title = text.length > 48 ? ` title="${esc(text)}"` : '';
-      return `<td${NUMERIC.includes(c.fmt) ? ' class="n"' : ''}${title}>${esc(text)}</td>`;
+      return `<td${NUMERIC.includes(c.fmt) ? ' class="n"' : c.wrap ? ' class="wrap"' : ''}${c.wrap ? '' : title}>${esc(text)}</td>`;
     }).join('')}</tr>`)
     .join('');
   return `<div class="table-wrap"${attrs}><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
@@ -570,7 +573,7 @@ const ruleLabel = (d: ReportData, kind: string, r: Row): string =>
 
 function rulesSection(d: ReportData): string {
   const ruleCols: Column[] = [
-    { key: 'rule', label: 'rule (who buys … also buys …)', fmt: 'text' },
+    { key: 'rule', label: 'rule (who buys … also buys …)', fmt: 'text', wrap: true },
     ...contractColumns('association_rules', ['baskets', 'support', 'confidence', 'lift']),
     { key: 'antecedent', label: 'antecedent (ids)', fmt: 'text' },
     { key: 'consequent', label: 'consequent (id)', fmt: 'text' },
@@ -706,14 +709,23 @@ function modelsSection(d: ReportData): string {
     const rows: Row[] = mm.rows.map((r) => {
       const v = num(r.value);
       const b = num(r.baseline_value);
-      return { ...r, difference: v !== null && b !== null ? v - b : null };
+      return {
+        ...r,
+        model: modelLabel(str(r.model)),
+        metric: metricLabel(str(r.metric)),
+        baseline: r.baseline === null ? null : modelLabel(str(r.baseline)),
+        difference: v !== null && b !== null ? v - b : null,
+      };
     });
     const cols: Column[] = [
       ...contractColumns('model_metrics', ['stage', 'model', 'metric', 'k', 'value', 'baseline', 'baseline_value']),
       { key: 'difference', label: 'model − baseline', fmt: 'num' },
       ...contractColumns('model_metrics', ['evaluated_on']),
     ];
-    return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c : note('No metric has a baseline value to compare with.')}${dataTable(cols, rows)}`;
+    const metrics = [...new Set(mm.rows.map((r) => str(r.metric)))].filter((m) => METRIC_NOTES[m]);
+    const meanings = metrics.length === 0 ? '' : `<details><summary>What the metrics mean</summary><ul class="segments">${metrics
+      .map((m) => `<li><strong>${esc(METRIC_NOTES[m].label)}</strong>: ${esc(METRIC_NOTES[m].description)}</li>`).join('')}</ul></details>`;
+    return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c : note('No metric has a baseline value to compare with.')}${dataTable(cols, rows)}${meanings}`;
   });
   return section(
     'models',
@@ -1008,6 +1020,7 @@ th{white-space:normal;vertical-align:bottom;min-width:64px}
 td{max-width:420px;overflow:hidden;text-overflow:ellipsis}
 th{background:#f1f5f9;font-weight:600;position:sticky;top:0}
 th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.wrap{white-space:normal;min-width:280px;max-width:520px}
 tbody tr:nth-child(even){background:#fafcff}tbody tr:hover{background:#eff6ff}
 p.note{margin:6px 0;color:var(--muted);font-size:13px}
 p.note.missing,span.missing{color:#b45309}p.note.missing{background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 10px}
