@@ -131,6 +131,14 @@ test('every page renders with data from the run', async () => {
   expect(chart.drawn).toBeGreaterThan(5_000);
   await expect(page.getByText('$', { exact: false }).count()).resolves.toBeGreaterThan(0);
   await shot('overview');
+  // The category filter: the tiles answer for that category's events only.
+  const [electronics] = await rows(`SELECT count(*) AS n FROM ${table(runDir, 'events')} WHERE category = 'electronics'`);
+  await page.getByLabel('Category').selectOption('electronics');
+  const eventsTile = page.locator('.kpi', { hasText: 'Events' }).locator('.kpi-value').first();
+  await page.waitForFunction((want) => document.querySelector('.kpi .kpi-value')?.textContent === want, formatCount(Number(electronics.n)));
+  await expect(eventsTile.textContent()).resolves.toBe(formatCount(Number(electronics.n)));
+  await page.waitForLoadState('networkidle');
+  await shot('overview-electronics');
 
   await visit('funnel', '[data-testid=step-rate]');
   const funnelText = await page.locator('main').innerText();
