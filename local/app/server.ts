@@ -46,6 +46,37 @@ const int = (minimum: number, maximum: number, dflt?: number) => ({ type: 'integ
 const ratio = { type: 'number', minimum: 0 } as const;
 const errorResponse = { type: 'object', properties: { error: { type: 'string' } } } as const;
 
+// Response shapes, for the OpenAPI document (fields beyond those listed pass through).
+type Schema = Record<string, unknown>;
+const obj = (properties: Record<string, Schema>, nullable = false): Schema => ({ type: 'object', properties, additionalProperties: true, ...(nullable ? { nullable: true } : {}) });
+const arr = (items: Schema): Schema => ({ type: 'array', items });
+const num = { type: 'number' };
+const numOrNull = { type: 'number', nullable: true };
+const str = { type: 'string' };
+const strOrNull = { type: 'string', nullable: true };
+/** A BIGINT id: a number, or its digits when beyond 2^53. */
+const bigId = { anyOf: [{ type: 'number' }, { type: 'string' }] };
+const runSchema = obj({ id: str, runId: str, dataset: str, folder: str, createdAt: strOrNull, events: num, users: num, firstDate: strOrNull, lastDate: strOrNull, currency: strOrNull, pricesKnown: { type: 'boolean' } });
+const jobSchema = obj({
+  id: str,
+  status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
+  stages: arr(obj({ name: str, status: { type: 'string', enum: ['pending', 'running', 'done'] }, seconds: num, rows: num })),
+  log: arr(str),
+  runId: str,
+  error: str,
+  exitCode: num,
+});
+const userSchema200 = obj({
+  user_id: bigId,
+  totals: obj({ events: num, views: num, carts: num, purchases: num, spend: numOrNull, sessions: num, firstSeen: strOrNull, lastSeen: strOrNull }),
+  history: arr(obj({ event_time: str, event_type: str, product_id: bigId, category: strOrNull, brand: strOrNull, price: numOrNull })),
+  segment: obj({ segment_id: num, segment_name: str, label: str, recency_days: numOrNull, frequency: numOrNull, monetary: numOrNull }, true),
+  recommendations: arr(obj({ rank: num, product_id: bigId, score: num, category: strOrNull, brand: strOrNull, price: numOrNull, why: str })),
+  purchaseProbability: obj({ session_id: str, probability: num }, true),
+  forecast: obj({ purchase_probability: numOrNull, predicted_spend: numOrNull, horizon_days: numOrNull }, true),
+});
+const queryResult = obj({ columns: arr(str), types: arr(str), rows: arr(arr({})), truncated: { type: 'boolean' }, elapsedMs: num });
+
 /** The workdir is someone else's (or not a folder): refused, nothing in it changed. */
 export class WorkdirError extends Error {}
 
@@ -142,7 +173,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   app.get('/api/health', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
-  app.get('/api/runs', { schema: { summary: 'The served runs, newest first' } }, async () => {
+  app.get('/api/runs', { schema: { summary: 'The served runs, newest first', response: { 200: obj({ runs: arr(runSchema) }) } } }, async () => {
     const runs = [];
     for (const run of registry.list()) {
       const info = await (await dataOf(run.id)).runInfo();
@@ -174,10 +205,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   const userSchema = { type: 'string', pattern: ID } as const;
   app.get('/api/users/:userId', {
-    schema: { summary: "A user's history, segment, recommendations and predictions", params: { type: 'object', properties: { userId: userSchema }, required: ['userId'] }, querystring: { type: 'object', properties: runQuery } },
+    schema: { summary: "A user's history, segment, recommendations and predictions", params: { type: 'object', properties: { userId: userSchema }, required: ['userId'] }, querystring: { type: 'object', properties: runQuery }, response: { 200: userSchema200, 404: errorResponse } },
   }, async (req: FastifyRequest<{ Params: { userId: string }; Querystring: { run?: string } }>) => (await dataOf(req.query.run)).user(req.params.userId));
   app.get('/api/runs/:run/users/:userId', {
-    schema: { summary: 'The same, the run in the path', params: { type: 'object', properties: { run: runParam.properties.run, userId: userSchema }, required: ['run', 'userId'] } },
+    schema: { summary: 'The same, the run in the path', params: { type: 'object', properties: { run: runParam.properties.run, userId: userSchema }, required: ['run', 'userId'] }, response: { 200: userSchema200, 404: errorResponse } },
   }, async (req: FastifyRequest<{ Params: { run: string; userId: string } }>) => (await dataOf(req.params.run)).user(req.params.userId));
 
   app.get('/api/runs/:run/intent', { schema: { summary: 'The purchase-intent model', params: runParam } }, async (req: RunReq) => (await dataOf(req.params.run)).intent());
@@ -225,7 +256,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         required: ['sql'],
         additionalProperties: false,
       },
-      response: { 400: errorResponse, 408: errorResponse },
+      response: { 200: queryResult, 400: errorResponse, 408: errorResponse },
     },
   }, async (req: FastifyRequest<{ Body: { sql: string; run?: string; format: 'json' | 'csv' } }>, reply) => {
     const result = await (await sandboxOf(req.body.run)).run(req.body.sql, opts.query);
@@ -253,7 +284,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           'multipart/form-data': { schema: { description: 'one file field "file": a .csv or .csv.gz of REES46 or RetailRocket events' } },
         },
       },
-      response: { 413: errorResponse },
+      response: { 202: obj({ job: jobSchema }), 400: errorResponse, 413: errorResponse },
     },
   }, async (req: FastifyRequest<{ Body?: { demo?: { events: number } } }>, reply) => {
     if (req.isMultipart()) {
@@ -281,9 +312,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     return reply.code(202).send({ job: jobs.startDemo(demo.events) });
   });
 
-  app.get('/api/jobs', { schema: { summary: 'The jobs, newest first' } }, async () => ({ jobs: jobs.list() }));
+  app.get('/api/jobs', { schema: { summary: 'The jobs, newest first', response: { 200: obj({ jobs: arr(jobSchema) }) } } }, async () => ({ jobs: jobs.list() }));
   app.get('/api/jobs/:jobId', {
-    schema: { summary: 'A job and its progress', params: { type: 'object', properties: { jobId: { type: 'string', pattern: JOB_ID_PATTERN } }, required: ['jobId'] } },
+    schema: { summary: 'A job and its progress', params: { type: 'object', properties: { jobId: { type: 'string', pattern: JOB_ID_PATTERN } }, required: ['jobId'] }, response: { 200: jobSchema, 404: errorResponse } },
   }, async (req: FastifyRequest<{ Params: { jobId: string } }>) => {
     const job = jobs.get(req.params.jobId);
     if (!job) throw new ApiError(404, `no job ${req.params.jobId}`);

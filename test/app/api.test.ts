@@ -354,6 +354,9 @@ test('OpenAPI lists every route, each path parameter with its pattern', async ()
   for (const p of ['/api/health', '/api/runs', '/api/runs/{run}/overview', '/api/runs/{run}/funnel', '/api/runs/{run}/products', '/api/runs/{run}/products/{productId}',
     '/api/users/{userId}', '/api/runs/{run}/users/{userId}', '/api/runs/{run}/intent', '/api/runs/{run}/what-if', '/api/runs/{run}/rules', '/api/runs/{run}/tables',
     '/api/query', '/api/runs/{run}/rejects', '/api/jobs', '/api/jobs/{jobId}']) expect(paths).toContain(p);
+  // The two named endpoints document their answers.
+  expect(Object.keys(body.paths['/api/query'].post.responses['200'].content['application/json'].schema.properties)).toEqual(['columns', 'types', 'rows', 'truncated', 'elapsedMs']);
+  expect(body.paths['/api/users/{userId}'].get.responses['200'].content['application/json'].schema.properties.recommendations.items.properties.why).toEqual({ type: 'string' });
   for (const [p, ops] of Object.entries(body.paths as Record<string, Record<string, Json>>)) {
     for (const op of Object.values(ops)) {
       for (const param of (op.parameters ?? []).filter((x: Json) => x.in === 'path')) expect({ p, name: param.name, pattern: typeof param.schema.pattern }).toEqual({ p, name: param.name, pattern: 'string' });
