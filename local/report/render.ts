@@ -258,7 +258,7 @@ function header(d: ReportData): string {
   const items: [string, string][] = [
     ['Run id', esc(s?.runId ?? DASH)],
     ['Dataset', esc(s ? `${s.dataset}${s.engine ? ` · ${s.engine} engine` : ''}` : DASH)],
-    ['Money', esc(currency === null ? 'no prices in this data' : currency === '' ? 'currency not known' : currency)],
+    ['Money', esc(currency === null ? 'no prices in this data' : currency === '' ? 'currency not known' : currency === 'USD' ? 'US dollars (USD)' : currency)],
     ['Generated', esc(s?.generatedAt ?? 'not recorded in run-summary.json')],
     ['Period (UTC)', esc(period)],
     ['Input files', files],
@@ -694,7 +694,7 @@ function modelsSection(d: ReportData): string {
     });
     const compared = mm.rows.filter((r) => num(r.value) !== null && num(r.baseline_value) !== null);
     const withK = (r: Row): string =>
-      `${modelLabel(str(r.model))} · ${metricLabel(str(r.metric)).replace('@k', '')}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
+      `${modelLabel(str(r.model))}\n${metricLabel(str(r.metric)).replace('@k', '')}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
     const c = chart('bars', {
       name: 'model-vs-baseline',
       title: 'Model against baseline',
@@ -718,7 +718,9 @@ function modelsSection(d: ReportData): string {
       };
     });
     const cols: Column[] = [
-      ...contractColumns('model_metrics', ['stage', 'model', 'metric', 'k', 'value', 'baseline', 'baseline_value']),
+      ...contractColumns('model_metrics', ['stage', 'model', 'metric', 'k', 'value', 'baseline', 'baseline_value']).map((c) =>
+        c.key === 'model' || c.key === 'baseline' ? { ...c, wrap: true } : c,
+      ),
       { key: 'difference', label: 'model − baseline', fmt: 'num' },
       ...contractColumns('model_metrics', ['evaluated_on']),
     ];
@@ -990,7 +992,7 @@ header.top>*{max-width:1160px;margin-left:auto;margin-right:auto}
 h1{margin:4px auto 14px;font-size:26px;font-weight:650}
 dl.meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:8px 24px;margin:0 auto}
 dl.meta div{min-width:0}dl.meta dt{font-size:11px;text-transform:uppercase;letter-spacing:.06em;opacity:.75}
-dl.meta dd{margin:0;word-break:break-all}
+dl.meta dd{margin:0;overflow-wrap:anywhere}
 ul.files{margin:0;padding-left:18px}
 nav.toc{position:sticky;top:0;z-index:2;background:rgba(248,250,252,.95);border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;gap:4px 14px;padding:8px 20px;justify-content:center}
 nav.toc a{color:var(--accent);text-decoration:none;font-size:13px}nav.toc a:hover{text-decoration:underline}
@@ -1020,7 +1022,7 @@ th{white-space:normal;vertical-align:bottom;min-width:64px}
 td{max-width:420px;overflow:hidden;text-overflow:ellipsis}
 th{background:#f1f5f9;font-weight:600;position:sticky;top:0}
 th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{white-space:normal;min-width:280px;max-width:520px}
+td.wrap{white-space:normal;min-width:160px;max-width:520px}
 tbody tr:nth-child(even){background:#fafcff}tbody tr:hover{background:#eff6ff}
 p.note{margin:6px 0;color:var(--muted);font-size:13px}
 p.note.missing,span.missing{color:#b45309}p.note.missing{background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 10px}

@@ -584,7 +584,7 @@ describe('(d) the reports of real runs of the samples (issue 13: what a new user
   test('REES46: amounts in US dollars, a 2-day period drawn as two bars with a note (not a line), readable segments and products, recommendations not called "not produced"', () => {
     const h = runs.rees46.html;
     expect(h).toMatch(/data-kpi="revenue" data-value="[\d.]+"><div class="kpi-label">Revenue<\/div><div class="kpi-value">\$[\d,]+\.\d\d</);
-    expect(h).toContain('<dt>Money</dt><dd>USD</dd>');
+    expect(h).toContain('<dt>Money</dt><dd>US dollars (USD)</dd>');
     // 1 Oct and 1 Nov: two days a month apart.
     const daily = sectionHtml(h, 'daily');
     expect(text(daily)).toContain('Data on 2 days only (1 Oct 2019, 1 Nov 2019), spread over 32 calendar days');
