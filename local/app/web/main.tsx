@@ -74,11 +74,12 @@ function App() {
         </nav>
         <div class="picker">
           <label>Run{' '}
+            {/* A product or customer of one run need not be in another: a switch opens the page's list. */}
             <select
               data-testid="run-picker"
               value={run?.id ?? ''}
               disabled={!runs || runs.length === 0}
-              onChange={(e) => { location.hash = href(`/${route.path.join('/')}`, e.currentTarget.value); }}
+              onChange={(e) => { location.hash = href(`/${route.path[0] ?? 'overview'}`, e.currentTarget.value); }}
             >
               {(runs ?? []).map((r) => <option value={r.id}>{r.id} ({r.dataset}, {formatCount(r.events)} events)</option>)}
             </select>

@@ -13,7 +13,7 @@ const FEATURE_LABELS: Record<string, string> = {
   distinct_categories: 'Different categories looked at',
   duration_seconds: 'Session length (seconds)',
   start_hour: 'Start hour (UTC, 0–23)',
-  day_of_week: 'Day of the week',
+  day_of_week: 'Day of the week (1 = Monday … 7 = Sunday)',
   avg_view_price: 'Average viewed price',
   max_view_price: 'Highest viewed price',
   min_view_price: 'Lowest viewed price',
@@ -77,7 +77,10 @@ function WhatIfForm({ run, intent }: { run: string; intent: Intent }) {
                 value={values[f.feature] ?? ''}
                 onInput={(e) => { const v = e.currentTarget.value; setValues((old) => ({ ...old, [f.feature]: v })); }}
               />
-              <small>typical {formatNumber(f.typical)}, average {formatNumber(f.mean)}</small>
+              <small>
+                typical {formatNumber(f.typical)}, average {formatNumber(f.mean)}
+                {f.stddev === 0 ? '; no effect (the same in every session the model learned from)' : ''}
+              </small>
             </label>
           ))}
           <div class="actions">
@@ -104,7 +107,7 @@ function WhatIfForm({ run, intent }: { run: string; intent: Intent }) {
               columns={[
                 { label: 'Feature', cell: (c) => FEATURE_LABELS[c.feature] ?? c.feature },
                 { label: 'Value', numeric: true, cell: (c) => formatNumber(c.value) },
-                { label: 'Std. deviations from average', numeric: true, cell: (c) => formatNumber(c.standardized, 2) },
+                { label: 'From average (σ)', numeric: true, title: 'How far the value is from the training average, in standard deviations', cell: (c) => formatNumber(c.standardized, 2) },
                 { label: 'Contribution', numeric: true, cell: (c) => formatNumber(c.contribution, 3) },
               ]}
             />
