@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly runDirs: string[];
   readonly port: number;
   readonly host: string;
+  /** Further names the Host header may give (no port): the machine's name or LAN address. */
+  readonly allowHosts?: readonly string[];
   readonly workdir: string;
   readonly maxUploadMb: number;
   readonly log?: (line: string) => void;
@@ -324,7 +326,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const address = await app.listen({ port: opts.port, host: opts.host });
   const port = (app.server.address() as { port: number }).port;
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  allowedHosts = new Set([`${hostPart}:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].map((h) => h.toLowerCase()));
+  allowedHosts = new Set([hostPart, '127.0.0.1', 'localhost', '[::1]', ...(opts.allowHosts ?? [])].map((h) => `${h}:${port}`.toLowerCase()));
   const url = `http://${hostPart}:${port}/`;
   log(`listening on ${address}`);
 

@@ -6,7 +6,7 @@
  *   shopsight demo [--events N] [--out DIR]
  *   shopsight report DIR
  *   shopsight rehearse --input <files> [--out DIR] [--fail-at STATE] [--run-id ID]
- *   shopsight app [RUN_DIR…] [--port 8080] [--host 127.0.0.1] [--workdir DIR] [--max-upload-mb N]
+ *   shopsight app [RUN_DIR…] [--port 8080] [--host 127.0.0.1] [--allow-host NAME] [--workdir DIR] [--max-upload-mb N]
  *
  * A user's mistake (a bad argument, a missing or unusable input, a failed MySQL load) prints one
  * line naming the problem and exits with its documented code; only a bug prints a stack trace.
@@ -139,6 +139,9 @@ Options:
   --workdir <dir>       where uploads and the runs started from the app are kept
                         (default: ./shopsight-app-runs); must be new, empty or one the app made
   --max-upload-mb <n>   largest upload in MB (default: 512)
+  --allow-host <name>   also answer requests whose Host header names this machine so (repeatable;
+                        e.g. its host name or LAN address with --host 0.0.0.0). Any other Host
+                        gets 421, which is what stops DNS rebinding
   --help, -h            this help
 
 Exit: 0 when stopped by Ctrl-C or a TERM, 2 for a bad option, a RUN_DIR that is not a run folder or
@@ -422,6 +425,7 @@ async function appCommand(args: string[], io: CliIO): Promise<number> {
     host: { type: 'string' },
     workdir: { type: 'string' },
     'max-upload-mb': { type: 'string' },
+    'allow-host': { type: 'string', multiple: true },
   }, true);
   if (values.help) return help(io, 'app');
   const port = values.port === undefined ? 8080 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : NaN;
@@ -429,6 +433,8 @@ async function appCommand(args: string[], io: CliIO): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name or address, got "${host}"`);
   const maxUploadMb = positiveInt('max-upload-mb', values['max-upload-mb'], 512);
+  const allowHosts = values['allow-host'] ?? [];
+  for (const h of allowHosts) if (!/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]{2,45}\]$/.test(h)) throw new UsageError(`--allow-host must be a host name, an IPv4 address or a bracketed IPv6 address, got "${h}"`);
   // Loaded here: Fastify and the front-end bundler are needed by this command only.
   const { startApp, WorkdirError } = require('../app/server') as typeof import('../app/server');
   const { NotARunFolderError, runFolderProblem } = require('../app/runs') as typeof import('../app/runs');
@@ -437,7 +443,7 @@ async function appCommand(args: string[], io: CliIO): Promise<number> {
     : ['shopsight-demo', 'shopsight-out'].map((d) => path.resolve(d)).filter((d) => runFolderProblem(d) === null);
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
-    app = await startApp({ runDirs, port, host, workdir: path.resolve(values.workdir ?? 'shopsight-app-runs'), maxUploadMb, log: (line) => io.stderr.write(`shopsight app: ${line}\n`) });
+    app = await startApp({ runDirs, port, host, allowHosts, workdir: path.resolve(values.workdir ?? 'shopsight-app-runs'), maxUploadMb, log: (line) => io.stderr.write(`shopsight app: ${line}\n`) });
   } catch (error) {
     if (error instanceof NotARunFolderError || error instanceof WorkdirError) throw new UsageError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
@@ -448,6 +454,9 @@ async function appCommand(args: string[], io: CliIO): Promise<number> {
     throw error;
   }
   if (!LOOPBACK.has(host)) io.stderr.write(`shopsight: warning: listening on ${host}, beyond this machine; the app has no authentication\n`);
+  if ((host === '0.0.0.0' || host === '::') && allowHosts.length === 0) {
+    io.stderr.write(`shopsight: note: requests must name this server as ${host} or loopback, or a name given with --allow-host (e.g. --allow-host $(hostname)); others get 421\n`);
+  }
   if (runDirs.length === 0) io.stderr.write('shopsight: no run folder given or found (./shopsight-demo, ./shopsight-out): start a run from the runs page\n');
   io.stdout.write(`ShopSight app: ${app.url}\n`);
   // Stopping the app is its normal end (exit 0), unlike a run cut short (bin.js's handlers).

@@ -74,6 +74,7 @@ test('--host beyond loopback warns that there is no authentication; SIGINT stops
   const url = await app.url;
   expect(url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/$/);
   expect(app.stderr()).toMatch(/warning: .*no authentication/);
+  expect(app.stderr()).toMatch(/note: requests must name this server .*--allow-host/);
   const port = new URL(url).port;
   expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
   app.child.kill('SIGINT');
@@ -102,7 +103,7 @@ test('a --workdir that we did not create and is not empty is refused with exit 2
 }, 60_000);
 
 test('bad options exit 2; --help exits 0', () => {
-  for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--max-upload-mb', '0'], ['--color']]) {
+  for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--max-upload-mb', '0'], ['--allow-host', 'evil.example:80'], ['--allow-host', 'a/b'], ['--color']]) {
     const r = shopsight(['app', ...args]);
     expect({ args, status: r.status }).toEqual({ args, status: 2 });
     expect(r.stderr).toMatch(/^shopsight: /);

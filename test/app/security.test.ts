@@ -180,6 +180,25 @@ describe('headers', () => {
     }
   });
 
+  test('--allow-host adds exactly the names given (for --host 0.0.0.0 reached by a LAN name); others still get 421', async () => {
+    const lan = await startApp({ runDirs: [run], port: 0, host: '127.0.0.1', allowHosts: ['shop-box.lan'], workdir: path.join(tmp, 'work-lan'), maxUploadMb: 1 });
+    try {
+      const get = (host: string) => new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: lan.port, path: '/api/health', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      expect(await get(`shop-box.lan:${lan.port}`)).toBe(200);
+      expect(await get(`127.0.0.1:${lan.port}`)).toBe(200);
+      for (const host of [`evil.example:${lan.port}`, `shop-box.lan.evil.example:${lan.port}`, `shop-box.lan:${lan.port + 1}`]) {
+        expect({ host, status: await get(host) }).toEqual({ host, status: 421 });
+      }
+    } finally {
+      await lan.close();
+    }
+  });
+
   test('a POST with a foreign Origin gets 403; our own origin is allowed', async () => {
     const body = JSON.stringify({ sql: 'SELECT 1', run: runId });
     const foreign = await request('POST', '/api/query', { 'content-type': 'application/json', origin: 'http://evil.example' }, body);
