@@ -57,6 +57,8 @@ function OverviewBody({ o }: { o: Overview }) {
       },
       options: {
         interaction: { mode: 'index', intersect: false },
+        // Views first in the legend whatever the drawing order (lines are drawn over the bars).
+        plugins: { legend: { labels: { sort: (a: { datasetIndex?: number }, b: { datasetIndex?: number }) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) } } },
         scales: {
           x: { ticks: READABLE_X, grid: { display: false } },
           y: { position: 'left', beginAtZero: true, title: { display: true, text: 'Views' }, ticks: { callback: (v: string | number) => formatCompact(Number(v)) } },
