@@ -1,7 +1,7 @@
 /**
  * The command is the product: `npm pack` of this repository, `npm install <tarball>` into an empty
  * folder, and the installed `shopsight` (node_modules/.bin/shopsight, a real child process) runs
- * `demo`, `generate`, `run` and `report` with nothing from the checkout. Proves that what the
+ * `demo`, `generate`, `run`, `report` and `app` with nothing from the checkout. Proves that what the
  * command loads at run time is in package.json "dependencies" (DuckDB, esbuild for bin.js, mysql2)
  * and that "files" holds every module and SQL file those commands read, and nothing of the
  * repository's tests, benches, Python environment or build output.
