@@ -324,7 +324,9 @@ function funnelSection(d: ReportData): string {
     ? missingNote('events')
     : cats.length === 0
       ? emptyNote('events')
-      : note(`The ${fmtInt(cats.length)} categories with the most viewers.`, 'count') +
+      : cats.length === 1 && cats[0].category === '(missing)'
+        ? note('No event has a category in this data' + (currentDataset === 'retailrocket' ? ' (RetailRocket items get theirs from item_properties files, not given to this run)' : '') + ', so there is no funnel by category.', 'empty')
+      : note(cats.length === 1 ? 'The one category seen.' : `The ${fmtInt(cats.length)} categories with the most viewers.`, 'count') +
         dataTable(
           [
             { key: 'category', label: 'category', fmt: 'text' },
@@ -520,6 +522,7 @@ function brandsSection(d: ReportData): string {
 function abandonmentSection(d: ReportData): string {
   const body = sliceBlock(d.cartAbandonment, () => {
     const rows = d.cartAbandonment.rows;
+    const axis = dayAxis(rows.map((r) => str(r.event_date)));
     const sum = (k: string): number => rows.reduce((a, r) => a + (num(r[k]) ?? 0), 0);
     const cartSessions = sum('cart_sessions');
     const abandoned = sum('abandoned_sessions');
@@ -537,12 +540,13 @@ function abandonmentSection(d: ReportData): string {
       name: 'cart-abandonment',
       title: 'Cart sessions by day: converted and abandoned',
       width: 960,
-      labels: rows.map((r) => str(r.event_date)),
+      // Calendar days (a day without cart sessions has no bar, and is not skipped on the axis).
+      labels: axis.labels,
       dates: true,
       axisFormat: axisCount,
       series: [
-        { name: 'converted', values: col(rows, 'converted_sessions'), color: PALETTE.green },
-        { name: 'abandoned', values: col(rows, 'abandoned_sessions'), color: PALETTE.red },
+        { name: 'converted', values: onAxis(axis.labels, rows, 'event_date', 'converted_sessions'), color: PALETTE.green },
+        { name: 'abandoned', values: onAxis(axis.labels, rows, 'event_date', 'abandoned_sessions'), color: PALETTE.red },
       ],
       format: fmtIntN,
     });
