@@ -14,7 +14,8 @@
  * - a CSV uploaded on the runs page (the first 2,000 lines of a sample plus two bad lines) runs to
  *   completion with its stages' progress visible, the new run opens, and its data-quality page lists
  *   the two rejected lines with reason, file, line and raw text.
- * A screenshot of every page goes to test-artifacts/app/.
+ * Every page screenshot is taken after checking that its inputs have labels, it has one h1 and its
+ * tables have column headers. A screenshot of every page goes to test-artifacts/app/.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -67,7 +68,20 @@ async function visit(route: string, ready: string, run = runId): Promise<void> {
   await page.waitForLoadState('networkidle');
 }
 
+/** Every form control has a label, the page has one h1, and every table has column headers. */
+async function expectAccessible(): Promise<void> {
+  const found = await page.evaluate(() => ({
+    unlabelled: [...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 80)),
+    h1: document.querySelectorAll('main h1').length,
+    headerless: [...document.querySelectorAll('main table')].filter((t) => t.querySelectorAll('thead th[scope=col], thead th').length === 0).length,
+  }));
+  expect(found).toEqual({ unlabelled: [], h1: 1, headerless: 0 });
+}
+
 async function shot(name: string): Promise<void> {
+  await expectAccessible();
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   expect(fs.statSync(file).size).toBeGreaterThan(10_000);
