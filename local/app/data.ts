@@ -210,7 +210,7 @@ export class RunData {
     const categories = await this.rows(`SELECT DISTINCT category FROM events WHERE category IS NOT NULL ORDER BY category`);
     const revenueExpr = `CAST(coalesce(sum(price) FILTER (WHERE event_type = 'purchase'), 0) AS DECIMAL(18, 2))`;
     const topProducts = await this.rows(
-      `SELECT product_id, any_value(category) AS category, any_value(brand) AS brand,
+      `SELECT product_id, any_value(category_code) AS category_code, any_value(category) AS category, any_value(sub_category) AS sub_category, any_value(brand) AS brand,
         count(*) FILTER (WHERE event_type = 'purchase') AS purchases, ${revenueExpr} AS revenue
       FROM events ${f.where} GROUP BY product_id
       HAVING count(*) FILTER (WHERE event_type = 'purchase') > 0
@@ -318,7 +318,7 @@ export class RunData {
     }
     const [t] = await this.rows(`SELECT count(*) AS n FROM products ${where}`, params);
     const products = await this.rows(
-      `SELECT product_id, category, sub_category, brand, price, views, carts, purchases, revenue FROM products ${where}
+      `SELECT product_id, category_code, category, sub_category, brand, price, views, carts, purchases, revenue FROM products ${where}
       ORDER BY purchases DESC, views DESC, product_id LIMIT ${limit}`,
       params,
     );
@@ -334,7 +334,7 @@ export class RunData {
     if (!product) throw new ApiError(404, `no product ${productId} in run ${this.run.id}`);
     const boughtTogether = this.has('bought_together')
       ? await this.rows(
-          `SELECT b.other_product_id, b.rank, b.support, b.confidence, b.lift, b.baskets, p.brand, p.category
+          `SELECT b.other_product_id, b.rank, b.support, b.confidence, b.lift, b.baskets, p.brand, p.category_code, p.category, p.sub_category
           FROM bought_together b LEFT JOIN products p ON p.product_id = b.other_product_id
           WHERE b.product_id = CAST(? AS BIGINT) ORDER BY b.rank LIMIT 20`,
           [productId],
@@ -342,7 +342,7 @@ export class RunData {
       : [];
     const similar = this.has('similar_products')
       ? await this.rows(
-          `SELECT s.similar_product_id, s.rank, s.similarity, p.brand, p.category
+          `SELECT s.similar_product_id, s.rank, s.similarity, p.brand, p.category_code, p.category, p.sub_category
           FROM similar_products s LEFT JOIN products p ON p.product_id = s.similar_product_id
           WHERE s.product_id = CAST(? AS BIGINT) ORDER BY s.rank LIMIT 20`,
           [productId],
@@ -374,7 +374,7 @@ export class RunData {
     if (num(t.events) === 0 && !hasRecommendations) throw new ApiError(404, `no user ${userId} in run ${this.run.id}`);
     const history = await this.withPrices(
       await this.rows(
-        `SELECT event_time, event_type, product_id, category, brand, price FROM events WHERE user_id = CAST(? AS BIGINT)
+        `SELECT event_time, event_type, product_id, category_code, category, sub_category, brand, price FROM events WHERE user_id = CAST(? AS BIGINT)
         ORDER BY event_time DESC, source_line DESC LIMIT 100`,
         [userId],
       ),
@@ -422,7 +422,7 @@ export class RunData {
   private async recommendations(userId: string): Promise<JsonRow[]> {
     const products = this.has('products');
     const similar = this.has('similar_products');
-    const noProduct = 'CAST(NULL AS VARCHAR) AS category, CAST(NULL AS VARCHAR) AS brand, CAST(NULL AS DECIMAL(12,2)) AS price';
+    const noProduct = 'CAST(NULL AS VARCHAR) AS category_code, CAST(NULL AS VARCHAR) AS category, CAST(NULL AS VARCHAR) AS sub_category, CAST(NULL AS VARCHAR) AS brand, CAST(NULL AS DECIMAL(12,2)) AS price';
     const rows = await this.rows(
       `WITH mine AS (
         SELECT product_id, max(CASE event_type WHEN 'purchase' THEN 3 WHEN 'cart' THEN 2 WHEN 'view' THEN 1 ELSE 0 END) AS strongest,
@@ -436,7 +436,7 @@ export class RunData {
              FROM similar_products s JOIN mine m ON m.product_id = s.product_id
              WHERE s.similar_product_id IN (SELECT product_id FROM recs) GROUP BY s.similar_product_id`
           : 'SELECT CAST(NULL AS BIGINT) AS rec, CAST(NULL AS BIGINT) AS because_id WHERE false'})
-      SELECT r.rank, r.product_id, r.score, ${products ? 'p.category, p.brand, p.price' : noProduct},
+      SELECT r.rank, r.product_id, r.score, ${products ? 'p.category_code, p.category, p.sub_category, p.brand, p.price' : noProduct},
         b.because_id, m.strongest AS because_event, m.category_code AS because_category_code, m.category AS because_category,
         m.sub_category AS because_sub_category, m.brand AS because_brand,
         ${products ? `(SELECT v.category FROM mine v WHERE v.viewed AND v.category = p.category AND v.category <> '(missing)' LIMIT 1)` : 'CAST(NULL AS VARCHAR)'} AS viewed_category

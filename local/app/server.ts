@@ -71,9 +71,9 @@ const jobSchema = obj({
 const userSchema200 = obj({
   user_id: bigId,
   totals: obj({ events: num, views: num, carts: num, purchases: num, spend: numOrNull, sessions: num, firstSeen: strOrNull, lastSeen: strOrNull }),
-  history: arr(obj({ event_time: str, event_type: str, product_id: bigId, category: strOrNull, brand: strOrNull, price: numOrNull })),
+  history: arr(obj({ event_time: str, event_type: str, product_id: bigId, category_code: strOrNull, category: strOrNull, sub_category: strOrNull, brand: strOrNull, price: numOrNull })),
   segment: obj({ segment_id: num, segment_name: str, label: str, recency_days: numOrNull, frequency: numOrNull, monetary: numOrNull }, true),
-  recommendations: arr(obj({ rank: num, product_id: bigId, score: num, category: strOrNull, brand: strOrNull, price: numOrNull, why: str })),
+  recommendations: arr(obj({ rank: num, product_id: bigId, score: num, category_code: strOrNull, category: strOrNull, sub_category: strOrNull, brand: strOrNull, price: numOrNull, why: str })),
   purchaseProbability: obj({ session_id: str, probability: num }, true),
   forecast: obj({ purchase_probability: numOrNull, predicted_spend: numOrNull, horizon_days: numOrNull }, true),
 });

@@ -196,6 +196,12 @@ test('a user: totals, newest-first history, segment, recommendations with why, p
   expect(body.history[0].event_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
   const recs = await q(`SELECT rank, product_id FROM ${pq(rees, 'user_recommendations')} WHERE user_id = ${u.user_id} ORDER BY rank`);
   expect(body.recommendations.map((r: Json) => ({ rank: r.rank, product_id: r.product_id }))).toEqual(recs);
+  // Each recommended product carries what names it (category_code and sub-category too), as the products table has it,
+  // so a page names it as the why sentence names the user's own products.
+  const named = await q(`SELECT r.product_id, p.category_code, p.category, p.sub_category, p.brand FROM ${pq(rees, 'user_recommendations')} r
+      JOIN ${pq(rees, 'products')} p USING (product_id) WHERE r.user_id = ${u.user_id} ORDER BY r.rank`);
+  expect(body.recommendations.map((r: Json) => ({ product_id: r.product_id, category_code: r.category_code, category: r.category, sub_category: r.sub_category, brand: r.brand }))).toEqual(named);
+  expect(body.history[0]).toEqual(expect.objectContaining({ category_code: expect.anything(), sub_category: expect.anything() }));
   // Each "why" is true of this user's data.
   const mine = new Set((await q(`SELECT DISTINCT product_id FROM ${pq(rees, 'events')} WHERE user_id = ${u.user_id}`)).map((r) => r.product_id));
   for (const r of body.recommendations) {
