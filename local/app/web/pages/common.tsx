@@ -47,6 +47,8 @@ export function activityColumns<R extends { views: number; carts: number; purcha
 /** The run's top-level categories as a select ("" = all). */
 export function CategorySelect({ run, value, onChange }: { run: string; value: string; onChange: (v: string) => void }) {
   const categories = useLoad(() => getJson<Overview>(runPath(run, 'overview')).then((o) => o.categories), [run]);
+  // Data without categories (RetailRocket without its item properties): nothing to choose from.
+  if (categories.data?.length === 0) return null;
   return (
     <label>Category{' '}
       <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>

@@ -38,6 +38,7 @@ function FunnelBody({ f }: { f: Funnel }) {
   const step = readings.cartToPurchaseStep;
   const reached = readings.purchaseReached;
   const viewToCart = readings.cartReached;
+  const noCategories = f.byCategory.every((c) => c.category === null || c.category === '(missing)');
   const config = useMemo<ChartConfiguration>(() => ({
     type: 'bar',
     data: {
@@ -77,6 +78,11 @@ function FunnelBody({ f }: { f: Funnel }) {
           ]}
         />
       </Section>
+      {noCategories ? (
+        <Section title="By category">
+          <p class="empty">The events of this data have no category (RetailRocket gives categories only through its item properties files), so there is no funnel by category.</p>
+        </Section>
+      ) : (
       <Section
         title="By category"
         note={'"Buyers ÷ cart users" compares two groups that are not one inside the other (buyers can skip the cart); where a category has more buyers than cart users it would read over 100%, so it shows n/a. "View → purchase" is the reached reading: every buyer over every viewer.'}
@@ -94,6 +100,7 @@ function FunnelBody({ f }: { f: Funnel }) {
           ]}
         />
       </Section>
+      )}
     </>
   );
 }

@@ -131,6 +131,9 @@ function JobProgress({ job }: { job: Job }) {
           <progress max={total} value={done} aria-label="Stages done" /> {formatCount(done)} of {formatCount(total)} stages done
         </p>
       ) : null}
+      {job.status === 'running' && !job.stages.some((s) => s.status !== 'pending') && job.log.length > 0 ? (
+        <p class="muted" role="status">{job.log[job.log.length - 1]}</p>
+      ) : null}
       <ol class="stages" data-testid="job-stages">
         {job.stages.map((s) => (
           <li class={`stage ${s.status}`}>
