@@ -43,14 +43,14 @@ function App() {
   const wanted = route.query.get('run');
   const run = runs ? (runs.find((r) => r.id === wanted) ?? runs[0] ?? null) : null;
   // Refresh the list when the URL names a run we do not know yet (a run just made elsewhere).
-  useEffect(() => { if (runs && wanted && !runs.some((r) => r.id === wanted)) void refreshRuns(); }, [wanted]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => { if (runs && wanted && !runs.some((r) => r.id === wanted)) void refreshRuns(); }, [wanted]);
   setLinkRun(run?.id ?? wanted);
 
   const page = PAGES.find((p) => p.path === route.path[0]);
   useEffect(() => {
     document.title = `${page?.label ?? 'Not found'} · ShopSight`;
   }, [page]);
-  useEffect(() => { window.scrollTo(0, 0); }, [route.path.join('/')]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => { window.scrollTo(0, 0); }, [route.path.join('/')]);
 
   let body: JSX.Element;
   if (error) body = <ErrorBox message={`Could not load the runs: ${error}`} />;

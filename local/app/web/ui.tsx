@@ -23,7 +23,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
       (e: unknown) => { if (live) setState({ data: null, error: e instanceof Error ? e.message : String(e), loading: false, key }); },
     );
     return () => { live = false; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return state.key === key ? state : { data: null, error: null, loading: true };
 }

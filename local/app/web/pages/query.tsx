@@ -32,7 +32,7 @@ export function QueryPage({ run }: PageProps) {
   };
 
   // Show the starting query's answer straight away.
-  useEffect(() => { void runQuery(); }, [run.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => { void runQuery(); }, [run.id]);
 
   const download = async (): Promise<void> => {
     setError(null);

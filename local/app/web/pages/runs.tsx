@@ -17,7 +17,7 @@ export function RunsPage({ refreshRuns }: Pick<PageProps, 'refreshRuns'>) {
   const [busy, setBusy] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
-  useEffect(() => { void refreshRuns().then(setRuns, (e: unknown) => setError(String(e))); }, []); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => { void refreshRuns().then(setRuns, (e: unknown) => setError(String(e))); }, []);
 
   // Poll the running job until it ends; then refresh the run list (the new run comes first).
   useEffect(() => {
@@ -32,7 +32,7 @@ export function RunsPage({ refreshRuns }: Pick<PageProps, 'refreshRuns'>) {
       );
     }, POLL_MS);
     return () => clearTimeout(t);
-  }, [job]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [job]);
 
   const start = async (make: () => Promise<{ job: Job }>): Promise<void> => {
     setError(null);

@@ -60,7 +60,7 @@ function WhatIfForm({ run, intent }: { run: string; intent: Intent }) {
       setBusy(false);
     }
   };
-  useEffect(() => { void compute(); }, [run]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => { void compute(); }, [run]);
 
   return (
     <div class="two">
