@@ -123,6 +123,15 @@ export function formatCompact(v: NumberLike): string {
   return `${sign}${trimZeros(abs.toFixed(abs >= 10 ? 1 : 2))}`;
 }
 
+/** A span in days for a person to read: under a day → "under a day"; 1 → "1 day"; 2.46 → "2.5 days"; 40.2 → "40 days". */
+export function formatDays(days: NumberLike): string {
+  const n = toNumber(days);
+  if (n === null || n < 0) return DASH;
+  if (n < 1) return 'under a day';
+  const s = n < 10 ? trimZeros(formatFixed(n, 1)) : formatFixed(n, 0);
+  return `${s} ${s === '1' ? 'day' : 'days'}`;
+}
+
 /** A rate (fraction) as a percentage: 0.1234 → "12.3%"; 1 → "100%"; null → "—". */
 export function formatPercent(rate: NumberLike, digits = 1): string {
   const n = toNumber(rate);

@@ -7,6 +7,7 @@ import {
   formatDateRange,
   formatDateShort,
   formatDateTime,
+  formatDays,
   formatMoney,
   formatMoneyCompact,
   formatNumber,
@@ -16,6 +17,17 @@ import {
 } from '../../local/present/format';
 
 describe('present/format', () => {
+  test('formatDays reads a recency as a person would, never as 0.0008', () => {
+    expect(formatDays(0.0008)).toBe('under a day');
+    expect(formatDays(0)).toBe('under a day');
+    expect(formatDays(1)).toBe('1 day');
+    expect(formatDays(1.04)).toBe('1 day');
+    expect(formatDays(2.46)).toBe('2.5 days');
+    expect(formatDays(40.2)).toBe('40 days');
+    expect(formatDays(null)).toBe(formatDays(-1));
+  });
+
+
   test('formatCount groups thousands, keeps big integer text exact, dashes missing values', () => {
     expect(formatCount(17055)).toBe('17,055');
     expect(formatCount(0)).toBe('0');

@@ -5,7 +5,7 @@
 import { formatMoney as presentMoney, type NumberLike } from '../../present';
 
 export {
-  formatCount, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatDate, formatDateTime, formatDateRange, formatDateShort,
+  formatCount, formatCompact, formatDays, formatMoneyCompact, formatNumber, formatPercent, formatDate, formatDateTime, formatDateRange, formatDateShort,
   segmentLabel, segmentDescription, productName, productTitle, categoryLabel, brandLabel, tableDescription,
   funnelReadings, funnelExplanation, SECTION_NOTES, currencyNote, datasetLabel,
 } from '../../present';

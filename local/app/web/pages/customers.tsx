@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { getJson, postJson, type QueryResult, type UserDetail } from '../api';
-import { formatCount, formatDate, formatMoney, formatNumber, formatPercent, SECTION_NOTES, segmentDescription, segmentLabel, formatDateTime } from '../fmt';
+import { formatCount, formatDate, formatDays, formatMoney, formatPercent, SECTION_NOTES, segmentDescription, segmentLabel, formatDateTime } from '../fmt';
 import { href } from '../router';
 import { DataTable, Kpi, Kpis, Note, Section, Show, TableSection, useLoad } from '../ui';
 import { moneyColumn, moneyOf, num, productColumns, type PageProps } from './common';
@@ -82,7 +82,7 @@ function CustomerPage({ run, userId }: PageProps & { userId: string }) {
                       <p class="big">{u.segment.label ?? segmentLabel(u.segment.segment_name)}</p>
                       {segmentDescription(u.segment.segment_name) ? <p>{segmentDescription(u.segment.segment_name)}</p> : null}
                       <dl class="facts">
-                        <dt>Days since last visit</dt><dd>{formatNumber(u.segment.recency_days, 1)}</dd>
+                        <dt>Last visit</dt><dd>{u.segment.recency_days === null ? '—' : `${formatDays(u.segment.recency_days)} before the data ends`}</dd>
                         <dt>Purchases</dt><dd>{formatCount(u.segment.frequency)}</dd>
                         <dt>Spend</dt><dd>{money(u.segment.monetary)}</dd>
                       </dl>
