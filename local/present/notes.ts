@@ -100,6 +100,15 @@ export function metricLabel(metric: string): string {
   return METRIC_NOTES[metric]?.label ?? metric.replace(/_/g, ' ');
 }
 
+/**
+ * Metrics measured in the data's own units, where lower is better (errors in money, k-means' sum of
+ * squares). The others are scores between 0 and 1: only those share a chart's axis, since an RMSE
+ * of 3,400 next to a precision of 0.03 leaves the scores invisible.
+ */
+export const ERROR_METRICS: ReadonlySet<string> = new Set(['mae', 'rmse', 'wssse']);
+
+export const isScoreMetric = (metric: string): boolean => !ERROR_METRICS.has(metric);
+
 /** Readable names of the models and baselines of model_metrics. */
 export const MODEL_LABELS: Readonly<Record<string, string>> = {
   als: 'Recommendations (ALS)',

@@ -26,6 +26,7 @@ import {
   formatMoneyCompact,
   funnelExplanation,
   funnelReadings,
+  isScoreMetric,
   METRIC_NOTES,
   metricLabel,
   modelLabel,
@@ -696,7 +697,12 @@ function modelsSection(d: ReportData): string {
           : `<span class="missing">${NOT_PRODUCED}</span>`;
       return `<li data-stage="${esc(stage)}">${code(stage)}: ${status}</li>`;
     });
-    const compared = mm.rows.filter((r) => num(r.value) !== null && num(r.baseline_value) !== null);
+    const withBaseline = mm.rows.filter((r) => num(r.value) !== null && num(r.baseline_value) !== null);
+    // Scores (0-1) share the chart; errors are in money, each on its own scale: the table and Forecast give them.
+    const compared = withBaseline.filter((r) => isScoreMetric(str(r.metric)));
+    const errorsNote = withBaseline.length > compared.length
+      ? note('The chart shows the scores between 0 and 1 (higher is better). Errors such as MAE and RMSE are in money and lower is better, so they are in the table below and in Forecast instead.')
+      : '';
     const withK = (r: Row): string =>
       `${modelLabel(str(r.model))}\n${metricLabel(str(r.metric)).replace('@k', '')}${r.k === null || r.k === undefined ? '' : `@${str(r.k)}`}`;
     const c = chart('bars', {
@@ -731,7 +737,7 @@ function modelsSection(d: ReportData): string {
     const metrics = [...new Set(mm.rows.map((r) => str(r.metric)))].filter((m) => METRIC_NOTES[m]);
     const meanings = metrics.length === 0 ? '' : `<details><summary>What the metrics mean</summary><ul class="segments">${metrics
       .map((m) => `<li><strong>${esc(METRIC_NOTES[m].label)}</strong>: ${esc(METRIC_NOTES[m].description)}</li>`).join('')}</ul></details>`;
-    return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c : note('No metric has a baseline value to compare with.')}${dataTable(cols, rows)}${meanings}`;
+    return `<ul class="stages">${stages.join('')}</ul>${compared.length > 0 ? c + errorsNote : note(withBaseline.length > 0 ? 'No score between 0 and 1 has a baseline value to chart; the errors are compared in the table below.' : 'No metric has a baseline value to compare with.')}${dataTable(cols, rows)}${meanings}`;
   });
   return section(
     'models',
@@ -876,7 +882,12 @@ function forecastSection(d: ReportData): string {
   const metrics = !mm.present
     ? missingNote(mm.table)
     : forecastMetricsText(metricRows) +
-      (metricRows.length > 0 ? dataTable(contractColumns('model_metrics', ['model', 'metric', 'value', 'baseline', 'baseline_value', 'evaluated_on']), metricRows) : '');
+      (metricRows.length > 0
+        ? dataTable(
+            contractColumns('model_metrics', ['model', 'metric', 'value', 'baseline', 'baseline_value', 'evaluated_on']).map((c) => (c.key === 'model' || c.key === 'baseline' ? { ...c, wrap: true } : c)),
+            metricRows.map((r) => ({ ...r, model: modelLabel(str(r.model)), metric: metricLabel(str(r.metric)), baseline: r.baseline === null ? null : modelLabel(str(r.baseline)) })),
+          )
+        : '');
 
   return section(
     'forecast',

@@ -344,8 +344,11 @@ describe('(a) renderReport', () => {
     }
     // The funnel: one bar per stage.
     expect(Number(/data-chart="funnel" data-points="(\d+)"/.exec(html)?.[1])).toBe(3);
-    // model vs baseline: the 10 metrics with a baseline (4, and 6 of spend-forecast), two bars each.
-    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(20);
+    // model vs baseline: of the 10 metrics with a baseline, the 6 scores between 0 and 1 (precision, recall, coverage, AUC,
+    // Spearman, spender AUC), two bars each; the 4 errors in money (MAE and RMSE of spend and of revenue) are left to the
+    // table, since a revenue RMSE of 1,100 on the same axis would flatten every score.
+    expect(Number(/data-chart="model-vs-baseline" data-points="(\d+)"/.exec(html)?.[1])).toBe(12);
+    expect(sectionHtml(html, 'models')).toContain('Errors such as MAE and RMSE are in money');
   });
 
   test('the forecast: revenue by day then the forecast days with their interval band, top predicted spenders with their probability, the metrics in words', async () => {
@@ -363,6 +366,11 @@ describe('(a) renderReport', () => {
     expect(labels).toEqual(rows.map((r) => `user ${r.user_id} (${(Number(r.purchase_probability) * 100).toFixed(1)}%)`));
     const customers = Number((await one('SELECT count(*) AS n FROM customer_spend_forecast')).n);
     expect(f).toContain(`data-kpi="forecast_customers" data-value="${customers}"`);
+    // The metrics table names models, baselines and metrics in words, not as model_metrics' codes.
+    const metricsTable = f.slice(f.lastIndexOf('<tbody>'));
+    expect(metricsTable).toContain('Customer spend (two-part model)');
+    expect(metricsTable).toContain('Daily revenue (trend and weekday)');
+    expect(metricsTable).not.toMatch(/two_part_glm|ols_trend_weekday|past_spend_rate|seasonal_naive/);
     // The metrics explained: RMSE and Spearman against both baselines, MAE's bias towards 0, the revenue backtest and coverage.
     const customersText = /<p data-forecast-explained="customers">([\s\S]*?)<\/p>/.exec(f)?.[1] ?? '';
     expect(customersText).toContain('2,500 customers');
@@ -513,7 +521,8 @@ describe('(c) a run folder without the model tables', () => {
     expect(sectionHtml(html, 'rules')).toContain('No sub_category rules were found in this run');
     expect(sectionHtml(html, 'rules')).toContain('No product rules were found in this run');
     expect(sectionHtml(html, 'models')).toMatch(/<code>purchase-intent<\/code>: <span class="missing">not produced in this run<\/span>/);
-    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="18"');
+    // Without purchase-intent's AUC, 5 scores with a baseline remain, two bars each.
+    expect(sectionHtml(html, 'models')).toContain('data-chart="model-vs-baseline" data-points="10"');
   });
 
   test('an empty customer forecast (a run of under four days) is explained, not left blank; the revenue forecast still shows', async () => {
