@@ -2,20 +2,14 @@
  * Seeded pseudo-random numbers for the synthetic data generator. Nothing here reads the clock or
  * Math.random: the same seed gives the same sequence on every machine.
  *
- * - `Random`: sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, 128-bit state), seeded
- *   through splitmix32 so that neighbouring seeds give unrelated streams.
+ * - `Random`: the engine's one sfc32 generator (local/ml/random.ts), seeded per (seed, stream) so that
+ *   neighbouring seeds give unrelated streams, with the draws the generator needs.
  * - `ZipfSampler`: rank k (0-based) with probability proportional to 1/(k+1)^s, by a precomputed CDF
  *   and binary search (O(log n) per draw, n doubles of memory).
  * - helpers: uniform ints, normal (Box-Muller), log-normal, exponential, UUID v4 text.
  */
 
-/** splitmix32 step: a good 32-bit mixer for seeding and for stateless hashing of ids. */
-export function mix32(x: number): number {
-  x = (x + 0x9e3779b9) | 0;
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
+import { mix32, Sfc32, streamSeedWords } from '../ml/random';
 
 /** Stateless hash of two 32-bit values (for per-entity ids that need no stored state). */
 export function hash2(a: number, b: number): number {
@@ -23,42 +17,12 @@ export function hash2(a: number, b: number): number {
 }
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const TWO_POW_32 = 4294967296;
 
-export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+export class Random extends Sfc32 {
   private spareNormal: number | undefined;
 
   constructor(seed: number, stream = 0) {
-    const s = mix32(seed | 0) ^ mix32(Math.floor(seed / TWO_POW_32) | 0);
-    this.a = mix32(s ^ 0x1234567);
-    this.b = mix32(this.a ^ stream);
-    this.c = mix32(this.b + 0x6a09e667);
-    this.d = 1;
-    for (let i = 0; i < 16; i++) this.u32();
-  }
-
-  /** Next uniform 32-bit unsigned integer (sfc32). */
-  u32(): number {
-    const a = this.a;
-    const b = this.b;
-    const c = this.c;
-    const d = this.d;
-    const t = (((a + b) | 0) + d) | 0;
-    this.d = (d + 1) | 0;
-    this.a = b ^ (b >>> 9);
-    this.b = (c + (c << 3)) | 0;
-    this.c = ((c << 21) | (c >>> 11)) + t;
-    this.c |= 0;
-    return t >>> 0;
-  }
-
-  /** Uniform in [0, 1) with 32 bits of resolution. */
-  next(): number {
-    return this.u32() / TWO_POW_32;
+    super(streamSeedWords(seed, stream), 16);
   }
 
   /** Uniform integer in [0, n). */

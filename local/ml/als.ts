@@ -72,6 +72,7 @@
 
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { mix32, Sfc32, streamSeedWords } from './random';
 
 export interface ImplicitRatings {
   users: number;
@@ -108,43 +109,13 @@ export interface AlsModel {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seeded PRNG: sfc32 seeded through splitmix32, normals by Box-Muller.
+// Seeded normals: the engine's sfc32 (./random) per (seed, mixed stream), Box-Muller on (0, 1].
 
-function mix32(x: number): number {
-  x = (x + 0x9e3779b9) | 0;
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-class Sfc32 {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
+class SeededNormals extends Sfc32 {
   private spare = NaN;
 
   constructor(seed: number, stream: number) {
-    const s = mix32(seed | 0) ^ mix32(Math.floor(seed / 4294967296) | 0);
-    this.a = mix32(s ^ 0x1234567);
-    this.b = mix32(this.a ^ mix32(stream));
-    this.c = mix32(this.b + 0x6a09e667);
-    for (let k = 0; k < 12; k++) this.nextU32();
-  }
-
-  nextU32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** Uniform in (0, 1]. */
-  nextOpen(): number {
-    return (this.nextU32() + 1) / 4294967296;
+    super(streamSeedWords(seed, mix32(stream)), 12);
   }
 
   normal(): number {
@@ -161,7 +132,7 @@ class Sfc32 {
 }
 
 function initFactors(n: number, rank: number, seed: number, stream: number): Float32Array {
-  const rng = new Sfc32(seed, stream);
+  const rng = new SeededNormals(seed, stream);
   const f = new Float32Array(n * rank);
   const tmp = new Float64Array(rank);
   for (let e = 0; e < n; e++) {

@@ -16,7 +16,8 @@
  * Empty clusters: MLlib keeps an empty cluster's old centre; here an empty cluster is re-seeded with
  * the point farthest from its assigned centroid (taken from a cluster with more than one point), so
  * every iteration keeps k non-empty clusters when n ≥ k.
- * Deterministic for a seed (own sfc32 generator seeded through splitmix32; no Math.random).
+ * Deterministic for a seed (the engine's sfc32 generator, local/ml/random.ts, seeded through splitmix32;
+ * no Math.random).
  * The returned assignments and wssse (within-set sum of squared errors, MLlib's trainingCost) are for
  * the final centroids, i.e. the same as `assign(model, x)`.
  *
@@ -32,6 +33,8 @@
  * Complexity. Greedy k-means++: O(n·k·d·(2 + ln k)). Each Lloyd iteration: O(n·k·d) time, O(k·d) extra memory beyond
  * the O(n) assignment/distance arrays. silhouette: O(n·k·d). standardize: O(n·d).
  */
+
+import { Sfc32, splitmixSeedWords } from './random';
 
 export interface KMeansParams {
   k: number;
@@ -53,33 +56,10 @@ export interface KMeansModel {
 
 const DEFAULT_TOL = 1e-4;
 
-/** splitmix32 → sfc32: a small, fast, well-mixed 32-bit generator; returns floats in [0, 1). */
+/** k-means++'s uniform draws in [0, 1): the engine's sfc32 (./random), seeded by splitmix32 from `seed`. */
 function makeRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  // Fold in the high bits of non-32-bit seeds so nearby large seeds still differ.
-  s ^= Math.floor(seed / 4294967296) >>> 0;
-  const splitmix = (): number => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let ctr = 1;
-  const next = (): number => {
-    const t = (((a + b) >>> 0) + ctr) >>> 0;
-    ctr = (ctr + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t >>> 0;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return () => next() / 4294967296;
+  const rng = new Sfc32(splitmixSeedWords(seed), 12);
+  return () => rng.next();
 }
 
 function rowCount(x: Float64Array, d: number, what: string): number {
