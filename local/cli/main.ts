@@ -24,8 +24,6 @@ import { addRunFolderEntries, ENGINE_VERSION, OutputFolderError } from '../engin
 import { writeReport } from '../report';
 import { ConsoleProgress, formatCount, formatSeconds } from './progress';
 
-export { EXIT };
-
 export class UsageError extends Error {}
 
 export interface CliIO {

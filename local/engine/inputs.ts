@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { DatasetKind } from '../../lib/config/execution-input';
 import { RawTableDef } from '../../lib/contract';
 import { InputValidationError } from '../../lambdas/validate-input/errors';
-import { EXIT } from './exit-codes';
+import { EXIT, ExitCode } from './exit-codes';
 import {
   checkDatasetConsistency,
   CLI_VOCABULARY,
@@ -24,16 +24,12 @@ import {
 export class InputError extends Error {
   constructor(
     message: string,
-    readonly exitCode: number,
+    readonly exitCode: ExitCode,
   ) {
     super(message);
     this.name = 'InputError';
   }
 }
-
-/** Exit codes of `shopsight run` for unusable input (README, "Exit codes"). */
-export const EXIT_INPUT_NOT_FOUND = EXIT.inputNotFound;
-export const EXIT_INPUT_UNUSABLE = EXIT.inputUnusable;
 
 export interface RecognisedInput {
   readonly path: string;
@@ -96,18 +92,18 @@ export function expandInput(arg: string): string[] {
     const base = absolute.slice(0, absolute.lastIndexOf(path.sep, firstGlob));
     const matcher = globToRegExp(absolute.split(path.sep).join('/'));
     const matches = fs.existsSync(base) ? walk(base).filter((f) => matcher.test(f.split(path.sep).join('/'))) : [];
-    if (matches.length === 0) throw new InputError(`${arg}: no file matches this pattern`, EXIT_INPUT_NOT_FOUND);
+    if (matches.length === 0) throw new InputError(`${arg}: no file matches this pattern`, EXIT.inputNotFound);
     return matches;
   }
   let stat: fs.Stats;
   try {
     stat = fs.statSync(arg);
   } catch {
-    throw new InputError(`${arg}: no such file or directory`, EXIT_INPUT_NOT_FOUND);
+    throw new InputError(`${arg}: no such file or directory`, EXIT.inputNotFound);
   }
   if (stat.isDirectory()) {
     const files = walk(arg).filter((f) => CSV_NAME.test(f));
-    if (files.length === 0) throw new InputError(`${arg}: the folder holds no .csv or .csv.gz file`, EXIT_INPUT_NOT_FOUND);
+    if (files.length === 0) throw new InputError(`${arg}: the folder holds no .csv or .csv.gz file`, EXIT.inputNotFound);
     return files;
   }
   return [arg];
@@ -126,21 +122,21 @@ export async function recogniseFile(file: string): Promise<RecognisedInput> {
   } finally {
     await handle.close();
   }
-  if (size === 0) throw new InputError(`${file}: the file is empty (0 bytes); expected a CSV with a header line`, EXIT_INPUT_UNUSABLE);
+  if (size === 0) throw new InputError(`${file}: the file is empty (0 bytes); expected a CSV with a header line`, EXIT.inputUnusable);
   try {
     const decoded = await decodeSample(sample, file, size <= SAMPLE_BYTES);
     if (decoded.text.trim() === '') throw new InputValidationError(`${file}: the file holds no text, not even a header line`);
     const table = recogniseSample(decoded.text, file);
     return { path: file, table, gzip: decoded.gzip, bytes: size };
   } catch (error) {
-    if (error instanceof InputValidationError) throw new InputError(error.message, EXIT_INPUT_UNUSABLE);
+    if (error instanceof InputValidationError) throw new InputError(error.message, EXIT.inputUnusable);
     throw error;
   }
 }
 
 /** The whole validate stage: expand, recognise, check that the files make one dataset. */
 export async function resolveInputs(args: readonly string[], requested: DatasetKind | 'auto'): Promise<ResolvedInputs> {
-  if (args.length === 0) throw new InputError('no --input given', EXIT_INPUT_NOT_FOUND);
+  if (args.length === 0) throw new InputError('no --input given', EXIT.inputNotFound);
   const seen = new Set<string>();
   const paths: string[] = [];
   for (const arg of args) {
@@ -163,7 +159,7 @@ export async function resolveInputs(args: readonly string[], requested: DatasetK
       CLI_VOCABULARY,
     );
   } catch (error) {
-    if (error instanceof InputValidationError) throw new InputError(error.message, EXIT_INPUT_UNUSABLE);
+    if (error instanceof InputValidationError) throw new InputError(error.message, EXIT.inputUnusable);
     throw error;
   }
   const of = (table: string) => files.filter((f) => f.table.name === table).map((f) => f.path);

@@ -14,7 +14,7 @@ import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, ass
 import { writeReport } from '../report';
 import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
 import { EXIT } from './exit-codes';
-import { EXIT_INPUT_UNUSABLE, InputError, resolveInputs } from './inputs';
+import { InputError, resolveInputs } from './inputs';
 import { checkTables, writeParquet, writeRunSummary, writeServing } from './outputs';
 import { loadRees46 } from './rees46-reader';
 import { loadRetailRocket } from './retailrocket-reader';
@@ -112,7 +112,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       if (!(error instanceof NoUsableRowsError)) throw error;
       // Nothing lost: the rejects and the reconciled summary are kept, where no earlier run is replaced.
       const where = folder.publishKeepingPrevious(runId);
-      throw new InputError(`${error.message}; rejected rows are in ${path.join(where, 'rejects')}`, EXIT_INPUT_UNUSABLE);
+      throw new InputError(`${error.message}; rejected rows are in ${path.join(where, 'rejects')}`, EXIT.inputUnusable);
     }
     folder.publish(runId);
     let { summary } = result;
@@ -230,11 +230,9 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
 /** Every row was rejected: the run folder holds only the rejects and the summary. */
 class NoUsableRowsError extends Error {}
 
-/** Exit code when loading the serving tables into MySQL/MariaDB fails (README, "Exit codes"). */
-export const EXIT_MYSQL_LOAD = EXIT.mysqlLoad;
-
+/** Loading the serving tables into MySQL/MariaDB failed (or cannot work): exit code `EXIT.mysqlLoad`. */
 export class MysqlLoadError extends Error {
-  readonly exitCode = EXIT_MYSQL_LOAD;
+  readonly exitCode = EXIT.mysqlLoad;
 }
 
 /** Fails before the first stage when the load at the end could not work (mysql-loader.checkServingDatabase). */

@@ -19,11 +19,9 @@ import { EXIT } from './exit-codes';
 export const RUN_FOLDER_MARKER = '.shopsight-run.json';
 const STAGING_FILE = '.shopsight-staging.json';
 
-/** Exit code of a refused output folder (README, "Exit codes"): the same as a bad argument. */
-export const EXIT_OUTPUT_REFUSED = EXIT.usage;
-
+/** An output folder refused: exit code `EXIT.usage`, the same as a bad argument (README, "Exit codes"). */
 export class OutputFolderError extends Error {
-  readonly exitCode = EXIT_OUTPUT_REFUSED;
+  readonly exitCode = EXIT.usage;
 }
 
 export interface RunFolderMarker {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, servedTables } from '../../lib/contract';
-import { EXIT } from '../../local/cli/main';
+import { EXIT } from '../../local/engine/exit-codes';
 import { generate, PlantedTruth } from '../../local/generate';
 import { checkAgainstContract } from '../../local/engine/sql';
 import { MariaDb, startMariaDb } from '../support/mariadb';

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EXIT_INPUT_UNUSABLE, InputError, resolveInputs } from '../../local/engine/inputs';
+import { EXIT } from '../../local/engine/exit-codes';
+import { InputError, resolveInputs } from '../../local/engine/inputs';
 import { REES46_HEADER } from '../../local/engine/rees46-reader';
 
 let dir: string;
@@ -36,7 +37,7 @@ async function inputError(run: () => Promise<unknown>): Promise<InputError> {
 test('another dataset than --dataset asked for: the message names --dataset and --input, not the execution input fields', async () => {
   const file = write('events.csv', 'timestamp,visitorid,event,itemid,transactionid\n1500000000000,7001,view,9001,\n');
   const error = await inputError(() => resolveInputs([file], 'rees46'));
-  expect(error.exitCode).toBe(EXIT_INPUT_UNUSABLE);
+  expect(error.exitCode).toBe(EXIT.inputUnusable);
   expect(error.message).toBe(
     `--dataset rees46 was requested but the files under ${file} are retailrocket files, e.g. ${file} (raw_retailrocket_events); ` +
       'use --dataset retailrocket or --dataset auto, or point --input at rees46 files',

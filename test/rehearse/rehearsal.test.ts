@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { servedTables, ServingManifest } from '../../lib/contract';
-import { EXIT } from '../../local/cli/main';
+import { EXIT } from '../../local/engine/exit-codes';
 import type { RehearsalReport } from '../../local/rehearse';
 import { MariaDbServer, startMariaDbServer } from '../../local/rehearse/mariadb';
 
