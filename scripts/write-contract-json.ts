@@ -1,6 +1,6 @@
 /**
  * Writes spark-jobs/shopsight_jobs/contract.json: the JSON copy of the table contract (lib/contract)
- * and the default pipeline parameters that the PySpark jobs read (ARCHITECTURE.md, "The spine"),
+ * and the default pipeline parameters that the PySpark jobs read (README, "The table contract"),
  * plus the Spark jobs' entry scripts and settings (lib/processing/spark-jobs.ts) for the tests.
  *
  *   npm run contract:json            rewrite the file

@@ -1,5 +1,5 @@
 /**
- * The table contract's vocabulary. One definition of each table (ARCHITECTURE.md, "The spine"):
+ * The table contract's vocabulary. One definition of each table (README, "The table contract"):
  * the Glue tables, the Aurora DDL, the local engine's output schemas and the Spark jobs' output
  * checks are all derived from these types, never written by hand.
  */
