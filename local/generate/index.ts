@@ -57,7 +57,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { once } from 'node:events';
 import { hash2, Random, WeightedSampler, ZipfSampler } from './random';
-import { buildTaxonomy, TOP_LEVEL } from './taxonomy';
+import { buildTaxonomy, Taxonomy, TOP_LEVEL } from './taxonomy';
 
 export interface GenerateOptions {
   dataset: 'rees46' | 'retailrocket';
@@ -366,7 +366,25 @@ function stripExt(p: string): string {
   return p.replace(/\.gz$/, '').replace(/\.csv$/, '');
 }
 
-export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+/** The options checked and completed with their dataset's defaults. */
+interface Settings {
+  dataset: 'rees46' | 'retailrocket';
+  seed: number;
+  /** Events to write. */
+  N: number;
+  rees: boolean;
+  startDate: string;
+  days: number;
+  /** Start and end of the period (epoch ms). */
+  t0: number;
+  periodEnd: number;
+  funnel: FunnelParams;
+  gzip: boolean;
+  /** The output's folder (created). */
+  dir: string;
+}
+
+function resolveSettings(options: GenerateOptions): Settings {
   const { dataset, seed } = options;
   const N = Math.floor(options.events);
   if (!(N >= 0)) throw new Error('events must be a non-negative number');
@@ -381,14 +399,29 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const gzip = options.out.endsWith('.gz');
   const dir = path.dirname(options.out);
   fs.mkdirSync(dir, { recursive: true });
+  return { dataset, seed, N, rees, startDate, days, t0, periodEnd, funnel, gzip, dir };
+}
 
-  // Separate streams so that catalogue choices do not shift when the event count changes.
-  const catRng = new Random(seed, 1);
-  const userRng = new Random(seed, 2);
-  const rng = new Random(seed, 3);
-  const seedHash = hash2(seed | 0, Math.floor(seed / 4294967296));
+/** The products: per top-level category a block of Zipf-ranked products, each with its row text. */
+interface Catalogue {
+  tax: Taxonomy;
+  /** Top-level categories. */
+  T: number;
+  products: number;
+  /** Per top-level category: its products' count and the index of its first one. */
+  topCount: number[];
+  topStart: number[];
+  topSampler: WeightedSampler;
+  /** Per top-level category: popularity rank within its block. */
+  rankSamplers: ZipfSampler[];
+  /** Per product: its taxonomy category index, id, id text and the row text around it. */
+  productCategory: Uint16Array;
+  itemIds: Int32Array;
+  productIdText: string[];
+  productText: string[];
+}
 
-  // ---- taxonomy and catalogue ----
+function buildCatalogue(catRng: Random, N: number, rees: boolean): Catalogue {
   const tax = buildTaxonomy(catRng);
   const T = TOP_LEVEL.length;
   const P = Math.round(clamp(N / 200, 500, 300_000));
@@ -446,8 +479,18 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       else productText[p] = `,${id},`;
     }
   }
+  return { tax, T, products, topCount, topStart, topSampler, rankSamplers, productCategory, itemIds, productIdText, productText };
+}
 
-  // ---- bundles: products from mid-popularity ranks, no product in two bundles ----
+/** Planted bundles (products) and, per top-level category, the bundles whose first product is in it. */
+interface Bundles {
+  bundles: number[][];
+  bundlesByTop: number[][];
+}
+
+/** Bundles: products from mid-popularity ranks, no product in two bundles. */
+function plantBundles(catRng: Random, catalogue: Catalogue): Bundles {
+  const { T, topCount, topStart, topSampler } = catalogue;
   const bundles: number[][] = [];
   {
     const used = new Set<number>();
@@ -476,8 +519,30 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     while (topStart[t] > p) t--;
     return t;
   }
+  return { bundles, bundlesByTop };
+}
 
-  // ---- users: typed arrays only ----
+/** The users, in typed arrays only, and the sample of them that the truth describes. */
+interface Users {
+  U: number;
+  segment: Uint8Array;
+  /** Preferred top-level categories (pref2 255: none). */
+  pref1: Uint8Array;
+  pref2: Uint8Array;
+  /** Seconds after t0 from which the user may start a session; 0 = never seen. */
+  busyUntil: Uint32Array;
+  spendTrend: Float64Array | undefined;
+  userZipf: ZipfSampler;
+  userText: (u: number) => string;
+  /** The truth's sample: user → its position, the users, and their events (counted while planning). */
+  sampleIndex: Map<number, number>;
+  sampleUsers: number[];
+  sampleEvents: Int32Array;
+}
+
+function buildUsers(settings: Settings, userRng: Random, topSampler: WeightedSampler, spendTrends: boolean | undefined): Users {
+  const { N, seed, rees } = settings;
+  const seedHash = hash2(seed | 0, Math.floor(seed / 4294967296));
   const U = Math.round(clamp(N / 15, 200, 5_000_000));
   const segment = new Uint8Array(U);
   const pref1 = new Uint8Array(U);
@@ -497,7 +562,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   }
   // Spend trends draw from a stream of their own, so the other draws are the same with or without them.
   let spendTrend: Float64Array | undefined;
-  if (options.spendTrends) {
+  if (spendTrends) {
     const trendRng = new Random(seed, 4);
     spendTrend = new Float64Array(U);
     for (let u = 0; u < U; u++) spendTrend[u] = 2 * trendRng.next() - 1;
@@ -518,8 +583,21 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   for (let u = 0; u < Math.min(100, U); u++) addSample(u);
   for (let k = 0; k < 900; k++) addSample(100 + Math.floor((k * (U - 100)) / 900));
   const sampleEvents = new Int32Array(sampleUsers.length);
+  return { U, segment, pref1, pref2, busyUntil, spendTrend, userZipf, userText, sampleIndex, sampleUsers, sampleEvents };
+}
 
-  // ---- session planning ----
+/** Plans sessions one at a time (`plan`), each starting at a given time; `sessions()` counts them. */
+interface SessionPlanner {
+  plan(startMs: number, remaining: number): Session;
+  sessions(): number;
+}
+
+/** Session planning: the owner, then views, carts, a bundle and the purchases at the end, on `rng`. */
+function makeSessionPlanner(settings: Settings, rng: Random, catalogue: Catalogue, planted: Bundles, users: Users): SessionPlanner {
+  const { rees, t0, periodEnd, funnel } = settings;
+  const { topStart, topSampler, rankSamplers } = catalogue;
+  const { bundles, bundlesByTop } = planted;
+  const { U, segment, pref1, pref2, busyUntil, spendTrend, userZipf, userText, sampleIndex, sampleEvents } = users;
   const pickProduct = (u: number): number => {
     let t: number;
     if (rng.next() < PREFERRED_SHARE) t = pref2[u] !== 255 && rng.next() < 0.35 ? pref2[u] : pref1[u];
@@ -619,9 +697,25 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     sessions++;
     return { times, types, prods, idx: 0, userText: userText(u), uuid: rees ? rng.uuid() : '', tx: -1 };
   };
+  return { plan: planSession, sessions: () => sessions };
+}
 
-  // ---- main loop ----
-  const eventsPath = options.out;
+interface WrittenEvents {
+  written: number;
+  /** Events by type (VIEW, CART, PURCHASE). */
+  counts: number[];
+  bytes: number;
+}
+
+/** The main loop: plans sessions as their start comes and writes every event in time order. */
+async function writeEvents(
+  settings: Settings,
+  eventsPath: string,
+  planner: SessionPlanner,
+  productText: string[],
+  onProgress: ((written: number) => void) | undefined,
+): Promise<WrittenEvents> {
+  const { rees, N, t0, days } = settings;
   const sink = new Sink(eventsPath);
   sink.add(rees ? 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n' : 'timestamp,visitorid,event,itemid,transactionid\n');
   const clock = makeStartClock(t0, days);
@@ -635,7 +729,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   let nextStart = clock(0);
   while (planned < N || heap.size > 0) {
     if (planned < N && (heap.size === 0 || nextStart <= heap.peekTime())) {
-      const s = planSession(nextStart, N - planned);
+      const s = planner.plan(nextStart, N - planned);
       planned += s.times.length;
       heap.push(s);
       nextStart = clock(planned / N);
@@ -663,15 +757,33 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     else heap.popTop();
     if (sink.add(line)) {
       await sink.flush();
-      options.onProgress?.(written);
+      onProgress?.(written);
     }
   }
-  const files = [eventsPath];
-  let bytes = await sink.close();
-  options.onProgress?.(written);
+  const bytes = await sink.close();
+  onProgress?.(written);
+  return { written, counts, bytes };
+}
 
-  // ---- RetailRocket siblings ----
+interface CategoryFiles {
+  /** The files written beside the events (RetailRocket's category tree and item properties). */
+  files: string[];
+  bytes: number;
+  categories: PlantedTruth['categories'];
+  categoryChanges: number | undefined;
+}
+
+/**
+ * The truth's categories; for RetailRocket also the siblings of the events file: `category_tree.csv`
+ * (the taxonomy as a tree of numeric ids) and `item_properties_part1.csv` (each item's categoryid, ~1%
+ * changing once), drawn on `catRng` after the catalogue and bundles.
+ */
+async function writeCategoryFiles(settings: Settings, catRng: Random, catalogue: Catalogue): Promise<CategoryFiles> {
+  const { rees, gzip, dir, t0, days } = settings;
+  const { tax, T, products, productCategory, itemIds } = catalogue;
   const truthCategories: PlantedTruth['categories'] = [];
+  const files: string[] = [];
+  let bytes = 0;
   let categoryChanges: number | undefined;
   if (rees) {
     for (const c of tax.categories) truthCategories.push({ categoryId: c.categoryId, code: c.code, top: TOP_LEVEL[c.top].name });
@@ -732,15 +844,33 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     bytes += await props.close();
     files.push(treePath, propsPath);
   }
+  return { files, bytes, categories: truthCategories, categoryChanges };
+}
 
+/** The planted structure, as written to `<out>.truth.json`. */
+function plantedTruth(
+  settings: Settings,
+  files: string[],
+  events: WrittenEvents,
+  sessions: number,
+  catalogue: Catalogue,
+  planted: Bundles,
+  users: Users,
+  categoryFiles: CategoryFiles,
+): PlantedTruth {
+  const { dataset, seed, startDate, days } = settings;
+  const { written, counts } = events;
+  const { products, productIdText } = catalogue;
+  const { bundles } = planted;
+  const { U, segment, pref1, pref2, busyUntil, spendTrend, userText, sampleUsers, sampleEvents } = users;
+  const { categories: truthCategories, categoryChanges } = categoryFiles;
   let activeUsers = 0;
   for (let u = 0; u < U; u++) if (busyUntil[u] !== 0) activeUsers++;
   const shares = [0, 0, 0, 0];
   for (const s of SEGMENT_PATTERN) shares[s] += 1 / SEGMENT_PATTERN.length;
-  const truthPath = `${stripExt(options.out)}.truth.json`;
-  const truth: PlantedTruth = {
+  return {
     dataset,
-    files: [...files, truthPath].map((f) => path.basename(f)),
+    files: files.map((f) => path.basename(f)),
     seed,
     events: written,
     startDate,
@@ -769,9 +899,30 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     ...(categoryChanges === undefined ? {} : { categoryChanges }),
     ...(spendTrend ? { spendTrendStrength: SPEND_TREND_STRENGTH } : {}),
   };
+}
+
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const settings = resolveSettings(options);
+  const { seed } = settings;
+
+  // Separate streams so that catalogue choices do not shift when the event count changes.
+  const catRng = new Random(seed, 1);
+  const userRng = new Random(seed, 2);
+  const rng = new Random(seed, 3);
+
+  const catalogue = buildCatalogue(catRng, settings.N, settings.rees);
+  const planted = plantBundles(catRng, catalogue);
+  const users = buildUsers(settings, userRng, catalogue.topSampler, options.spendTrends);
+  const planner = makeSessionPlanner(settings, rng, catalogue, planted, users);
+  const eventsPath = options.out;
+  const events = await writeEvents(settings, eventsPath, planner, catalogue.productText, options.onProgress);
+  const categoryFiles = await writeCategoryFiles(settings, catRng, catalogue);
+
+  const truthPath = `${stripExt(options.out)}.truth.json`;
+  const files = [eventsPath, ...categoryFiles.files];
+  const truth = plantedTruth(settings, [...files, truthPath], events, planner.sessions(), catalogue, planted, users, categoryFiles);
   const truthText = JSON.stringify(truth, null, 1) + '\n';
   fs.writeFileSync(truthPath, truthText);
-  bytes += Buffer.byteLength(truthText);
   files.push(truthPath);
-  return { files, events: written, bytes, truth };
+  return { files, events: events.written, bytes: events.bytes + categoryFiles.bytes + Buffer.byteLength(truthText), truth };
 }
