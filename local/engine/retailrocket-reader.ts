@@ -154,6 +154,19 @@ async function headerOf(connection: DuckDBConnection, file: string): Promise<str
 const headerError = (file: string, what: string, got: string | null, expected: string): Error =>
   new Error(`${file}: not a RetailRocket ${what} file: header is ${JSON.stringify(got)}, expected ${expected}`);
 
+/** The events header without and with the optional trailing `datetime`, and the other two files' headers, as text. */
+const EVENTS_HEADER_TEXT = RETAILROCKET_HEADER.join(',');
+const EVENTS_HEADER_WITH_TRAILING = [...RETAILROCKET_HEADER, ...RETAILROCKET_TRAILING].join(',');
+const TREE_HEADER_TEXT = CATEGORY_TREE_HEADER.join(',');
+const PROPERTIES_HEADER_TEXT = ITEM_PROPERTIES_HEADER.join(',');
+
+/** The connection, with its two ways of running SQL here: for effect, and for one count. */
+interface Db {
+  connection: DuckDBConnection;
+  run(sql: string): Promise<unknown>;
+  count(sql: string): Promise<number>;
+}
+
 /**
  * Reads the files into the tables `events` and `rejects` of the connection's database, replacing
  * them if present. Temporary tables `_rr_*` are dropped before returning.
@@ -168,23 +181,57 @@ export async function loadRetailRocket(
   if (!(options.sessionGapMinutes > 0)) throw new Error(`loadRetailRocket: sessionGapMinutes must be positive, got ${options.sessionGapMinutes}`);
   const run = (sql: string) => connection.run(sql);
   const count = async (sql: string): Promise<number> => Number((await connection.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+  const db: Db = { connection, run, count };
 
-  // 0. Every header first, so that a wrong file fails before any table is replaced.
-  const treeHeader = CATEGORY_TREE_HEADER.join(',');
-  const propHeader = ITEM_PROPERTIES_HEADER.join(',');
+  await checkCategoryHeaders(connection, input);
+  await readEventLines(db, files);
+  await splitAndTypeEvents(db);
+  await writeRejects(db);
+  await run(`DROP TABLE _rr_lines`);
+  await keepFirstCopies(db);
+  await numberSessions(db, options.sessionGapMinutes);
+  await countRows(db);
+  const treeRowsRejected = await readCategoryTree(db, input.categoryTree);
+  const propertyRowsRejected = await readItemCategories(db, input.itemProperties);
+  await writeEvents(db);
+
+  // 9. Accounting: only counts leave DuckDB.
+  const { perFile, totals } = await readAccounting(connection, files, `SELECT * FROM _rr_counts`, `SELECT * FROM _rr_reasons`);
+  const categories: RetailRocketCategories = {
+    treeCategories: await count(`SELECT count(*) FROM _rr_tree`),
+    itemsWithCategory: await count(`SELECT count(DISTINCT product_id) FROM events WHERE category_id IS NOT NULL`),
+    treeRowsRejected,
+    unrootedCategories: await count(`SELECT count(*) FROM _rr_paths WHERE unrooted`),
+    categoryRows: await count(`SELECT count(*) FROM _rr_itemcat`),
+    propertyRowsRejected,
+    itemsInProperties: await count(`SELECT count(*) FROM _rr_itemfirst`),
+    eventsWithoutCategory: await count(`SELECT count(*) FROM events WHERE category_id IS NULL`),
+  };
+  const temps = ['_rr_files', '_rr_counts', '_rr_reasons', '_rr_kept', '_rr_tree', '_rr_tree_lines', '_rr_paths', '_rr_itemcat', '_rr_itemcat1', '_rr_itemfirst', '_rr_prop_lines'];
+  for (const t of temps) await run(`DROP TABLE IF EXISTS ${t}`);
+  return { perFile, totals, categories };
+}
+
+/** 0. Every header first, so that a wrong file fails before any table is replaced. */
+async function checkCategoryHeaders(connection: DuckDBConnection, input: RetailRocketInput): Promise<void> {
   if (input.categoryTree !== undefined) {
     const got = await headerOf(connection, input.categoryTree);
-    if (got !== treeHeader) throw headerError(input.categoryTree, 'category_tree', got, `"${treeHeader}"`);
+    if (got !== TREE_HEADER_TEXT) throw headerError(input.categoryTree, 'category_tree', got, `"${TREE_HEADER_TEXT}"`);
   }
   for (const file of input.itemProperties) {
     const got = await headerOf(connection, file);
-    if (got !== propHeader) throw headerError(file, 'item_properties', got, `"${propHeader}"`);
+    if (got !== PROPERTIES_HEADER_TEXT) throw headerError(file, 'item_properties', got, `"${PROPERTIES_HEADER_TEXT}"`);
   }
+}
 
-  // 1. Physical lines of every events file, numbered from 1 (the header). One sequential scan per file.
-  //    No filter here: DuckDB 1.5 scans several times slower with a WHERE on top of WITH ORDINALITY (measured).
-  const base = RETAILROCKET_HEADER.join(',');
-  const withTrailing = [...RETAILROCKET_HEADER, ...RETAILROCKET_TRAILING].join(',');
+/**
+ * 1. Physical lines of every events file, numbered from 1 (the header), into `_rr_lines`; the files
+ * into `_rr_files`. One sequential scan per file; an events file with a wrong header throws.
+ * No filter here: DuckDB 1.5 scans several times slower with a WHERE on top of WITH ORDINALITY (measured).
+ */
+async function readEventLines({ connection, run }: Db, files: string[]): Promise<void> {
+  const base = EVENTS_HEADER_TEXT;
+  const withTrailing = EVENTS_HEADER_WITH_TRAILING;
   // The file name is joined in at the end from _rr_files: rows carry only its index.
   await run(`CREATE OR REPLACE TEMP TABLE _rr_files (file_idx INTEGER, source_file VARCHAR)`);
   await run(`CREATE OR REPLACE TEMP TABLE _rr_lines (file_idx INTEGER, has_datetime BOOLEAN, source_line BIGINT, raw_line VARCHAR)`);
@@ -197,8 +244,10 @@ export async function loadRetailRocket(
     await readPhysicalLines(connection, file, (lines) =>
       run(`INSERT INTO _rr_lines SELECT ${idx}, ${got === withTrailing}, ordinality, l FROM ${lines}`));
   }
+}
 
-  // 2. Fields split in SQL; values typed behind strict patterns; the first failing check is the reason.
+/** 2. `_rr_rows`: fields split in SQL; values typed behind strict patterns; the first failing check is the reason. */
+async function splitAndTypeEvents({ run }: Db): Promise<void> {
   const names = ['line', ...RETAILROCKET_HEADER].map((h) => `'${h}'`).join(', ');
   const fields = RETAILROCKET_HEADER.map((h) => `${unquote(`f.${h}`)} AS ${h}`).join(',\n        ');
   await run(`CREATE OR REPLACE TEMP TABLE _rr_rows AS
@@ -232,8 +281,12 @@ export async function loadRetailRocket(
         WHEN transactionid IS NOT NULL AND t_tx IS NULL THEN 'bad_transaction_id'
       END AS reason
     FROM typed`);
+}
 
-  // 3. Rejects, with the contract's columns and types.
+/** 3. The `rejects` table, with the contract's columns and types, in (file, line) order. */
+async function writeRejects({ run }: Db): Promise<void> {
+  const base = EVENTS_HEADER_TEXT;
+  const withTrailing = EVENTS_HEADER_WITH_TRAILING;
   const rejectsDef = outputTable('rejects');
   await run(`CREATE OR REPLACE TABLE rejects (${materialisedColumns(rejectsDef).map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
   const stripQuoted = `regexp_replace(raw_line, '"(?:[^"]|"")*"', '', 'g')`;
@@ -253,18 +306,22 @@ export async function loadRetailRocket(
       ${REJECT_RAW_LINE('raw_line')}
     FROM _rr_rows JOIN _rr_files USING (file_idx) WHERE reason IS NOT NULL
     ORDER BY file_idx, source_line`);
+}
 
-  await run(`DROP TABLE _rr_lines`);
-
-  // 4. Exact duplicates (the 5 original columns) among the typed rows: the first by (file order, line)
-  //    stays. A hash aggregate on the 5 columns finds each first copy (much cheaper than a window).
+/**
+ * 4. `_rr_first`: exact duplicates (the 5 original columns) among the typed rows: the first by (file
+ * order, line) stays. A hash aggregate on the 5 columns finds each first copy (much cheaper than a window).
+ */
+async function keepFirstCopies({ run }: Db): Promise<void> {
   const raw = RETAILROCKET_HEADER.join(', ');
   await run(`CREATE OR REPLACE TEMP TABLE _rr_first AS
     SELECT min(CAST(file_idx AS BIGINT) * ${2 ** 40} + source_line) AS row_key
     FROM _rr_rows WHERE reason IS NULL GROUP BY ${raw}`);
+}
 
-  // 5. Sessions over the kept rows: per visitor in (timestamp, file, line) order; a gap > the limit starts one.
-  const gapMs = Math.round(options.sessionGapMinutes * 60_000);
+/** 5. `_rr_kept`: sessions over the kept rows: per visitor in (timestamp, file, line) order; a gap > the limit starts one. */
+async function numberSessions({ run }: Db, sessionGapMinutes: number): Promise<void> {
+  const gapMs = Math.round(sessionGapMinutes * 60_000);
   await run(`CREATE OR REPLACE TEMP TABLE _rr_kept AS
     WITH ordered AS (
       SELECT file_idx, source_line, t_ms, t_event, t_product_id, t_user_id, t_tx,
@@ -275,8 +332,10 @@ export async function loadRetailRocket(
       sum(CASE WHEN gap IS NULL OR gap > ${gapMs} THEN 1 ELSE 0 END)
         OVER (PARTITION BY t_user_id ORDER BY t_ms, file_idx, source_line ROWS UNBOUNDED PRECEDING) AS session_n
     FROM ordered`);
+}
 
-  // Counts of the rows, then the wide row tables go (memory): rows read = accepted + rejected + duplicates.
+/** `_rr_counts` and `_rr_reasons`: counts of the rows, then the wide row tables go (memory): rows read = accepted + rejected + duplicates. */
+async function countRows({ run }: Db): Promise<void> {
   await run(`CREATE OR REPLACE TEMP TABLE _rr_counts AS
     SELECT r.file_idx, r.rows_read, coalesce(k.accepted, 0) AS accepted, r.rejected,
       r.rows_read - r.rejected - coalesce(k.accepted, 0) AS duplicates
@@ -286,12 +345,17 @@ export async function loadRetailRocket(
     SELECT file_idx, reason, count(*) AS n FROM _rr_rows WHERE reason IS NOT NULL GROUP BY file_idx, reason`);
   await run(`DROP TABLE _rr_rows`);
   await run(`DROP TABLE _rr_first`);
+}
 
-  // 6. Category tree: each valid category's path from its root, ids joined by dots.
+/**
+ * 6. Category tree (`_rr_tree`, `_rr_paths`): each valid category's path from its root, ids joined by
+ * dots. Returns the data lines that do not parse.
+ */
+async function readCategoryTree({ connection, run, count }: Db, categoryTree: string | undefined): Promise<number> {
   await run(`CREATE OR REPLACE TEMP TABLE _rr_tree (categoryid BIGINT, parentid BIGINT)`);
   let treeRowsRejected = 0;
-  if (input.categoryTree !== undefined) {
-    const file = input.categoryTree;
+  if (categoryTree !== undefined) {
+    const file = categoryTree;
     await readPhysicalLines(connection, file, (lines) => run(`CREATE OR REPLACE TEMP TABLE _rr_tree_lines AS
       WITH f AS (
         SELECT ordinality, regexp_extract(l, '^([0-9]{1,19}),([0-9]{0,19})$', ['c', 'p']) AS s,
@@ -316,19 +380,26 @@ export async function loadRetailRocket(
     SELECT categoryid, string_agg(CAST(ancestor AS VARCHAR), '.' ORDER BY depth DESC) AS category_code,
       bool_or(depth = ${MAX_CATEGORY_DEPTH} AND parent IS NOT NULL) AS unrooted
     FROM up GROUP BY categoryid`);
+  return treeRowsRejected;
+}
 
-  // 7. Item categories over time from item_properties: only `categoryid` rows.
+/**
+ * 7. Item categories over time from item_properties (`_rr_itemcat`, one value per item and time in
+ * `_rr_itemcat1`, each item's first in `_rr_itemfirst`): only `categoryid` rows. Returns the lines
+ * rejected.
+ */
+async function readItemCategories({ connection, run, count }: Db, itemProperties: string[]): Promise<number> {
   await run(`CREATE OR REPLACE TEMP TABLE _rr_itemcat (itemid BIGINT, ts BIGINT, categoryid BIGINT)`);
   let propertyRowsRejected = 0;
   const propPattern = wholeLinePattern(ITEM_PROPERTIES_HEADER.length);
   const propNames = ['line', ...ITEM_PROPERTIES_HEADER].map((h) => `'${h}'`).join(', ');
-  for (const file of input.itemProperties) {
+  for (const file of itemProperties) {
     // Only malformed lines and categoryid rows are kept (the other properties are most of the file).
     // No line numbers are needed here, so the scan may run in parallel; the header line is recognised by its text.
     await readPhysicalLines(connection, file, (lines) => run(`CREATE OR REPLACE TEMP TABLE _rr_prop_lines AS
       WITH lines AS (SELECT l FROM ${lines}), split AS (
         SELECT regexp_extract(l, ${sqlString(propPattern)}, [${propNames}]) AS f
-        FROM lines WHERE l IS NOT NULL AND l <> '' AND ltrim(l, chr(65279)) <> ${sqlString(propHeader)}
+        FROM lines WHERE l IS NOT NULL AND l <> '' AND ltrim(l, chr(65279)) <> ${sqlString(PROPERTIES_HEADER_TEXT)}
       ), fields AS (
         SELECT f.line <> '' AS ok, ${ITEM_PROPERTIES_HEADER.map((h) => `${unquote(`f.${h}`)} AS ${h}`).join(', ')} FROM split
       )
@@ -343,9 +414,14 @@ export async function loadRetailRocket(
   // One value per (item, time): two different values at the same instant keep the larger id (deterministic).
   await run(`CREATE OR REPLACE TEMP TABLE _rr_itemcat1 AS SELECT itemid, ts, max(categoryid) AS categoryid FROM _rr_itemcat GROUP BY itemid, ts`);
   await run(`CREATE OR REPLACE TEMP TABLE _rr_itemfirst AS SELECT itemid, arg_min(categoryid, ts) AS categoryid FROM _rr_itemcat1 GROUP BY itemid`);
+  return propertyRowsRejected;
+}
 
-  // 8. The canonical events table: contract columns in order, then event_date. The category at the
-  //    event time: ASOF (the item's latest categoryid row at or before it), else the item's first row.
+/**
+ * 8. The canonical events table: contract columns in order, then event_date. The category at the
+ * event time: ASOF (the item's latest categoryid row at or before it), else the item's first row.
+ */
+async function writeEvents({ run }: Db): Promise<void> {
   const eventsDef = outputTable('events');
   const eventColumns = materialisedColumns(eventsDef);
   await run(`CREATE OR REPLACE TABLE events (${eventColumns.map((c) => `${c.name} ${duckType(c.type)}`).join(', ')})`);
@@ -381,20 +457,4 @@ export async function loadRetailRocket(
     JOIN _rr_files fl ON fl.file_idx = k.file_idx
     LEFT JOIN _rr_paths p ON p.categoryid = k.category_id
     ORDER BY k.file_idx, k.source_line`);
-
-  // 9. Accounting: only counts leave DuckDB.
-  const { perFile, totals } = await readAccounting(connection, files, `SELECT * FROM _rr_counts`, `SELECT * FROM _rr_reasons`);
-  const categories: RetailRocketCategories = {
-    treeCategories: await count(`SELECT count(*) FROM _rr_tree`),
-    itemsWithCategory: await count(`SELECT count(DISTINCT product_id) FROM events WHERE category_id IS NOT NULL`),
-    treeRowsRejected,
-    unrootedCategories: await count(`SELECT count(*) FROM _rr_paths WHERE unrooted`),
-    categoryRows: await count(`SELECT count(*) FROM _rr_itemcat`),
-    propertyRowsRejected,
-    itemsInProperties: await count(`SELECT count(*) FROM _rr_itemfirst`),
-    eventsWithoutCategory: await count(`SELECT count(*) FROM events WHERE category_id IS NULL`),
-  };
-  const temps = ['_rr_files', '_rr_counts', '_rr_reasons', '_rr_kept', '_rr_tree', '_rr_tree_lines', '_rr_paths', '_rr_itemcat', '_rr_itemcat1', '_rr_itemfirst', '_rr_prop_lines'];
-  for (const t of temps) await run(`DROP TABLE IF EXISTS ${t}`);
-  return { perFile, totals, categories };
 }
