@@ -48,8 +48,8 @@ Commands:
 
 Run "shopsight help <command>" (or "shopsight <command> --help") for a command's options,
 "shopsight --version" for the version.
-Exit codes: 0 ok, 1 internal error, 2 bad arguments or a refused output folder, 3 input not found,
-4 input unusable, 5 MySQL unusable or its load failed, 6 rehearsal did not end as asked.`,
+Exit codes: ${EXIT.ok} ok, ${EXIT.internal} internal error, ${EXIT.usage} bad arguments or a refused output folder, ${EXIT.inputNotFound} input not found,
+${EXIT.inputUnusable} input unusable, ${EXIT.mysqlLoad} MySQL unusable or its load failed, ${EXIT.rehearsalFailed} rehearsal did not end as asked.`,
   run: `Usage: shopsight run --input <file|dir|glob>... [options]
 
 Runs every stage locally: validate, prepare (clean, deduplicate, canonical events), the seven
@@ -120,8 +120,8 @@ Options:
   --stage <stage>      CDK stage to synthesize (default: dev)
   --help, -h           this help
 
-Exit: 0 when the execution did what was asked (succeeded and serves the run, or failed where told
-and still serves the previous run), 6 otherwise.`,
+Exit: ${EXIT.ok} when the execution did what was asked (succeeded and serves the run, or failed where told
+and still serves the previous run), ${EXIT.rehearsalFailed} otherwise.`,
   app: `Usage: shopsight app [RUN_DIR…] [options]
 
 Serves a local web app over run folders (newest first): key figures, the funnel, products,
@@ -142,8 +142,8 @@ Options:
                         gets 421, which is what stops DNS rebinding
   --help, -h            this help
 
-Exit: 0 when stopped by Ctrl-C or a TERM, 2 for a bad option, a RUN_DIR that is not a run folder or
-a --workdir the app did not create that is not empty, 1 when the port is taken.`,
+Exit: ${EXIT.ok} when stopped by Ctrl-C or a TERM, ${EXIT.usage} for a bad option, a RUN_DIR that is not a run folder or
+a --workdir the app did not create that is not empty, ${EXIT.internal} when the port is taken.`,
   report: `Usage: shopsight report DIR
 
 (Re)builds DIR/report/index.html from the tables and run-summary.json of a run folder.
