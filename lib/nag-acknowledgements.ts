@@ -1,7 +1,7 @@
 import { CfnElement, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { OUTPUT_TABLES } from './contract';
-import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from './contract/layout';
+import { OUTPUT_TABLES } from '../core/contract';
+import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from '../core/contract/layout';
 import type { ShopSightStack } from './shopsight-stack';
 
 /**

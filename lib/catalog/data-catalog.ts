@@ -3,9 +3,9 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ColumnDef, glueType, OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef, RUN_ID_PARTITION } from '../contract';
-import { curatedTablePrefix } from '../contract/layout';
-import { HEADLINE_QUERIES } from './headline-queries';
+import { ColumnDef, glueType, OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef, RUN_ID_PARTITION } from '../../core/contract';
+import { curatedTablePrefix } from '../../core/contract/layout';
+import { HEADLINE_QUERIES } from '../../core/catalog/headline-queries';
 
 export interface DataCatalogProps {
   /** Glue database name (lower case, digits and underscores). */

@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { LAMBDAS_ROOT } from '../lambda/pipeline-function';
-import { MIGRATIONS } from './mysql-schema';
+import { MIGRATIONS } from '../../core/serving/mysql-schema';
 import { ServingDatabase } from './serving-database';
 
 export interface ServingSchemaProps {

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../contract/layout';
+import { EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../../core/contract/layout';
 
 export interface DataLakeStorageProps {
   /**

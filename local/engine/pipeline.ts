@@ -8,9 +8,9 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PipelineParameters } from '../../lib/config/pipeline-params';
-import { DatasetKind } from '../../lib/config/execution-input';
-import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../lib/contract';
+import { PipelineParameters } from '../../core/config/pipeline-params';
+import { DatasetKind } from '../../core/config/execution-input';
+import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../core/contract';
 import { writeReport } from '../report';
 import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
 import { EXIT } from './exit-codes';

@@ -1,14 +1,14 @@
 /**
- * The shared transformation SQL (spark-jobs/sql/…) run on DuckDB, and the check that what DuckDB
+ * The shared transformation SQL (core/sql/…) run on DuckDB, and the check that what DuckDB
  * produces has the contract's columns and types. Spark runs the very same files with spark.sql.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../core/contract';
 
 /** Root of the shared transformation SQL: schemas/, insights/, features/ (the files Spark SQL runs too). */
-export const SQL_DIR = path.resolve(__dirname, '../../spark-jobs/sql');
+export const SQL_DIR = path.resolve(__dirname, '../../core/sql');
 
 /** Folder of the seven schema SELECTs: one file per contract table, one SELECT over `events` each. */
 export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'schemas');
@@ -22,7 +22,7 @@ export type SqlParams = Record<string, SqlParam>;
 
 /*
  * The placeholder rule. spark-jobs/shopsight_jobs/sql.py implements the very same rule with the
- * same error texts; spark-jobs/tests/sql_placeholder_cases.json holds the cases both test suites run.
+ * same error texts; core/cases/sql_placeholder_cases.json holds the cases both test suites run.
  * - A placeholder is `{{name}}`, name = [A-Za-z_][A-Za-z0-9_]*, anywhere in the text (comments too).
  * - Any other `{{` or `}}` is an error (a misspelt placeholder must not reach the engine).
  * - number → String(n) (JavaScript's shortest round-trip form); it must be finite.
@@ -74,16 +74,16 @@ export function substituteSql(text: string, params: SqlParams, source: string): 
 }
 
 /**
- * The SELECT of a shared SQL file, relative to spark-jobs/sql (e.g. 'insights/daily_kpis.sql'),
+ * The SELECT of a shared SQL file, relative to core/sql (e.g. 'insights/daily_kpis.sql'),
  * comments kept, surrounding whitespace and a trailing semicolon dropped (so it nests in DESCRIBE,
  * CREATE … AS), placeholders filled from params. shopsight_jobs.sql.load_sql is its Python twin.
  */
 export function readSql(relativePath: string, params: SqlParams = {}): string {
   if (!RELATIVE_SQL_PATH.test(relativePath)) {
-    throw new Error(`SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
+    throw new Error(`SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
   }
   const file = path.join(SQL_DIR, ...relativePath.split('/'));
-  if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under spark-jobs/sql`);
+  if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under core/sql`);
   const text = fs.readFileSync(file, 'utf8').trim().replace(/;\s*$/, '');
   return substituteSql(text, params, relativePath);
 }

@@ -1,7 +1,7 @@
 /**
  * Streaming, deterministic synthetic e-commerce events shaped like the two public datasets ShopSight
  * reads: REES46 ("eCommerce behavior data from multi category store") and RetailRocket. It writes the
- * public formats exactly (RAW_TABLES in lib/contract/tables.ts) so that demos and benchmarks run the
+ * public formats exactly (RAW_TABLES in core/contract/tables.ts) so that demos and benchmarks run the
  * real pipeline without redistributing the real files.
  *
  * What is generated

@@ -1,6 +1,6 @@
 """The table contract, as the Spark jobs see it.
 
-The contract is defined once, in TypeScript (``lib/contract``). ``contract.json`` beside this file
+The contract is defined once, in TypeScript (``core/contract``). ``contract.json`` beside this file
 is generated from it by ``npm run contract:json`` and must not be edited by hand; a jest test fails
 when it is stale. This module reads it with ``pkgutil.get_data``, which also works when the package
 is imported from ``shopsight_jobs.zip`` passed with ``--py-files``.
@@ -256,7 +256,7 @@ def served_tables() -> Tuple[OutputTable, ...]:
 
 
 def default_pipeline_parameters() -> Dict[str, Any]:
-    """A copy of DEFAULT_PIPELINE_PARAMETERS (lib/config/pipeline-params.ts), camelCase keys."""
+    """A copy of DEFAULT_PIPELINE_PARAMETERS (core/config/pipeline-params.ts), camelCase keys."""
     return copy.deepcopy(_DOCUMENT["pipelineParameters"])
 
 

@@ -5,7 +5,7 @@ docs/spend-forecast.md is the method, written for both engines; this note says h
 
 Customer spend: a two-part model (purchase probability × spend given a purchase) on the columns of
 features/spend_features.sql at three cutoffs c1 < c2 < c3 (``spend_windows``: h = min(forecastHorizonDays,
-⌊span / 4⌋)). Features: SPEND_FEATURES (lib/contract/analytics-tables.ts: shares of the history and
+⌊span / 4⌋)). Features: SPEND_FEATURES (core/contract/analytics-tables.ts: shares of the history and
 rates per horizon), SPEND_LOG_FEATURES as ln(1 + x), each standardised with the
 training population's mean and sample standard deviation (Spark's avg and stddev_samp; a constant
 feature, or one training row, gives 0). Part 1 is MLlib ``GeneralizedLinearRegression`` family
@@ -48,7 +48,7 @@ MEAN_MODEL = "overall_mean"
 REVENUE_MODEL = "ols_trend_weekday"
 REVENUE_BASELINE = "seasonal_naive"
 
-#: SPEND_FEATURES of lib/contract/analytics-tables.ts, in model order.
+#: SPEND_FEATURES of core/contract/analytics-tables.ts, in model order.
 SPEND_FEATURES: Tuple[str, ...] = (
     "recency_share",
     "purchase_recency_share",

@@ -16,7 +16,7 @@ def test_contract_json_is_the_generated_file() -> None:
     text = CONTRACT_JSON.read_text(encoding="utf-8")
     document = json.loads(text)
     assert list(document)[0] == "generatedBy"
-    assert "lib/contract" in document["generatedBy"] and "Do not edit by hand" in document["generatedBy"]
+    assert "core/contract" in document["generatedBy"] and "Do not edit by hand" in document["generatedBy"]
     assert text.endswith("}\n")
 
 

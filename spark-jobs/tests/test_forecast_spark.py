@@ -21,10 +21,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import pytest
 
-from support import REPO_ROOT, rees46_line, write_text
+from support import CASES_DIR, REPO_ROOT, rees46_line, write_text
 from shopsight_jobs import contract, forecast, lines
 
-CASES_DIR = Path(__file__).parent / "cases"
 REES46_HEADER = ",".join(lines.REES46_HEADER)
 ANALYTICS_TABLES_TS = REPO_ROOT / "lib" / "contract" / "analytics-tables.ts"
 OCT = [dt.date(2019, 10, d) for d in range(1, 32)]

@@ -253,7 +253,7 @@ def test_non_finite_doubles_have_no_csv_form(value: float) -> None:
 def test_the_format_is_the_one_lib_serving_loader_sql_declares() -> None:
     loader = REPO_ROOT / "lib" / "serving" / "loader-sql.ts"
     if not loader.is_file():
-        pytest.skip("lib/serving/loader-sql.ts is not in this checkout")
+        pytest.skip("core/serving/loader-sql.ts is not in this checkout")
     source = loader.read_text(encoding="utf-8")
     assert "nullToken: 'NULL'" in source
     assert "OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''" in source

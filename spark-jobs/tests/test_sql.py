@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from support import SPARK_JOBS_DIR, run_python
+from support import CASES_DIR, SQL_DIR, run_python
 from shopsight_jobs import contract
 from shopsight_jobs.sql import SqlFileError, SqlParameterError, js_number, load_sql, substitute_sql
 
-SQL_DIR = SPARK_JOBS_DIR / "sql"
-CASES = json.loads((Path(__file__).parent / "sql_placeholder_cases.json").read_text(encoding="utf-8"))["cases"]
+CASES = json.loads((CASES_DIR / "sql_placeholder_cases.json").read_text(encoding="utf-8"))["cases"]
 SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 #: Parameters of every parameterised file, as the jobs pass them.
@@ -121,7 +120,7 @@ def test_missing_and_extra_parameters_name_the_file_and_the_parameter() -> None:
 def test_paths_must_be_relative_sql_paths(path: str) -> None:
     with pytest.raises(SqlFileError) as raised:
         load_sql(path)
-    assert str(raised.value) == 'SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got {}'.format(
+    assert str(raised.value) == 'SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got {}'.format(
         json.dumps(path)
     )
 
@@ -129,7 +128,7 @@ def test_paths_must_be_relative_sql_paths(path: str) -> None:
 def test_an_unknown_file_is_named() -> None:
     with pytest.raises(SqlFileError) as raised:
         load_sql("insights/nope.sql")
-    assert str(raised.value) == "insights/nope.sql: no such SQL file under spark-jobs/sql"
+    assert str(raised.value) == "insights/nope.sql: no such SQL file under core/sql"
 
 
 def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive: Path) -> None:
@@ -138,7 +137,7 @@ def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive:
         bundled = [n for n in zf.namelist() if n.startswith("shopsight_jobs/sql/")]
     if not bundled:
         pytest.skip(
-            "scripts/build-spark-archive.py does not put spark-jobs/sql into shopsight_jobs.zip (only beside it in "
+            "scripts/build-spark-archive.py does not put core/sql into shopsight_jobs.zip (only beside it in "
             "dist/spark-jobs/sql/): load_sql cannot find the SQL from the archive alone"
         )
     code = (

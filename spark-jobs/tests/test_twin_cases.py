@@ -15,16 +15,14 @@ the entry is removed). Standard library and pytest only, no Spark.
 
 import copy
 import json
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-import support  # noqa: F401  (puts spark-jobs/ on sys.path)
+from support import CASES_DIR
 from shopsight_jobs import intent, lines, segmentation
 from shopsight_jobs.args import JobArgumentError, resolve_pipeline_parameters
 
-CASES_DIR = Path(__file__).parent / "cases"
 SIDE = "py"
 
 

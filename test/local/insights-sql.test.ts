@@ -1,5 +1,5 @@
 /**
- * The insight and feature SELECTs (spark-jobs/sql/insights/*.sql, spark-jobs/sql/features/*.sql, the
+ * The insight and feature SELECTs (core/sql/insights/*.sql, core/sql/features/*.sql, the
  * files Spark SQL runs too) on DuckDB:
  * - over the real REES46 October and November samples read by the local reader: contract columns
  *   and types, and numbers reconciled with the schema tables, with plain queries written here and
@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { INSIGHT_TABLE_NAMES, MISSING_LABEL, outputTable, POPULAR_PRODUCTS_LIMIT, SCHEMA_TABLE_NAMES, TOP_CUSTOMERS_LIMIT } from '../../lib/contract';
+import { INSIGHT_TABLE_NAMES, MISSING_LABEL, outputTable, POPULAR_PRODUCTS_LIMIT, SCHEMA_TABLE_NAMES, TOP_CUSTOMERS_LIMIT } from '../../core/contract';
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import {
   checkAgainstContract,
@@ -678,7 +678,7 @@ describe('interactions on a handmade table: weights 1/4/10 and the before cut-of
 // ---------------------------------------------------------------------------------------------
 
 describe('placeholders', () => {
-  const casesFile = path.resolve(__dirname, '../../spark-jobs/tests/sql_placeholder_cases.json');
+  const casesFile = path.resolve(__dirname, '../../core/cases/sql_placeholder_cases.json');
   const cases = (JSON.parse(fs.readFileSync(casesFile, 'utf8')) as { cases: { name: string; sql: string; params: Record<string, unknown>; expected?: string; error?: string }[] }).cases;
   const decode = (v: unknown): unknown =>
     v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && '$number' in v ? Number((v as { $number: string }).$number) : v;
@@ -702,9 +702,9 @@ describe('placeholders', () => {
       'features/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; placeholder {{purchase_weight}} has no value; placeholder {{view_weight}} has no value',
     );
     expect(message(() => readSql('insights/daily_kpis.sql', { before: null }))).toBe('insights/daily_kpis.sql: parameter before has no placeholder');
-    expect(message(() => readSql('insights/nope.sql'))).toBe('insights/nope.sql: no such SQL file under spark-jobs/sql');
+    expect(message(() => readSql('insights/nope.sql'))).toBe('insights/nope.sql: no such SQL file under core/sql');
     for (const bad of ['../sql/schemas/c_date.sql', '/etc/passwd.sql', 'schemas\\c_date.sql', 'schemas/c_date', '', 'schemas//c_date.sql']) {
-      expect(message(() => readSql(bad))).toBe(`SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(bad)}`);
+      expect(message(() => readSql(bad))).toBe(`SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(bad)}`);
     }
   });
 

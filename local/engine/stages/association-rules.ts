@@ -5,8 +5,8 @@
  * item dictionary (distinct sub-categories, distinct purchased products) is held as text.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { ANTECEDENT_SEPARATOR } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { ANTECEDENT_SEPARATOR } from '../../../core/contract';
 import { associationRules, fpGrowth, minCountFor } from '../../ml/fpgrowth';
 import { appendRows, countRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
 import { readSql } from '../sql';

@@ -9,8 +9,8 @@
  * int(first 8 hex digits of md5("<seed>:<session_id>"), 16) mod 10000 < round(trainFraction × 10000).
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../core/contract';
 import { aucRoc, confusionAt } from '../../ml/metrics';
 import { predictAll, trainLogisticRegression } from '../../ml/logistic-regression';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';

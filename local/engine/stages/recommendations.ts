@@ -15,7 +15,7 @@
  * Users and products cross into JS as dense indices (DuckDB keeps the id maps); ratings as a CSR.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';

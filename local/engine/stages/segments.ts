@@ -10,7 +10,7 @@
  * each standardised to mean 0 and standard deviation 1.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { silhouette, standardize, trainKMeans } from '../../ml/kmeans';
 import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';

@@ -13,8 +13,8 @@
  * Only aggregates cross into JavaScript: one row per user per cutoff, one per date.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../../core/contract';
 import { fitGlm, GlmModel, predictGlm } from '../../ml/glm';
 import { dot, fitLeastSquares, LeastSquaresFit, leverage } from '../../ml/least-squares';
 import { aucRoc, meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';

@@ -36,20 +36,8 @@
  * (a failure between dropping the old __previous tables and the RENAME loses only that rollback copy).
  */
 import { servedTables } from '../contract';
-import {
-  CLAIM_TOKEN_PATTERN,
-  errorText,
-  LoadClaim,
-  LoadExecutor,
-  loaderSql,
-  loadKey,
-  loadMarker,
-  ServingLoadError,
-  SqlRow,
-  SqlRunner,
-  stagingTable,
-  TableToLoad,
-} from './loader-sql';
+import { CLAIM_TOKEN_PATTERN, errorText, LoadClaim, LoadExecutor, loaderSql, loadKey, loadMarker, ServingLoadError, stagingTable, TableToLoad } from './loader-sql';
+import { SqlRow, SqlRunner } from './sql-runner';
 import { LOAD_RUNS_TABLE } from './mysql-schema';
 
 export type TableRowCounts = Record<string, { readonly rowCount: number; readonly seconds?: number }>;

@@ -16,23 +16,7 @@
  */
 import { assertRunId, OutputTableDef, servedTables, servingColumns } from '../contract';
 import { LOAD_RUNS_TABLE, quoteIdentifier, sqlStringLiteral } from './mysql-schema';
-
-export type SqlValue = string | number | boolean | null;
-
-export interface SqlStatement {
-  readonly sql: string;
-  /** Values for the `:name` placeholders of `sql`. */
-  readonly parameters: Readonly<Record<string, SqlValue>>;
-}
-
-export type SqlRow = Record<string, unknown>;
-
-/** What the loader needs from a connection; implemented over mysql2 locally and the Data API on Aurora. */
-export interface SqlRunner {
-  query(statement: SqlStatement): Promise<SqlRow[]>;
-  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(work: (tx: Pick<SqlRunner, 'query'>) => Promise<T>): Promise<T>;
-}
+import type { SqlStatement, SqlValue } from './sql-runner';
 
 /**
  * Runs one table's load statements. Separate from `query` because it is the one engine-specific

@@ -21,7 +21,7 @@
  *   Such statements carry `redact` so that a failure never shows the password.
  */
 import { ColumnDef, ColumnType, OutputTableDef, servedTables, servingColumns } from '../contract';
-import type { SqlRunner, SqlStatement } from './loader-sql';
+import type { SqlRunner, SqlStatement } from './sql-runner';
 import { MIGRATION_1_NAME, MIGRATION_1_STATEMENTS, MIGRATION_2_TABLES } from './released-migrations';
 
 /** Table, column, view and user names the generated SQL may contain: lower-case words, nothing to escape. */
@@ -301,7 +301,7 @@ function noPadCollation(engine: ServingEngine): Migration {
 /**
  * Migration 3: a load is a run id AND its manifest's creation time (a rerun of a run id writes new
  * exports with a new createdAt, which must be loaded, not taken for the old load), and the claim
- * of an execution: its token and heartbeat (lib/serving/loader-sql.ts). One statement, so it is
+ * of an execution: its token and heartbeat (core/serving/loader-sql.ts). One statement, so it is
  * applied whole or not at all.
  */
 const LOAD_RUNS_BY_MANIFEST: Migration = {

@@ -9,9 +9,9 @@
  * model_unavailable (no complete intent_coefficients), 500 internal_error (details only in the log).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../lib/contract/analytics-tables';
-import type { SqlRow, SqlRunner } from '../../lib/serving/loader-sql';
-import { isResuming } from '../shared/data-api';
+import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../contract/analytics-tables';
+import type { SqlRow, SqlRunner } from '../serving/sql-runner';
+import { isResuming } from '../serving/sql-runner';
 import { apiQueries } from './queries';
 import { routeKey, RouteName } from './routes';
 import { parseId, parseLimit, parseSessionFeatures, SessionFeatures, ValidationError } from './validation';

@@ -10,7 +10,7 @@
  * for the same reason. Limits use the contiguous ranks (`rank <= :limit`) instead of a LIMIT
  * placeholder: a range on the primary key, and nothing engine-specific about binding in LIMIT.
  */
-import type { SqlStatement } from '../../lib/serving/loader-sql';
+import type { SqlStatement } from '../serving/sql-runner';
 
 /** Product metadata columns of `products` under alias `p`, named for the response. */
 const productColumns = (alias: string, prefix = ''): string =>

@@ -2,7 +2,7 @@
  * The tables after the seven schemas: product metadata and the insights (prepare stage), then the
  * models' tables (association rules, recommendations, purchase intent, segments, spend forecast) and their metrics.
  * Every one is computed from the curated `events` of one run; the shared SQL that builds the
- * relational ones is in spark-jobs/sql/insights/ and spark-jobs/sql/features/.
+ * relational ones is in core/sql/insights/ and core/sql/features/.
  *
  * Conventions: rates are DOUBLE fractions in [0, 1] (null where the denominator is 0); money is
  * DECIMAL(18,2); every ranking breaks ties by the id ascending so that Spark and DuckDB agree.

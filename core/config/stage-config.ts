@@ -2,7 +2,7 @@
  * Per-stage deployment settings, read from CDK context (`-c stage=prod -c auroraMaxAcu=16`) and
  * validated at synth time: a bad value fails the synth with a message naming the key and what is allowed.
  */
-import { requiredCapacity } from '../processing/worker-sizing';
+import { requiredCapacity } from './worker-sizing';
 
 export const STAGES = ['dev', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];

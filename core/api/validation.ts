@@ -1,5 +1,5 @@
 /** Request validation of the recommendations API: every failure names the field and the reason. */
-import { INTENT_FEATURES } from '../../lib/contract/analytics-tables';
+import { INTENT_FEATURES } from '../contract/analytics-tables';
 
 /** A 400: the client sent something the API cannot use. */
 export class ValidationError extends Error {

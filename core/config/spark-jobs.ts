@@ -17,7 +17,7 @@ export interface SparkJobDef {
 
 /**
  * Worker sizes shared by every job (so pre-initialised workers fit any of them). EMR Serverless
- * sizes a worker as memory + memoryOverhead rounded up to a supported size (lib/processing/worker-sizing.ts):
+ * sizes a worker as memory + memoryOverhead rounded up to a supported size (core/config/worker-sizing.ts):
  * the driver is 1 vCPU / 4 GB (3g heap + 1g for the Python driver process), each executor 2 vCPU / 8 GB
  * (6g heap + 2g for the Python workers and off-heap buffers: 3g of heap per core, as before).
  * Small enough that the five analytics jobs, which the AnalyticsJobs Parallel state starts at once,

@@ -4,8 +4,8 @@
  * makes one usable dataset. No S3 here; the handler feeds it bytes and keys.
  */
 import * as zlib from 'zlib';
-import { DatasetKind } from '../../lib/config/execution-input';
-import { RAW_TABLES, RawTableDef } from '../../lib/contract';
+import { DatasetKind } from '../config/execution-input';
+import { RAW_TABLES, RawTableDef } from '../contract';
 import { InputValidationError } from './errors';
 
 /** Bytes read from the start of each object: a header line is far shorter, and 64 KiB is one cheap ranged GET. */
@@ -132,7 +132,7 @@ export function firstLine(text: string): string {
 
 /**
  * Column names of a CSV header line, exactly as written: the readers compare the header text
- * exactly (lib/contract/types.ts), so a quoted or padded name is not the dataset's header and must
+ * exactly (core/contract/types.ts), so a quoted or padded name is not the dataset's header and must
  * not pass validation only to fail in prepare.
  */
 export function parseHeaderLine(line: string): string[] {
