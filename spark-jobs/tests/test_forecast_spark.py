@@ -1,4 +1,4 @@
-"""The spend-forecast job (shopsight_jobs/forecast.py, docs/spend-forecast.md): its pure parts
+"""The spend-forecast job (shopsight_jobs/spend_forecast.py, docs/spend-forecast.md): its pure parts
 against hand-worked numbers, MLlib's GLM against the shared cases (cases/glm_cases.json, also run by
 jest against local/ml/glm.ts), the fallbacks on a local SparkSession, and the job through
 spark-submit as the state machine starts it on hand-built events (every window, baseline and
@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import pytest
 
 from support import CASES_DIR, REPO_ROOT, rees46_line, write_text
-from shopsight_jobs import contract, forecast, lines
+from shopsight_jobs import contract, lines, spend_forecast
 
 REES46_HEADER = ",".join(lines.REES46_HEADER)
 ANALYTICS_TABLES_TS = REPO_ROOT / "lib" / "contract" / "analytics-tables.ts"
@@ -46,15 +46,15 @@ def _ts_string_list(name: str) -> List[str]:
 
 
 def test_features_and_interval_are_the_contracts() -> None:
-    assert list(forecast.SPEND_FEATURES) == _ts_string_list("SPEND_FEATURES")
-    assert sorted(forecast.SPEND_LOG_FEATURES) == sorted(_ts_string_list("SPEND_LOG_FEATURES"))
+    assert list(spend_forecast.SPEND_FEATURES) == _ts_string_list("SPEND_FEATURES")
+    assert sorted(spend_forecast.SPEND_LOG_FEATURES) == sorted(_ts_string_list("SPEND_LOG_FEATURES"))
     z = re.search(r"REVENUE_INTERVAL_Z = ([0-9.]+);", ANALYTICS_TABLES_TS.read_text(encoding="utf-8"))
-    assert z and float(z.group(1)) == forecast.REVENUE_INTERVAL_Z
+    assert z and float(z.group(1)) == spend_forecast.REVENUE_INTERVAL_Z
 
 
 def test_every_feature_is_a_column_of_the_shared_sql() -> None:
     sql = (REPO_ROOT / "spark-jobs" / "sql" / "features" / "spend_features.sql").read_text(encoding="utf-8")
-    for name in forecast.SPEND_FEATURES + ("target_spend", "target_purchases", "history_days"):
+    for name in spend_forecast.SPEND_FEATURES + ("target_spend", "target_purchases", "history_days"):
         assert " AS {}".format(name) in sql, name
     assert "monetary / history_days * {{horizon_days}} AS spend_rate" in sql  # the past_spend_rate baseline
 
@@ -63,24 +63,24 @@ def test_every_feature_is_a_column_of_the_shared_sql() -> None:
     "first, last, horizon, expected",
     [
         # 9 days: a quarter is 2, below the parameter.
-        (100, 108, 30, forecast.Windows(2, 105, 107, 109)),
+        (100, 108, 30, spend_forecast.Windows(2, 105, 107, 109)),
         # 61 days: the parameter (7) is below a quarter (15).
-        (100, 160, 7, forecast.Windows(7, 147, 154, 161)),
+        (100, 160, 7, spend_forecast.Windows(7, 147, 154, 161)),
         # 4 days: h = 1; the windows are the last two days.
-        (100, 103, 30, forecast.Windows(1, 102, 103, 104)),
+        (100, 103, 30, spend_forecast.Windows(1, 102, 103, 104)),
         # 3 days, 1 day: no horizon.
         (100, 102, 30, None),
         (100, 100, 30, None),
     ],
 )
 def test_spend_windows(first: int, last: int, horizon: int, expected: Any) -> None:
-    assert forecast.spend_windows(first, last, horizon) == expected
+    assert spend_forecast.spend_windows(first, last, horizon) == expected
 
 
 def test_iso_weekday_and_days() -> None:
-    assert forecast.iso_weekday(0) == 4  # 1970-01-01, a Thursday
-    assert [forecast.iso_weekday(day(d)) for d in OCT[:7]] == [d.isoweekday() for d in OCT[:7]]
-    assert forecast.date_of(day(OCT[9])) == OCT[9]
+    assert spend_forecast.iso_weekday(0) == 4  # 1970-01-01, a Thursday
+    assert [spend_forecast.iso_weekday(day(d)) for d in OCT[:7]] == [d.isoweekday() for d in OCT[:7]]
+    assert spend_forecast.date_of(day(OCT[9])) == OCT[9]
 
 
 def simple_regression(points: Sequence[Tuple[int, float]]) -> Tuple[float, float, float, float, float]:
@@ -102,48 +102,48 @@ def closed_form_forecast(points: Sequence[Tuple[int, float]], target_day: int) -
     intercept, slope, s, mt, sxx = simple_regression(points)
     t = target_day - min(d for d, _ in points)
     mean = intercept + slope * t
-    half = forecast.REVENUE_INTERVAL_Z * s * math.sqrt(1 + 1 / len(points) + (t - mt) ** 2 / sxx)
+    half = spend_forecast.REVENUE_INTERVAL_Z * s * math.sqrt(1 + 1 / len(points) + (t - mt) ** 2 / sxx)
     return max(mean, 0.0), max(mean - half, 0.0), max(mean + half, 0.0)
 
 
 def test_revenue_weekday_effects_and_trend_are_recovered_exactly() -> None:
     # 28 days of 100 + 2t, +30 on Saturdays and −20 on Mondays: no noise, so s = 0 and the interval is the point.
-    points = [(day(OCT[0]) + t, 100.0 + 2 * t + {6: 30.0, 1: -20.0}.get(forecast.iso_weekday(day(OCT[0]) + t), 0.0)) for t in range(28)]
-    fit = forecast.fit_revenue(points)
+    points = [(day(OCT[0]) + t, 100.0 + 2 * t + {6: 30.0, 1: -20.0}.get(spend_forecast.iso_weekday(day(OCT[0]) + t), 0.0)) for t in range(28)]
+    fit = spend_forecast.fit_revenue(points)
     assert fit is not None and fit.trend and fit.weekdays == (2, 3, 4, 5, 6, 7)  # Monday (1) is the reference
     assert fit.s == pytest.approx(0.0, abs=1e-9)
     for t in range(28, 35):
         d = day(OCT[0]) + t
-        expected = 100.0 + 2 * t + {6: 30.0, 1: -20.0}.get(forecast.iso_weekday(d), 0.0)
-        assert forecast.predict_revenue(fit, d) == pytest.approx((expected, expected, expected), abs=1e-6)
+        expected = 100.0 + 2 * t + {6: 30.0, 1: -20.0}.get(spend_forecast.iso_weekday(d), 0.0)
+        assert spend_forecast.predict_revenue(fit, d) == pytest.approx((expected, expected, expected), abs=1e-6)
 
 
 def test_revenue_column_rules_missing_weekdays_and_floors() -> None:
     # Only Tuesdays and Wednesdays, 6 points: p = 3 columns, n ≥ p + 2, so the Wednesday indicator stays;
     # a Friday has no indicator and gets the reference's (Tuesday's) effect.
     tue_wed = [(day(OCT[i]), y) for i, y in ((0, 10.0), (1, 40.0), (7, 12.0), (8, 42.0), (14, 14.0), (15, 44.0))]
-    fit = forecast.fit_revenue(tue_wed)
+    fit = spend_forecast.fit_revenue(tue_wed)
     assert fit is not None and fit.weekdays == (3,) and fit.trend
     friday = day(OCT[17])
     tuesday_like = 10.0 + 2.0 / 7 * (friday - day(OCT[0]))  # Tuesday line: 10 + (2 per 7 days)·t
-    assert forecast.predict_revenue(fit, friday)[0] == pytest.approx(tuesday_like, abs=1e-9)
+    assert spend_forecast.predict_revenue(fit, friday)[0] == pytest.approx(tuesday_like, abs=1e-9)
     # 5 points with 5 weekdays: p would be 6, n < p + 2, so no indicators; trend only.
     five = [(day(OCT[i]), 10.0 * i) for i in range(5)]
-    fit = forecast.fit_revenue(five)
+    fit = spend_forecast.fit_revenue(five)
     assert fit is not None and fit.weekdays == () and fit.trend
     # 3 points: intercept only (the mean), s from n − 1.
     three = [(day(OCT[0]), 3.0), (day(OCT[1]), 6.0), (day(OCT[5]), 9.0)]
-    fit = forecast.fit_revenue(three)
+    fit = spend_forecast.fit_revenue(three)
     assert fit is not None and not fit.trend and fit.weekdays == () and fit.beta == pytest.approx((6.0,))
     assert fit.s == pytest.approx(3.0)  # sqrt(((−3)² + 0 + 3²) / 2)
-    half = forecast.REVENUE_INTERVAL_Z * 3.0 * math.sqrt(1 + 1 / 3)
-    assert forecast.predict_revenue(fit, day(OCT[9])) == pytest.approx((6.0, max(6.0 - half, 0.0), 6.0 + half))
+    half = spend_forecast.REVENUE_INTERVAL_Z * 3.0 * math.sqrt(1 + 1 / 3)
+    assert spend_forecast.predict_revenue(fit, day(OCT[9])) == pytest.approx((6.0, max(6.0 - half, 0.0), 6.0 + half))
     # One point: s = 0 (n = p). A falling trend is floored at 0, bounds included.
-    fit = forecast.fit_revenue([(day(OCT[0]), 5.0)])
-    assert fit is not None and fit.s == 0.0 and forecast.predict_revenue(fit, day(OCT[3])) == (5.0, 5.0, 5.0)
+    fit = spend_forecast.fit_revenue([(day(OCT[0]), 5.0)])
+    assert fit is not None and fit.s == 0.0 and spend_forecast.predict_revenue(fit, day(OCT[3])) == (5.0, 5.0, 5.0)
     falling = [(day(OCT[i]), 100.0 - 30.0 * i) for i in range(4)]
-    assert forecast.predict_revenue(forecast.fit_revenue(falling), day(OCT[10])) == (0.0, 0.0, 0.0)
-    assert forecast.fit_revenue([]) is None and forecast.revenue_forecast_rows([], 14) == []
+    assert spend_forecast.predict_revenue(spend_forecast.fit_revenue(falling), day(OCT[10])) == (0.0, 0.0, 0.0)
+    assert spend_forecast.fit_revenue([]) is None and spend_forecast.revenue_forecast_rows([], 14) == []
 
 
 def test_revenue_backtest_scores_only_dates_with_a_seasonal_naive_value() -> None:
@@ -151,7 +151,7 @@ def test_revenue_backtest_scores_only_dates_with_a_seasonal_naive_value() -> Non
     # Oct 10 (Thu), 12 (Sat), 13 (Sun); the 8 points before it have no Sunday, so Oct 13 is not scored.
     revenue = {1: 10.0, 2: 20.0, 3: 15.0, 4: 25.0, 5: 30.0, 7: 18.0, 8: 22.0, 9: 28.0, 10: 26.0, 12: 35.0, 13: 21.0}
     points = [(day(OCT[d - 1]), y) for d, y in revenue.items()]
-    rows = forecast.revenue_backtest_rows(points, 4)
+    rows = spend_forecast.revenue_backtest_rows(points, 4)
     fitted = [p for p in points if p[0] <= day(OCT[8])]
     # 8 points, 6 weekdays: p would be 7 and n < p + 2, so the fit is the trend line.
     naive = {10: revenue[3], 12: revenue[5]}  # the latest fitted Thursday and Saturday
@@ -167,10 +167,10 @@ def test_revenue_backtest_scores_only_dates_with_a_seasonal_naive_value() -> Non
     assert by_metric["rmse"][5] == pytest.approx(math.sqrt(sum(e * e for e in naive_errors) / 2))
     assert by_metric["interval_coverage"][3] == pytest.approx(covered / 2) and by_metric["interval_coverage"][4] is None
     # Fewer than 7 points before the holdout (revenueHorizonDays 6: Oct 1–5 and 7): no backtest.
-    assert forecast.revenue_backtest_rows(points, 6) == []
+    assert spend_forecast.revenue_backtest_rows(points, 6) == []
     # A holdout with no weekday of the fitted points: no rows either.
     sundays = [(day(OCT[d - 1]), 1.0) for d in (1, 2, 3, 4, 5, 7, 8)] + [(day(OCT[12]), 5.0)]
-    assert forecast.revenue_backtest_rows(sundays, 1) == []
+    assert spend_forecast.revenue_backtest_rows(sundays, 1) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_revenue_backtest_scores_only_dates_with_a_seasonal_naive_value() -> Non
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
 
-from shopsight_jobs import args, outputs, preparation, runtime  # noqa: E402
+from shopsight_jobs import args, outputs, prepare, runtime  # noqa: E402
 
 GLM_CASES = json.loads((CASES_DIR / "glm_cases.json").read_text(encoding="utf-8"))
 
@@ -197,7 +197,7 @@ def spark(built_archive: Path):
 @pytest.mark.parametrize("case", GLM_CASES["cases"], ids=[c["name"] for c in GLM_CASES["cases"]])
 def test_mllib_glm_gives_the_shared_cases_coefficients(spark, case: Dict[str, Any]) -> None:
     """What the job relies on: MLlib's IRLS is the GLM of docs/spend-forecast.md (the same cases
-    pin local/ml/glm.ts). An empty feature row is fitted by forecast.fit_glm's closed form, since
+    pin local/ml/glm.ts). An empty feature row is fitted by spend_forecast.fit_glm's closed form, since
     MLlib's IRLS cannot take a vector of size 0."""
     from pyspark.ml.linalg import Vectors
     from pyspark.ml.regression import GeneralizedLinearRegression
@@ -213,7 +213,7 @@ def test_mllib_glm_gives_the_shared_cases_coefficients(spark, case: Dict[str, An
     rows = [(Vectors.dense([float(v) for v in x]), float(y), float(w)) for x, y, w in zip(case["X"], case["y"], weights)]
     df = spark.createDataFrame(rows, ["features", "label", "weight"])
     glr = GeneralizedLinearRegression(
-        family=case["family"], link=case["link"], solver="irls", fitIntercept=True, tol=forecast.GLM_TOL,
+        family=case["family"], link=case["link"], solver="irls", fitIntercept=True, tol=spend_forecast.GLM_TOL,
         regParam=float(case["reg_param"]), maxIter=int(case["max_iter"]),
     )  # fmt: skip
     if "weights" in case:
@@ -242,12 +242,12 @@ def events_frame(spark: Any, rows: Sequence[Tuple[int, dt.date, str, Any]]) -> A
 def test_a_run_of_two_days_has_no_customer_forecast_but_a_revenue_forecast(spark) -> None:
     """Under four days: no horizon (h = ⌊2 / 4⌋ = 0)."""
     events = events_frame(spark, [(1, OCT[0], "purchase", "5.00"), (2, OCT[1], "view", None), (1, OCT[1], "purchase", "7.00")])
-    tables = forecast.forecast_tables(spark, events, args.resolve_pipeline_parameters({"spendForecast": {"revenueHorizonDays": 3}}))
+    tables = spend_forecast.forecast_tables(spark, events, args.resolve_pipeline_parameters({"spendForecast": {"revenueHorizonDays": 3}}))
     assert tables["customer_spend_forecast"].count() == 0
     assert tables["model_metrics"].count() == 0  # no customer metrics, and 2 points are too few to backtest
     revenue = [tuple(r) for r in tables["revenue_forecast"].collect()]
     # Two points (5, 7) → intercept only: 6 on every day, s = sqrt(2), interval ± z·s·sqrt(1 + 1/2).
-    half = forecast.REVENUE_INTERVAL_Z * math.sqrt(2) * math.sqrt(1.5)
+    half = spend_forecast.REVENUE_INTERVAL_Z * math.sqrt(2) * math.sqrt(1.5)
     assert revenue == [(OCT[i], OCT[i].isoweekday(), pytest.approx(6.0), pytest.approx(max(6 - half, 0)), pytest.approx(6 + half)) for i in (2, 3, 4)]
     for table, df in tables.items():
         assert contract.check_schema(table, outputs.conform(df, table)) == [], table
@@ -262,7 +262,7 @@ def test_without_prices_spend_is_0_and_purchases_are_still_forecast(spark) -> No
             rows += [(user, OCT[2], "purchase", None), (user, OCT[4], "purchase", None)]
         if user % 3 == 0:
             rows.append((user, OCT[3], "purchase", None))
-    tables = forecast.forecast_tables(spark, events_frame(spark, rows), args.resolve_pipeline_parameters(None))
+    tables = spend_forecast.forecast_tables(spark, events_frame(spark, rows), args.resolve_pipeline_parameters(None))
     served = tables["customer_spend_forecast"].collect()
     assert len(served) == 8 and {r["horizon_days"] for r in served} == {1}  # 5 days: h = ⌊5 / 4⌋ = 1
     assert all(r["spend_if_purchase"] == 0.0 and r["predicted_spend"] == 0.0 and r["baseline_spend"] == 0.0 for r in served)
@@ -331,7 +331,7 @@ def _curated_events(spark, name: str, raw: Path, params_json: str) -> None:
     argv = ["--run-id", name, "--dataset", "rees46", "--input", str(raw) + "/", "--curated", str(raw.parent / "curated"),
             "--exports", str(raw.parent / "exports"), "--params", params_json]  # fmt: skip
     arguments = args.parse_job_arguments("prepare", argv)
-    events = preparation.read_input(spark, arguments).events.drop("file_idx")
+    events = prepare.read_input(spark, arguments).events.drop("file_idx")
     out.write_table(out.FileStore(spark), events, "events", name, arguments.curated, arguments.exports)
 
 

@@ -5,7 +5,7 @@
  *    scored against what each user did in the holdout, next to the popularity baseline of the same
  *    period → `model_metrics` (stage = recommendations);
  * 3. serving: ALS fitted again, from scratch, on the interactions of the whole run (holdout days
- *    included; same parameters and seed), exactly as recs.py does → `user_recommendations` (top N
+ *    included; same parameters and seed), exactly as shopsight_jobs/recommendations.py does → `user_recommendations` (top N
  *    among the candidateProducts most popular products of the whole run, users with at least
  *    minUserProducts distinct products in the whole run, products they bought anywhere in the run
  *    left out when excludePurchased) and `similar_products`. So products first seen in the holdout

@@ -38,7 +38,7 @@ export interface SegmentProfile {
 }
 
 /**
- * Names segments from their profiles; the same rule runs on Spark (name_segments in spark-jobs/shopsight_jobs/segmentation.py).
+ * Names segments from their profiles; the same rule runs on Spark (name_segments in spark-jobs/shopsight_jobs/segments.py).
  * - Buyers are segments whose customers average at least 0.5 purchase sessions. The buyer segment
  *   with the highest average (ties: lower id) is frequent_buyers when that average is ≥ 1.5, else
  *   regular_buyers; every other buyer segment is regular_buyers.

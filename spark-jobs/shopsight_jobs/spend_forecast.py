@@ -19,7 +19,7 @@ Complexity O(maxIter · customers · features²) per fit, four fits (evaluated a
 
 The time holdout scores the c1 model on the c2 population against past_spend_rate and
 overall_mean (MAE, RMSE, Spearman, spender_auc). spender_auc is the exact ROC AUC of MLlib's
-``BinaryClassificationEvaluator`` with numBins 0 (``intent.exact_auc``: ties count ½) for
+``BinaryClassificationEvaluator`` with numBins 0 (``purchase_intent.exact_auc``: ties count ½) for
 target_spend > 0. Spearman is MLlib's ``Correlation`` "spearman" (ties get
 their average rank; the ranking is a distributed sort, so nothing the size of the population
 reaches the driver); null when either side is constant, which is tested on the values first
@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import intent, metrics
+from . import metrics, purchase_intent
 from .args import JobArguments
 from .outputs import FileStore, publish_run_manifest, write_table
 from .runtime import read_events, register_events, shared_sql
@@ -362,7 +362,7 @@ def customer_metric_rows(scored: Any, overall_mean: float) -> List[Tuple[Any, ..
     value["model"]["spearman"], value["rate"]["spearman"] = model_rho, rate_rho
     spent = (F.col("target_spend") > 0).cast("int").alias("label")
     for key, column in (("model", "predicted_spend"), ("rate", "past_rate")):
-        value[key]["spender_auc"] = intent.exact_auc(scored.select(F.col(column).alias("probability"), spent))
+        value[key]["spender_auc"] = purchase_intent.exact_auc(scored.select(F.col(column).alias("probability"), spent))
     rows = [
         metrics.metric_row(STAGE, SPEND_MODEL, name, value["model"][name], n, None, RATE_BASELINE, value["rate"][name])
         for name in ("mae", "rmse", "spearman", "spender_auc")
