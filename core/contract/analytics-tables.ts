@@ -2,7 +2,7 @@
  * The tables after the seven schemas: product metadata and the insights (prepare stage), then the
  * models' tables (association rules, recommendations, purchase intent, segments, spend forecast) and their metrics.
  * Every one is computed from the curated `events` of one run; the shared SQL that builds the
- * relational ones is in core/sql/insights/ and core/sql/features/.
+ * relational ones is in core/sql/<stage>/ (prepare/insights/ for the insights); each table's `sql` names its file.
  *
  * Conventions: rates are DOUBLE fractions in [0, 1] (null where the denominator is 0); money is
  * DECIMAL(18,2); every ranking breaks ties by the id ascending so that Spark and DuckDB agree.
@@ -50,7 +50,7 @@ const MODEL_METRICS_STAGES = ['recommendations', 'purchase-intent', 'segments', 
 
 /**
  * The customer-spend model's inputs, in model order (docs/spend-forecast.md): columns of
- * features/spend_features.sql, each taken as ln(1 + x) when listed in SPEND_LOG_FEATURES, then
+ * spend-forecast/spend_features.sql, each taken as ln(1 + x) when listed in SPEND_LOG_FEATURES, then
  * standardised with the training population's mean and sample standard deviation. Shares of the
  * history and rates per horizon, so that their scale does not grow from one cutoff to the next.
  */

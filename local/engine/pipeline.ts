@@ -177,12 +177,12 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
 
     await timed('schemas', async () => {
       let rows = 0;
-      for (const table of SCHEMA_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`schemas/${table}.sql`));
+      for (const table of SCHEMA_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`prepare/schemas/${table}.sql`));
       return rows;
     }, (n) => n);
     await timed('insights', async () => {
       let rows = 0;
-      for (const table of INSIGHT_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`insights/${table}.sql`));
+      for (const table of INSIGHT_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`prepare/insights/${table}.sql`));
       return rows;
     }, (n) => n);
     await timed('association-rules', () => runAssociationRules(connection, options.params), (r) => r.baskets.product + r.baskets.sub_category,

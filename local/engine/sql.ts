@@ -7,11 +7,14 @@ import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../core/contract';
 
-/** Root of the shared transformation SQL: schemas/, insights/, features/ (the files Spark SQL runs too). */
+/**
+ * Root of the shared transformation SQL, one folder per stage (the files Spark SQL runs too):
+ * prepare/schemas/, prepare/insights/, association-rules/, recommendations/, purchase-intent/, segments/, spend-forecast/.
+ */
 export const SQL_DIR = path.resolve(__dirname, '../../core/sql');
 
 /** Folder of the seven schema SELECTs: one file per contract table, one SELECT over `events` each. */
-export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'schemas');
+export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'prepare', 'schemas');
 
 /** Rows as DuckDB's JSON-safe rendering: BIGINT and DECIMAL as strings, DATE as 'YYYY-MM-DD'. */
 export type JsonRow = Record<string, unknown>;
@@ -74,13 +77,13 @@ export function substituteSql(text: string, params: SqlParams, source: string): 
 }
 
 /**
- * The SELECT of a shared SQL file, relative to core/sql (e.g. 'insights/daily_kpis.sql'),
+ * The SELECT of a shared SQL file, relative to core/sql (e.g. 'prepare/insights/daily_kpis.sql'),
  * comments kept, surrounding whitespace and a trailing semicolon dropped (so it nests in DESCRIBE,
  * CREATE … AS), placeholders filled from params. shopsight_jobs.sql.load_sql is its Python twin.
  */
 export function readSql(relativePath: string, params: SqlParams = {}): string {
   if (!RELATIVE_SQL_PATH.test(relativePath)) {
-    throw new Error(`SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
+    throw new Error(`SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
   }
   const file = path.join(SQL_DIR, ...relativePath.split('/'));
   if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under core/sql`);
@@ -88,12 +91,12 @@ export function readSql(relativePath: string, params: SqlParams = {}): string {
   return substituteSql(text, params, relativePath);
 }
 
-/** The SELECT of a schema table (schemas/<table>.sql, no parameters). */
+/** The SELECT of a schema table (prepare/schemas/<table>.sql, no parameters). */
 export function readSqlFile(table: string): string {
   if (!SCHEMA_TABLE_NAMES.includes(table)) {
     throw new Error(`"${table}" is not one of the schema tables: ${SCHEMA_TABLE_NAMES.join(', ')}`);
   }
-  return readSql(`schemas/${table}.sql`);
+  return readSql(`prepare/schemas/${table}.sql`);
 }
 
 /** Runs a shared SQL file's SELECT over the connection's `events` table or view. */

@@ -23,8 +23,8 @@ ANTECEDENT_SEPARATOR = " & "
 
 #: basket kind → (shared SQL, support parameter).
 BASKET_KINDS: Dict[str, Tuple[str, str]] = {
-    "sub_category": ("features/sub_category_baskets.sql", "minSupportSubCategory"),
-    "product": ("features/product_baskets.sql", "minSupportProduct"),
+    "sub_category": ("association-rules/sub_category_baskets.sql", "minSupportSubCategory"),
+    "product": ("association-rules/product_baskets.sql", "minSupportProduct"),
 }
 
 

@@ -26,7 +26,7 @@ SCHEMA_TABLES: Tuple[str, ...] = (
     "p_v_c_day",
 )
 
-#: Insight tables (shared SQL under insights/).
+#: Insight tables (shared SQL under prepare/insights/).
 INSIGHT_TABLES: Tuple[str, ...] = (
     "products",
     "daily_kpis",
@@ -42,7 +42,7 @@ INSIGHT_TABLES: Tuple[str, ...] = (
 
 def sql_tables() -> List[Tuple[str, str]]:
     """(table, shared SQL path) of every table prepare computes with SQL over ``events``."""
-    return [(t, "schemas/{}.sql".format(t)) for t in SCHEMA_TABLES] + [(t, "insights/{}.sql".format(t)) for t in INSIGHT_TABLES]
+    return [(t, "prepare/schemas/{}.sql".format(t)) for t in SCHEMA_TABLES] + [(t, "prepare/insights/{}.sql".format(t)) for t in INSIGHT_TABLES]
 
 
 def prepare_tables(spark: Any, events: Any) -> Dict[str, Any]:

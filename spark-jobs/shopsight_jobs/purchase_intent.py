@@ -2,7 +2,7 @@
 
 Method: binary logistic regression (Spark MLlib ``LogisticRegression``, L-BFGS, elasticNetParam 0
 = pure L2 penalty regParam, standardization=True, fitIntercept, maxIter) on the session features of
-features/session_features.sql (computed only from events strictly before the session's first
+purchase-intent/session_features.sql (computed only from events strictly before the session's first
 purchase: no label leakage); label = the session has a purchase. Parameters: purchaseIntent.
 trainFraction, regParam, maxIter, threshold, seed. Complexity O(maxIter·sessions·features).
 
@@ -195,7 +195,7 @@ def intent_tables(spark: Any, events: Any, params: Dict[str, Any]) -> Dict[str, 
 
     intent = params["purchaseIntent"]
     register_events(events)
-    sessions = shared_sql(spark, "features/session_features.sql").cache()
+    sessions = shared_sql(spark, "purchase-intent/session_features.sql").cache()
     split = with_split(sessions, int(intent["seed"]), float(intent["trainFraction"])).cache()
     train = split.where(F.col("split") == "train")
     coefficient_schema = "feature string, position int, coefficient double, mean double, stddev double"

@@ -6,7 +6,7 @@ Filtering for Implicit Feedback Datasets"): preference p_ui = 1 if r_ui > 0, con
 c_ui = 1 + alpha·r_ui, minimise Σ c_ui (p_ui − x_u·y_i)² + regParam·(Σ‖x_u‖² + Σ‖y_i‖²) by
 alternating least squares (Spark MLlib ``ALS(implicitPrefs=True)``, blocked normal equations).
 r_ui = view_weight·views + cart_weight·carts + purchase_weight·purchases of the pair
-(features/interactions.sql). Parameters: recommendations.rank, regParam, alpha, maxIter, seed,
+(recommendations/interactions.sql). Parameters: recommendations.rank, regParam, alpha, maxIter, seed,
 topN, excludePurchased, holdoutDays, evaluationK, similarProductsPerProduct, minUserProducts,
 candidateProducts. Complexity per ALS iteration: O(nnz·rank² + (users + items)·rank³).
 
@@ -62,14 +62,14 @@ def timestamp_literal(moment: _dt.datetime) -> Any:
 
 
 def interactions(spark: Any, events: Any, params: Dict[str, Any], before: Optional[_dt.datetime]) -> Any:
-    """features/interactions.sql over ``events`` (only events before ``before`` when given)."""
+    """recommendations/interactions.sql over ``events`` (only events before ``before`` when given)."""
     register_events(events)
-    return shared_sql(spark, "features/interactions.sql", dict(weight_params(params), before=timestamp_text(before)))
+    return shared_sql(spark, "recommendations/interactions.sql", dict(weight_params(params), before=timestamp_text(before)))
 
 
 def popular_products(spark: Any, events: Any, params: Dict[str, Any]) -> Any:
     register_events(events)
-    return shared_sql(spark, "features/popular_products.sql", weight_params(params))
+    return shared_sql(spark, "recommendations/popular_products.sql", weight_params(params))
 
 
 def dense_ids(spark: Any, ids: Any, column: str, index_column: str) -> Any:

@@ -2,7 +2,7 @@
 local/engine/stages/segments.ts: same features, same naming rule).
 
 Method: k-means (Lloyd's algorithm with k-means|| initialisation, Bahmani et al. 2012; Spark MLlib
-``KMeans``, Euclidean distance) on the customer features of features/customer_features.sql.
+``KMeans``, Euclidean distance) on the customer features of segments/customer_features.sql.
 Clustering features, in order: recency_days, then ln(1 + x) of frequency, monetary, views, carts,
 purchases and sessions (heavy-tailed counts would otherwise let a few bot-like users own whole
 clusters), then cart_to_view_rate and purchase_to_cart_rate (null → 0); each standardised to
@@ -109,7 +109,7 @@ def segment_tables(spark: Any, events: Any, params: Dict[str, Any]) -> Dict[str,
 
     seg = params["segments"]
     register_events(events)
-    customers = shared_sql(spark, "features/customer_features.sql").cache()
+    customers = shared_sql(spark, "segments/customer_features.sql").cache()
     users = customers.count()
     if users == 0:
         return empty_tables(spark)

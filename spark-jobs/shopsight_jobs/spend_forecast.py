@@ -4,7 +4,7 @@ run's daily revenue for the days after it (the twin of local/engine/stages/spend
 docs/spend-forecast.md is the method, written for both engines; this note says how Spark does it.
 
 Customer spend: a two-part model (purchase probability × spend given a purchase) on the columns of
-features/spend_features.sql at three cutoffs c1 < c2 < c3 (``spend_windows``: h = min(forecastHorizonDays,
+spend-forecast/spend_features.sql at three cutoffs c1 < c2 < c3 (``spend_windows``: h = min(forecastHorizonDays,
 ⌊span / 4⌋)). Features: SPEND_FEATURES (core/contract/analytics-tables.ts: shares of the history and
 rates per horizon), SPEND_LOG_FEATURES as ln(1 + x), each standardised with the
 training population's mean and sample standard deviation (Spark's avg and stddev_samp; a constant
@@ -137,7 +137,7 @@ def population(spark: Any, cutoff: int, h: int) -> Any:
     history_days × h, the past_spend_rate baseline)."""
     from pyspark.sql import functions as F
 
-    raw = shared_sql(spark, "features/spend_features.sql", {"cutoff_day": cutoff, "horizon_days": h})
+    raw = shared_sql(spark, "spend-forecast/spend_features.sql", {"cutoff_day": cutoff, "horizon_days": h})
     inputs = []
     for name in SPEND_FEATURES:
         value = F.col(name).cast("double")
@@ -529,8 +529,8 @@ def revenue_backtest_rows(points: Sequence[Tuple[int, float]], horizon_days: int
 
 
 def revenue_points(spark: Any) -> List[Tuple[int, float]]:
-    """(day number, revenue) per date with events, from insights/daily_kpis.sql, by date."""
-    rows = shared_sql(spark, "insights/daily_kpis.sql").select("event_date", "revenue").collect()
+    """(day number, revenue) per date with events, from prepare/insights/daily_kpis.sql, by date."""
+    rows = shared_sql(spark, "prepare/insights/daily_kpis.sql").select("event_date", "revenue").collect()
     return sorted((day_of(r["event_date"]), float(r["revenue"])) for r in rows)
 
 

@@ -4,8 +4,8 @@ The same files run on DuckDB in the local engine (``local/engine/sql.ts``, ``rea
 Spark here::
 
     from shopsight_jobs.sql import load_sql
-    spark.sql(load_sql("insights/daily_kpis.sql")).write...
-    spark.sql(load_sql("features/interactions.sql",
+    spark.sql(load_sql("prepare/insights/daily_kpis.sql")).write...
+    spark.sql(load_sql("recommendations/interactions.sql",
                        {"view_weight": 1, "cart_weight": 4, "purchase_weight": 10,
                         "before": "2019-10-25 00:00:00"}))
 
@@ -151,7 +151,7 @@ def load_sql(relative_path: str, params: Optional[Mapping[str, SqlParam]] = None
     """The SELECT of ``core/sql/<relative_path>`` with its placeholders filled from params."""
     if not isinstance(relative_path, str) or not RELATIVE_SQL_PATH.fullmatch(relative_path):
         raise SqlFileError(
-            'SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got {}'.format(
+            'SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got {}'.format(
                 _json(relative_path)
             )
         )

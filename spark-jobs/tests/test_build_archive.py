@@ -87,7 +87,7 @@ def test_the_archive_holds_the_package_and_contract_json(built_archive: Path) ->
         expected = ["shopsight_jobs/" + p for p in package_sources()] + ["shopsight_jobs/sql/" + p for p in sql_files]
         assert names == sorted(expected)
         # The shared SQL travels inside the package, byte for byte, for load_sql (pkgutil.get_data).
-        assert zf.read("shopsight_jobs/sql/schemas/c_date.sql") == (SQL_DIR / "schemas" / "c_date.sql").read_bytes()
+        assert zf.read("shopsight_jobs/sql/prepare/schemas/c_date.sql") == (SQL_DIR / "prepare" / "schemas" / "c_date.sql").read_bytes()
         assert "shopsight_jobs/contract.json" in names
         assert "shopsight_jobs/__init__.py" in names
         assert zf.read("shopsight_jobs/contract.json") == (PACKAGE_DIR / "contract.json").read_bytes()

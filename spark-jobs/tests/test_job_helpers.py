@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from support import REPO_ROOT, SPARK_JOBS_DIR, run_python
+from support import REPO_ROOT, SPARK_JOBS_DIR, SQL_DIR, run_python
 from shopsight_jobs import (
     association_rules,
     contract,
@@ -71,7 +71,7 @@ def test_every_module_imports_from_the_archive_without_spark(built_archive: Path
         "    assert module.__file__.startswith(sys.argv[1]), module.__file__\n"
         "assert 'pyspark' not in sys.modules and 'numpy' not in sys.modules\n"
         "from shopsight_jobs.sql import load_sql\n"
-        "assert 'FROM events' in load_sql('schemas/c_date.sql')\n"
+        "assert 'FROM events' in load_sql('prepare/schemas/c_date.sql')\n"
         "print('ok')\n"
     )
     completed = run_python(sys.executable, code, str(built_archive), *modules, cwd=tmp_path)
@@ -102,7 +102,7 @@ def test_prepare_writes_exactly_the_contract_tables_of_the_prepare_stage() -> No
     expected = {t.name for t in contract.OUTPUT_TABLES if "prepare" in t.produced_by}
     assert set(prepare.produced_tables()) == expected
     for table, path in prepare.sql_tables():
-        assert (SPARK_JOBS_DIR / "sql" / path).is_file(), path
+        assert (SQL_DIR / path).is_file(), path
 
 
 @pytest.mark.parametrize(
@@ -263,7 +263,7 @@ def test_non_finite_doubles_have_no_csv_form(value: float) -> None:
 
 
 def test_the_format_is_the_one_lib_serving_loader_sql_declares() -> None:
-    loader = REPO_ROOT / "lib" / "serving" / "loader-sql.ts"
+    loader = REPO_ROOT / "core" / "serving" / "loader-sql.ts"
     if not loader.is_file():
         pytest.skip("core/serving/loader-sql.ts is not in this checkout")
     source = loader.read_text(encoding="utf-8")

@@ -21,11 +21,11 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import pytest
 
-from support import CASES_DIR, REPO_ROOT, rees46_line, write_text
+from support import CASES_DIR, REPO_ROOT, SQL_DIR, rees46_line, write_text
 from shopsight_jobs import contract, lines, spend_forecast
 
 REES46_HEADER = ",".join(lines.REES46_HEADER)
-ANALYTICS_TABLES_TS = REPO_ROOT / "lib" / "contract" / "analytics-tables.ts"
+ANALYTICS_TABLES_TS = REPO_ROOT / "core" / "contract" / "analytics-tables.ts"
 OCT = [dt.date(2019, 10, d) for d in range(1, 32)]
 
 
@@ -53,7 +53,7 @@ def test_features_and_interval_are_the_contracts() -> None:
 
 
 def test_every_feature_is_a_column_of_the_shared_sql() -> None:
-    sql = (REPO_ROOT / "spark-jobs" / "sql" / "features" / "spend_features.sql").read_text(encoding="utf-8")
+    sql = (SQL_DIR / "spend-forecast" / "spend_features.sql").read_text(encoding="utf-8")
     for name in spend_forecast.SPEND_FEATURES + ("target_spend", "target_purchases", "history_days"):
         assert " AS {}".format(name) in sql, name
     assert "monetary / history_days * {{horizon_days}} AS spend_rate" in sql  # the past_spend_rate baseline

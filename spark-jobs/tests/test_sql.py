@@ -24,9 +24,9 @@ SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 #: Parameters of every parameterised file, as the jobs pass them.
 WEIGHTS = {"view_weight": 1, "cart_weight": 4, "purchase_weight": 10}
 PARAMS = {
-    "features/interactions.sql": dict(WEIGHTS, before=None),
-    "features/popular_products.sql": WEIGHTS,
-    "features/spend_features.sql": {"cutoff_day": 18170, "horizon_days": 30},
+    "recommendations/interactions.sql": dict(WEIGHTS, before=None),
+    "recommendations/popular_products.sql": WEIGHTS,
+    "spend-forecast/spend_features.sql": {"cutoff_day": 18170, "horizon_days": 30},
 }
 
 
@@ -88,47 +88,48 @@ def test_every_sql_file_loads_with_its_parameters() -> None:
 
 def test_the_insight_files_are_the_contracts_insight_tables() -> None:
     insight_tables = sorted(t.name for t in contract.OUTPUT_TABLES if t.layer == "insight")
-    assert sorted(p[len("insights/"): -len(".sql")] for p in sql_files() if p.startswith("insights/")) == insight_tables
+    folder = "prepare/insights/"
+    assert sorted(p[len(folder): -len(".sql")] for p in sql_files() if p.startswith(folder)) == insight_tables
 
 
 def test_schema_files_load_unchanged_apart_from_the_trailing_whitespace() -> None:
-    for path in sorted((SQL_DIR / "schemas").glob("*.sql")):
-        assert load_sql("schemas/" + path.name) == path.read_text(encoding="utf-8").strip()
+    for path in sorted((SQL_DIR / "prepare" / "schemas").glob("*.sql")):
+        assert load_sql("prepare/schemas/" + path.name) == path.read_text(encoding="utf-8").strip()
 
 
 def test_parameters_are_written_into_interactions() -> None:
-    text = load_sql("features/interactions.sql", dict(WEIGHTS, before="2019-10-01 02:00:00"))
+    text = load_sql("recommendations/interactions.sql", dict(WEIGHTS, before="2019-10-01 02:00:00"))
     assert "event_time < TIMESTAMP '2019-10-01 02:00:00')" in text
     assert "CAST(4 AS DOUBLE) * CAST(carts AS DOUBLE)" in text
     assert "CAST(NULL AS DOUBLE)" not in text
-    assert "(NULL IS NULL OR event_time < NULL)" in load_sql("features/interactions.sql", dict(WEIGHTS, before=None))
+    assert "(NULL IS NULL OR event_time < NULL)" in load_sql("recommendations/interactions.sql", dict(WEIGHTS, before=None))
 
 
 def test_missing_and_extra_parameters_name_the_file_and_the_parameter() -> None:
     with pytest.raises(SqlParameterError) as raised:
-        load_sql("features/interactions.sql")
+        load_sql("recommendations/interactions.sql")
     assert str(raised.value) == (
-        "features/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; "
+        "recommendations/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; "
         "placeholder {{purchase_weight}} has no value; placeholder {{view_weight}} has no value"
     )
     with pytest.raises(SqlParameterError) as raised:
-        load_sql("insights/daily_kpis.sql", {"before": None})
-    assert str(raised.value) == "insights/daily_kpis.sql: parameter before has no placeholder"
+        load_sql("prepare/insights/daily_kpis.sql", {"before": None})
+    assert str(raised.value) == "prepare/insights/daily_kpis.sql: parameter before has no placeholder"
 
 
 @pytest.mark.parametrize("path", ["../sql/schemas/c_date.sql", "/etc/passwd.sql", "schemas\\c_date.sql", "schemas/c_date", "", "schemas//c_date.sql"])
 def test_paths_must_be_relative_sql_paths(path: str) -> None:
     with pytest.raises(SqlFileError) as raised:
         load_sql(path)
-    assert str(raised.value) == 'SQL file path must be relative to core/sql, like "insights/daily_kpis.sql": got {}'.format(
+    assert str(raised.value) == 'SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got {}'.format(
         json.dumps(path)
     )
 
 
 def test_an_unknown_file_is_named() -> None:
     with pytest.raises(SqlFileError) as raised:
-        load_sql("insights/nope.sql")
-    assert str(raised.value) == "insights/nope.sql: no such SQL file under core/sql"
+        load_sql("prepare/insights/nope.sql")
+    assert str(raised.value) == "prepare/insights/nope.sql: no such SQL file under core/sql"
 
 
 def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive: Path) -> None:
@@ -143,7 +144,7 @@ def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from shopsight_jobs.sql import load_sql;"
-        "assert load_sql('insights/daily_kpis.sql').startswith('-- daily_kpis:');"
+        "assert load_sql('prepare/insights/daily_kpis.sql').startswith('-- daily_kpis:');"
         "print('ok')"
     )
     completed = run_python(sys.executable, code, str(built_archive), cwd=built_archive.parent)

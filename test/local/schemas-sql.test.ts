@@ -1,5 +1,5 @@
 /**
- * The seven schema SELECTs (core/sql/schemas/*.sql, the files Spark SQL runs too) on DuckDB
+ * The seven schema SELECTs (core/sql/prepare/schemas/*.sql, the files Spark SQL runs too) on DuckDB
  * over the real October sample read by the local REES46 reader: contract columns and types, and
  * numbers checked against counts made here from the raw file in TypeScript.
  *

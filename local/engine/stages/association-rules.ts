@@ -18,8 +18,8 @@ export interface RulesStageResult {
 }
 
 const BASKET_SOURCES = {
-  sub_category: 'features/sub_category_baskets.sql',
-  product: 'features/product_baskets.sql',
+  sub_category: 'association-rules/sub_category_baskets.sql',
+  product: 'association-rules/product_baskets.sql',
 } as const;
 
 export async function runAssociationRules(connection: DuckDBConnection, params: PipelineParameters): Promise<RulesStageResult> {

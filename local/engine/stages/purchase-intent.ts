@@ -31,7 +31,7 @@ export function trainSplitSql(sessionColumn: string, seed: number, trainFraction
 
 export async function runPurchaseIntent(connection: DuckDBConnection, params: PipelineParameters): Promise<IntentStageResult> {
   const p = params.purchaseIntent;
-  const sessions = await createTableFromQuery(connection, 'session_features', readSql('features/session_features.sql'));
+  const sessions = await createTableFromQuery(connection, 'session_features', readSql('purchase-intent/session_features.sql'));
   await connection.run(`CREATE OR REPLACE TEMP TABLE _sf AS
     SELECT CAST(row_number() OVER (ORDER BY session_id) - 1 AS INTEGER) AS idx, session_id, user_id, label,
       ${trainSplitSql('session_id', p.seed, p.trainFraction)} AS is_train

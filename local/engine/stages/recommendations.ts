@@ -63,7 +63,7 @@ interface RatingsData {
  * `_i_<tag>` (product_id → i, with its weighted popularity).
  */
 async function ratingsFor(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null): Promise<RatingsData> {
-  await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('features/interactions.sql', { ...weights(params), before })}`);
+  await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('recommendations/interactions.sql', { ...weights(params), before })}`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _u_${tag} AS
     SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS u FROM (SELECT DISTINCT user_id FROM _inter_${tag})`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
@@ -209,7 +209,7 @@ function binaryHas(sorted: Int32Array, value: number): boolean {
 
 export async function runRecommendations(connection: DuckDBConnection, params: PipelineParameters, onIteration?: (i: number, loss: number) => void): Promise<RecommendationsStageResult> {
   const r = params.recommendations;
-  await createTableFromQuery(connection, 'popular_products', readSql('features/popular_products.sql', weights(params)));
+  await createTableFromQuery(connection, 'popular_products', readSql('recommendations/popular_products.sql', weights(params)));
 
   // Holdout: the last holdoutDays dates of the run, when some training data remains before them.
   let metrics: MetricRow[] = [];

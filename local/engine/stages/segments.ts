@@ -1,6 +1,6 @@
 /**
  * Customer-segments stage of the local engine (the twin of segments.py): per-user behaviour from
- * the shared SQL (features/customer_features.sql), k-means (local/ml/kmeans.ts) on standardised
+ * the shared SQL (segments/customer_features.sql), k-means (local/ml/kmeans.ts) on standardised
  * features, segments named from their profiles, then `customer_segments`, `segment_profiles` and
  * `model_metrics` (stage = segments: within-cluster sum of squares and silhouette).
  *
@@ -81,7 +81,7 @@ export interface SegmentsStageResult {
 export async function runSegments(connection: DuckDBConnection, params: PipelineParameters): Promise<SegmentsStageResult> {
   const p = params.segments;
   await connection.run(`CREATE OR REPLACE TEMP TABLE _cf AS
-    SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS idx, * FROM (${readSql('features/customer_features.sql')})`);
+    SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS idx, * FROM (${readSql('segments/customer_features.sql')})`);
   const d = CLUSTERING_FEATURES_SQL.length;
   const { rows, columns } = await fetchColumns(
     connection,
