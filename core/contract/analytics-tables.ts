@@ -94,6 +94,7 @@ const PRODUCTS: OutputTableDef = {
   name: 'products',
   layer: 'insight',
   producedBy: 'prepare',
+  sql: 'prepare/insights/products.sql',
   description:
     'Every product seen in the run with its category, brand and last price, and its activity: the metadata that BI and the API join to. "Latest" = the last event by event_time, then source_line, then the larger value itself (never by source file, so both engines agree on the same input).',
   columns: [
@@ -121,6 +122,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'daily_kpis',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/daily_kpis.sql',
     description: 'Revenue, users and funnel counts per date: the dashboard\'s daily line.',
     columns: [
       col('event_date', DATE, 'UTC date.'),
@@ -143,6 +145,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'revenue_by_weekday',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/revenue_by_weekday.sql',
     description: 'Revenue and purchases per ISO weekday, with the number of such days in the run for a per-day average.',
     columns: [
       col('day_of_week', INT, DAY_OF_WEEK_DESCRIPTION),
@@ -162,6 +165,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'activity_by_hour',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/activity_by_hour.sql',
     description: 'Activity per UTC hour of the day, all dates of the run together.',
     columns: [
       col('event_hour', INT, 'Hour of the UTC event time, 0–23.'),
@@ -180,6 +184,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'top_brands',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/top_brands.sql',
     description: 'Every brand with a purchase, ranked by revenue and by purchases.',
     columns: [
       col('brand', str(128), 'Brand.'),
@@ -198,6 +203,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'top_customers',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/top_customers.sql',
     description: `The ${TOP_CUSTOMERS_LIMIT} customers with the highest spend (then most purchases, then lowest user id).`,
     columns: [
       col('spend_rank', INT, 'Rank, 1 = highest spend.'),
@@ -217,6 +223,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'funnel',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/funnel.sql',
     description: 'The view → cart → purchase funnel over the whole run: users and sessions reaching each stage.',
     columns: [
       col('stage_order', INT, '1 = view, 2 = cart, 3 = purchase.'),
@@ -236,6 +243,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'funnel_by_category',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/funnel_by_category.sql',
     description: 'The funnel per top-level category: users and events per stage and the stage-to-stage rates.',
     columns: [
       col('category', str(128), `Top-level category, or "${MISSING_LABEL}".`),
@@ -258,6 +266,7 @@ const INSIGHT_TABLES: readonly OutputTableDef[] = [
     name: 'cart_abandonment',
     layer: 'insight',
     producedBy: 'prepare',
+    sql: 'prepare/insights/cart_abandonment.sql',
     description: 'Sessions that put something in the cart, per date of their first cart event: how many ended without a purchase, and the value left behind.',
     columns: [
       col('event_date', DATE, 'UTC date of the session\'s first cart event.'),
@@ -284,6 +293,7 @@ const RULE_TABLES: readonly OutputTableDef[] = [
     name: 'association_rules',
     layer: 'model',
     producedBy: 'association-rules',
+    sql: null,
     description:
       'Association rules from FP-Growth: antecedent → consequent with support, confidence and lift. Two basket kinds: sub_category (the sub-categories a user bought on one date, as the original Apriori) and product (the products bought in one session).',
     columns: [
@@ -306,6 +316,7 @@ const RULE_TABLES: readonly OutputTableDef[] = [
     name: 'bought_together',
     layer: 'model',
     producedBy: 'association-rules',
+    sql: null,
     description: 'For each product, the products most often bought in the same session: the product rules with one-item antecedents, best confidence first.',
     columns: [
       col('product_id', BIGINT, 'The product (the rule\'s antecedent).'),
@@ -332,6 +343,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     name: 'user_recommendations',
     layer: 'model',
     producedBy: 'recommendations',
+    sql: null,
     description:
       'Top-N products per user from ALS with implicit feedback (confidence 1 + alpha × weighted events), fitted on the whole run, holdout days included (a separate fit on the days before the holdout, same parameters and seed, only gives model_metrics); already purchased products left out when configured.',
     columns: [
@@ -349,6 +361,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     name: 'similar_products',
     layer: 'model',
     producedBy: 'recommendations',
+    sql: null,
     description: 'For each product, the products whose ALS factors are closest (cosine similarity).',
     columns: [
       col('product_id', BIGINT, 'The product.'),
@@ -365,6 +378,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     name: 'popular_products',
     layer: 'model',
     producedBy: 'recommendations',
+    sql: 'recommendations/popular_products.sql',
     description: `The ${POPULAR_PRODUCTS_LIMIT} most popular products by weighted events (the popularity baseline and the API's fallback for users without recommendations).`,
     columns: [
       col('rank', INT, '1 = most popular; ties by product_id.'),
@@ -382,6 +396,7 @@ const RECOMMENDATION_TABLES: readonly OutputTableDef[] = [
     name: 'model_metrics',
     layer: 'model',
     producedBy: MODEL_METRICS_STAGES,
+    sql: null,
     description:
       'Quality of every model next to its baseline: ALS against popularity on the time-based holdout (precision@k, recall@k, MAP@k, NDCG@k, coverage), logistic regression against the majority class on the held-out sessions (AUC, accuracy, precision, recall), k-means (within-cluster sum of squares, silhouette), the customer-spend model against the customer\'s own past spend rate and against the overall mean on a time holdout (MAE, RMSE, Spearman, spender AUC; the overall mean has rows of its own as model overall_mean), the daily revenue model against the seasonal-naive forecast on the last days (MAE, RMSE, interval coverage). Each stage writes its own stage= partition.',
     columns: [
@@ -424,6 +439,7 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
     name: 'session_features',
     layer: 'model',
     producedBy: 'purchase-intent',
+    sql: 'purchase-intent/session_features.sql',
     description:
       'One row per session: the purchase-intent features, computed only from the events before the session\'s first purchase (no label leakage), and the label.',
     columns: [
@@ -442,6 +458,7 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
     name: 'intent_predictions',
     layer: 'model',
     producedBy: 'purchase-intent',
+    sql: null,
     description: 'Purchase probability of every session from the logistic regression, with the split it was in.',
     columns: [
       col('session_id', str(64), 'Session id.'),
@@ -460,6 +477,7 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
     name: 'intent_coefficients',
     layer: 'model',
     producedBy: 'purchase-intent',
+    sql: null,
     description: `The fitted logistic regression, so that a session can be scored without Spark: p = 1 / (1 + exp(-(b0 + Σ coefficient × (x - mean) / stddev))) over the features, with b0 the coefficient of the "${INTERCEPT_FEATURE}" row and a feature of stddev 0 contributing nothing.`,
     columns: [
       col('feature', str(64), `A session_features column, or "${INTERCEPT_FEATURE}".`),
@@ -477,6 +495,7 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
     name: 'customer_segments',
     layer: 'model',
     producedBy: 'segments',
+    sql: null,
     description: 'Each user\'s behaviour (recency, frequency, monetary value, funnel ratios, sessions) and the k-means segment it falls in.',
     columns: [
       col('user_id', BIGINT, 'User id.'),
@@ -501,6 +520,7 @@ const INTENT_TABLES: readonly OutputTableDef[] = [
     name: 'segment_profiles',
     layer: 'model',
     producedBy: 'segments',
+    sql: null,
     description: 'One row per segment: its size and the average behaviour of its customers (the centroid in original units).',
     columns: [
       col('segment_id', INT, 'k-means cluster.'),
@@ -533,6 +553,7 @@ const FORECAST_TABLES: readonly OutputTableDef[] = [
     name: 'customer_spend_forecast',
     layer: 'model',
     producedBy: 'spend-forecast',
+    sql: null,
     description:
       'Each customer\'s expected spend in the horizon after the run\'s last event: the probability of a purchase (logistic GLM) times the spend given a purchase (gamma GLM, log link), both fitted on the run\'s last horizon_days with features from before them.',
     columns: [
@@ -553,6 +574,7 @@ const FORECAST_TABLES: readonly OutputTableDef[] = [
     name: 'revenue_forecast',
     layer: 'model',
     producedBy: 'spend-forecast',
+    sql: null,
     description: `Daily revenue for the days after the run's last event: least squares on a trend and ISO weekday effects over the run's daily revenue, with a ${REVENUE_INTERVAL_LEVEL * 100}% prediction interval.`,
     columns: [
       col('forecast_date', DATE, 'Forecast day.'),

@@ -96,6 +96,7 @@ const EVENTS: OutputTableDef = {
   name: 'events',
   layer: 'curated',
   producedBy: 'prepare',
+  sql: null,
   description:
     'The canonical events view: every accepted input row, typed, exact duplicates removed. Both datasets have this shape.',
   columns: [
@@ -126,6 +127,7 @@ const REJECTS: OutputTableDef = {
   name: 'rejects',
   layer: 'quality',
   producedBy: 'prepare',
+  sql: null,
   description: 'Input rows that could not be used, kept whole with the reason, so every count reconciles: read = accepted + rejected + duplicates removed.',
   columns: [
     col('source_file', str(1024), 'Input object or path.'),
@@ -155,6 +157,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'c_date',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/c_date.sql',
     description: 'Add-to-cart activity per date.',
     columns: [
       col('event_date', DATE, 'UTC date.'),
@@ -170,6 +173,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'v_date',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/v_date.sql',
     description: 'Product views per date.',
     columns: [
       col('event_date', DATE, 'UTC date.'),
@@ -185,6 +189,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'purch_date',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/purch_date.sql',
     description: 'Purchases and revenue per date.',
     columns: [
       col('event_date', DATE, 'UTC date.'),
@@ -201,6 +206,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'userid_date',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/userid_date.sql',
     description: 'Active users per date.',
     columns: [
       col('event_date', DATE, 'UTC date.'),
@@ -217,6 +223,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'customer_count_purchase',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/customer_count_purchase.sql',
     description: 'Purchases and spend per customer (users with at least one purchase).',
     columns: [
       col('user_id', BIGINT, 'Customer (user) id.'),
@@ -234,6 +241,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'purchase_c_s_b',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/purchase_c_s_b.sql',
     description: 'Purchases and revenue by category, sub-category and brand.',
     columns: [
       col('category', str(128), `Top-level category, or "${MISSING_LABEL}".`),
@@ -251,6 +259,7 @@ const SCHEMA_TABLES: readonly OutputTableDef[] = [
     name: 'p_v_c_day',
     layer: 'schema',
     producedBy: 'prepare',
+    sql: 'prepare/schemas/p_v_c_day.sql',
     description: 'Purchases, views and carts per day of the week.',
     columns: [
       col('day_of_week', INT, DAY_OF_WEEK_DESCRIPTION),
@@ -278,6 +287,16 @@ export function outputTable(name: string): OutputTableDef {
     throw new Error(`No table "${name}" in the contract; known: ${OUTPUT_TABLES.map((t) => t.name).join(', ')}`);
   }
   return table;
+}
+
+/**
+ * The shared SQL file (relative to core/sql) that computes a table, from its contract `sql`; throws
+ * for a table that its stage's code computes (sql null).
+ */
+export function tableSql(name: string): string {
+  const { sql } = outputTable(name);
+  if (sql === null) throw new Error(`Table "${name}" is computed by its stage's code: it has no SQL file (its contract sql is null)`);
+  return sql;
 }
 
 export const servedTables = (): OutputTableDef[] => OUTPUT_TABLES.filter((t) => t.served);

@@ -59,6 +59,14 @@ export interface OutputTableDef {
   readonly description: string;
   /** The stage that writes it; several when each writes its own partition (model_metrics: one `stage=` folder each). */
   readonly producedBy: ProducingStage | readonly ProducingStage[];
+  /**
+   * The SELECT that computes the table, as a path relative to core/sql (e.g. 'prepare/schemas/c_date.sql'):
+   * the one file both engines run for it (the local engine with readSql, the Spark jobs with load_sql),
+   * found through this field and never by a naming convention. Null when the stage's code computes
+   * the table (the readers' `events` and `rejects`, the models' outputs); docs/tables.md names that
+   * code from core/stages.ts.
+   */
+  readonly sql: string | null;
   /** Columns in output order, partition columns excluded. */
   readonly columns: readonly ColumnDef[];
   /**

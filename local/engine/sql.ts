@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../core/contract';
+import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES, tableSql } from '../../core/contract';
 
 /**
  * Root of the shared transformation SQL, one folder per stage (the files Spark SQL runs too):
@@ -91,12 +91,17 @@ export function readSql(relativePath: string, params: SqlParams = {}): string {
   return substituteSql(text, params, relativePath);
 }
 
-/** The SELECT of a schema table (prepare/schemas/<table>.sql, no parameters). */
+/** The SELECT that computes a contract table: the file its contract `sql` names, placeholders filled from params. */
+export function readTableSql(table: string, params: SqlParams = {}): string {
+  return readSql(tableSql(table), params);
+}
+
+/** The SELECT of a schema table (its contract `sql`, under prepare/schemas/; no parameters). */
 export function readSqlFile(table: string): string {
   if (!SCHEMA_TABLE_NAMES.includes(table)) {
     throw new Error(`"${table}" is not one of the schema tables: ${SCHEMA_TABLE_NAMES.join(', ')}`);
   }
-  return readSql(`prepare/schemas/${table}.sql`);
+  return readTableSql(table);
 }
 
 /** Runs a shared SQL file's SELECT over the connection's `events` table or view. */

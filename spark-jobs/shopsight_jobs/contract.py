@@ -136,6 +136,9 @@ class OutputTable:
     description: str
     #: Stages that write the table (several when each writes its own partition, as model_metrics).
     produced_by: Tuple[str, ...]
+    #: The SELECT that computes the table, relative to core/sql (``load_sql``'s path); None when the
+    #: stage's code computes it (events, rejects, the models' outputs). See ``table_sql``.
+    sql: Optional[str]
     #: Columns in output order, partition columns excluded.
     columns: Tuple[Column, ...]
     #: Partition columns inside one run (every table is partitioned by run_id first).
@@ -211,6 +214,7 @@ def _output_table(raw: Mapping[str, Any]) -> OutputTable:
         layer=raw["layer"],
         description=raw["description"],
         produced_by=tuple(raw["producedBy"]) if isinstance(raw["producedBy"], list) else (raw["producedBy"],),
+        sql=raw["sql"],
         columns=tuple(_column(c) for c in raw["columns"]),
         partition_keys=tuple(_column(c) for c in raw["partitionKeys"]),
         primary_key=tuple(raw["primaryKey"]),
@@ -248,6 +252,15 @@ def raw_table(name: str) -> RawTable:
     raise UnknownTableError(
         'No raw table "{}" in the contract; known: {}'.format(name, ", ".join(t.name for t in RAW_TABLES))
     )
+
+
+def table_sql(name: str) -> str:
+    """The shared SQL file (relative to core/sql) that computes a table, from its contract ``sql``;
+    raises ``ContractError`` for a table that its stage's code computes (``sql`` is null)."""
+    sql = output_table(name).sql
+    if sql is None:
+        raise ContractError('Table "{}" is computed by its stage\'s code: it has no SQL file (its contract sql is null)'.format(name))
+    return sql
 
 
 def served_tables() -> Tuple[OutputTable, ...]:

@@ -8,7 +8,7 @@ tables were all written; a retried job rewrites every folder of its run.
 
 from typing import Any, Dict, List, Tuple
 
-from . import layout
+from . import contract, layout
 from .args import InputUnusableError, JobArguments
 from .outputs import FileStore, publish_run_manifest, utc_now, write_json, write_table
 from .readers import ReadResult, list_input_files, read_rees46, read_retailrocket, recognise_inputs
@@ -41,8 +41,9 @@ INSIGHT_TABLES: Tuple[str, ...] = (
 
 
 def sql_tables() -> List[Tuple[str, str]]:
-    """(table, shared SQL path) of every table prepare computes with SQL over ``events``."""
-    return [(t, "prepare/schemas/{}.sql".format(t)) for t in SCHEMA_TABLES] + [(t, "prepare/insights/{}.sql".format(t)) for t in INSIGHT_TABLES]
+    """(table, shared SQL path) of every table prepare computes with SQL over ``events``: the schemas,
+    then the insights, each with the file its contract ``sql`` names."""
+    return [(t, contract.table_sql(t)) for t in SCHEMA_TABLES + INSIGHT_TABLES]
 
 
 def prepare_tables(spark: Any, events: Any) -> Dict[str, Any]:

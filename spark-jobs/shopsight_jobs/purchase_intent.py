@@ -31,7 +31,7 @@ import hashlib
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import metrics
+from . import contract, metrics
 from .args import JobArguments
 from .outputs import FileStore, publish_run_manifest, write_table
 from .runtime import read_events, register_events, shared_sql
@@ -195,7 +195,7 @@ def intent_tables(spark: Any, events: Any, params: Dict[str, Any]) -> Dict[str, 
 
     intent = params["purchaseIntent"]
     register_events(events)
-    sessions = shared_sql(spark, "purchase-intent/session_features.sql").cache()
+    sessions = shared_sql(spark, contract.table_sql("session_features")).cache()
     split = with_split(sessions, int(intent["seed"]), float(intent["trainFraction"])).cache()
     train = split.where(F.col("split") == "train")
     coefficient_schema = "feature string, position int, coefficient double, mean double, stddev double"

@@ -32,7 +32,7 @@ recommendations, model als, baseline popularity). Nothing evaluable: no rows.
 import datetime as _dt
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import metrics
+from . import contract, metrics
 from .args import JobArguments
 from .outputs import FileStore, publish_run_manifest, write_table
 from .runtime import read_events, register_events, shared_sql, weight_params
@@ -69,7 +69,7 @@ def interactions(spark: Any, events: Any, params: Dict[str, Any], before: Option
 
 def popular_products(spark: Any, events: Any, params: Dict[str, Any]) -> Any:
     register_events(events)
-    return shared_sql(spark, "recommendations/popular_products.sql", weight_params(params))
+    return shared_sql(spark, contract.table_sql("popular_products"), weight_params(params))
 
 
 def dense_ids(spark: Any, ids: Any, column: str, index_column: str) -> Any:

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import metrics, purchase_intent
+from . import contract, metrics, purchase_intent
 from .args import JobArguments
 from .outputs import FileStore, publish_run_manifest, write_table
 from .runtime import read_events, register_events, shared_sql
@@ -530,7 +530,7 @@ def revenue_backtest_rows(points: Sequence[Tuple[int, float]], horizon_days: int
 
 def revenue_points(spark: Any) -> List[Tuple[int, float]]:
     """(day number, revenue) per date with events, from prepare/insights/daily_kpis.sql, by date."""
-    rows = shared_sql(spark, "prepare/insights/daily_kpis.sql").select("event_date", "revenue").collect()
+    rows = shared_sql(spark, contract.table_sql("daily_kpis")).select("event_date", "revenue").collect()
     return sorted((day_of(r["event_date"]), float(r["revenue"])) for r in rows)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import CASES_DIR, SQL_DIR, run_python
+from support import CASES_DIR, SPARK_JOBS_DIR, SQL_DIR, run_python
 from shopsight_jobs import contract
 from shopsight_jobs.sql import SqlFileError, SqlParameterError, js_number, load_sql, substitute_sql
 
@@ -90,6 +90,22 @@ def test_the_insight_files_are_the_contracts_insight_tables() -> None:
     insight_tables = sorted(t.name for t in contract.OUTPUT_TABLES if t.layer == "insight")
     folder = "prepare/insights/"
     assert sorted(p[len(folder): -len(".sql")] for p in sql_files() if p.startswith(folder)) == insight_tables
+
+
+def test_every_contract_sql_is_a_file_and_every_file_is_named_by_a_table_or_used_by_its_stage() -> None:
+    named = {t.sql: t.name for t in contract.OUTPUT_TABLES if t.sql is not None}
+    for path, table in sorted(named.items()):
+        assert (SQL_DIR / path).is_file(), "{}: its contract sql {} is not a file under core/sql".format(table, path)
+    orphans = []
+    for path in sql_files():
+        if path in named:
+            continue
+        # Not a table's SELECT: an input of the stage whose folder holds it, which its module
+        # (shopsight_jobs/<stage in snake_case>.py, the one-name rule) names literally.
+        module = SPARK_JOBS_DIR / "shopsight_jobs" / (path.split("/")[0].replace("-", "_") + ".py")
+        if not module.is_file() or '"{}"'.format(path) not in module.read_text(encoding="utf-8"):
+            orphans.append("{} (not in shopsight_jobs/{})".format(path, module.name))
+    assert orphans == [], "core/sql files named by no contract table and used by no stage: " + ", ".join(orphans)
 
 
 def test_schema_files_load_unchanged_apart_from_the_trailing_whitespace() -> None:

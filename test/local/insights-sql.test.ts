@@ -162,7 +162,7 @@ test.each([...INSIGHT_TABLE_NAMES.map((t) => `prepare/insights/${t}.sql`), ...FE
 );
 
 test.each([...INSIGHT_TABLE_NAMES, 'popular_products', 'session_features'])('%s: DuckDB columns and types match the contract', async (table) => {
-  const file = INSIGHT_TABLE_NAMES.includes(table) ? `prepare/insights/${table}.sql` : FEATURE_FILES.find((f) => path.basename(f, '.sql') === table)!;
+  const file = outputTable(table).sql!;
   expect(await checkAgainstContract(all, readSql(file, FEATURE_PARAMS[file]), table)).toEqual([]);
 });
 

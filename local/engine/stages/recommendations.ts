@@ -19,7 +19,7 @@ import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
-import { readSql } from '../sql';
+import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
 export interface RecommendationsStageResult {
@@ -209,7 +209,7 @@ function binaryHas(sorted: Int32Array, value: number): boolean {
 
 export async function runRecommendations(connection: DuckDBConnection, params: PipelineParameters, onIteration?: (i: number, loss: number) => void): Promise<RecommendationsStageResult> {
   const r = params.recommendations;
-  await createTableFromQuery(connection, 'popular_products', readSql('recommendations/popular_products.sql', weights(params)));
+  await createTableFromQuery(connection, 'popular_products', readTableSql('popular_products', weights(params)));
 
   // Holdout: the last holdoutDays dates of the run, when some training data remains before them.
   let metrics: MetricRow[] = [];

@@ -19,7 +19,7 @@ import { fitGlm, GlmModel, predictGlm } from '../../ml/glm';
 import { dot, fitLeastSquares, LeastSquaresFit, leverage } from '../../ml/least-squares';
 import { aucRoc, meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';
 import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
-import { readSql } from '../sql';
+import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
 type SpendParams = PipelineParameters['spendForecast'];
@@ -352,7 +352,7 @@ export async function runSpendForecast(connection: DuckDBConnection, params: Pip
 
   const series = await fetchColumns(
     connection,
-    `SELECT CAST(${DAY_NUMBER('event_date')} AS DOUBLE), CAST(revenue AS DOUBLE) FROM (${readSql('prepare/insights/daily_kpis.sql')}) ORDER BY event_date`,
+    `SELECT CAST(${DAY_NUMBER('event_date')} AS DOUBLE), CAST(revenue AS DOUBLE) FROM (${readTableSql('daily_kpis')}) ORDER BY event_date`,
     ['f64', 'f64'] as const,
   );
   const points: RevenuePoint[] = Array.from({ length: series.rows }, (_, i) => ({ day: series.columns[0][i], revenue: series.columns[1][i] }));
