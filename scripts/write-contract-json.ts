@@ -13,12 +13,12 @@
  * (shopsight_jobs/layout.py) fills them instead of re-implementing the layout. Each template carries
  * an example computed by the TypeScript function, which the Python tests reproduce.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_PIPELINE_PARAMETERS } from '../core/config/pipeline-params';
 import { EVENT_TYPES, MISSING_LABEL, OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../core/contract/tables';
 import * as layout from '../core/contract/layout';
 import { ALL_SPARK_JOBS } from '../core/config/spark-jobs';
+import { writeOrCheckGenerated } from './generated-file';
 
 export const CONTRACT_JSON_PATH = path.join(__dirname, '..', 'spark-jobs', 'shopsight_jobs', 'contract.json');
 
@@ -156,21 +156,6 @@ export function contractJson(): string {
   return `${JSON.stringify(contractDocument(), null, 2)}\n`;
 }
 
-function main(argv: readonly string[]): number {
-  const text = contractJson();
-  const relative = path.relative(process.cwd(), CONTRACT_JSON_PATH);
-  if (argv.includes('--check')) {
-    const current = fs.existsSync(CONTRACT_JSON_PATH) ? fs.readFileSync(CONTRACT_JSON_PATH, 'utf8') : undefined;
-    if (current === text) return 0;
-    console.error(`${relative} is ${current === undefined ? 'missing' : 'stale'}: run npm run contract:json`);
-    return 1;
-  }
-  fs.mkdirSync(path.dirname(CONTRACT_JSON_PATH), { recursive: true });
-  fs.writeFileSync(CONTRACT_JSON_PATH, text);
-  console.log(`wrote ${relative}`);
-  return 0;
-}
-
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = writeOrCheckGenerated(CONTRACT_JSON_PATH, contractJson(), 'contract:json', process.argv.slice(2));
 }

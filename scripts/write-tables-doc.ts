@@ -17,6 +17,7 @@ import * as path from 'path';
 import { OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef } from '../core/contract';
 import { curatedTablePrefix } from '../core/contract/layout';
 import { ProcessingStage, stageDef, StageTests, UPLOAD_TESTS } from '../core/stages';
+import { writeOrCheckGenerated } from './generated-file';
 
 const ROOT = path.join(__dirname, '..');
 export const TABLES_DOC_PATH = path.join(ROOT, 'docs', 'tables.md');
@@ -99,20 +100,6 @@ export function tablesDoc(): string {
   return `${INTRO}\n${table.join('\n')}\n`;
 }
 
-function main(argv: readonly string[]): number {
-  const text = tablesDoc();
-  const relative = path.relative(process.cwd(), TABLES_DOC_PATH);
-  if (argv.includes('--check')) {
-    const current = fs.existsSync(TABLES_DOC_PATH) ? fs.readFileSync(TABLES_DOC_PATH, 'utf8') : undefined;
-    if (current === text) return 0;
-    console.error(`${relative} is ${current === undefined ? 'missing' : 'stale'}: run npm run docs:tables`);
-    return 1;
-  }
-  fs.writeFileSync(TABLES_DOC_PATH, text);
-  console.log(`wrote ${relative}`);
-  return 0;
-}
-
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = writeOrCheckGenerated(TABLES_DOC_PATH, tablesDoc(), 'docs:tables', process.argv.slice(2));
 }
