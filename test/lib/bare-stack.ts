@@ -66,3 +66,7 @@ export function statementsOf(template: Template, stack: Stack, role: IConstruct)
     .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(roleRef)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
+
+/** The findings on constructs under any of `paths` (construct paths such as 'Test/Catalog'). */
+export const findingsAt = (findings: string[], ...paths: string[]): string[] =>
+  findings.filter((f) => paths.some((p) => f.includes(`@ ${p}/`)));
