@@ -1,6 +1,6 @@
 /**
  * Benchmark of the recommendations API (not a test): the Lambda handler with the exact SQL of
- * lambdas/recommendations-api/queries.ts, wrapped in a loopback HTTP server (local/serving/
+ * core/api/queries.ts, wrapped in a loopback HTTP server (local/serving/
  * api-http-server.ts) over a private MariaDB (test/support/mariadb.ts) loaded with a generated run
  * through the serving loader, driven by autocannon.
  *
@@ -20,7 +20,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRecommendationsApi } from '../lambdas/recommendations-api/api';
+import { createRecommendationsApi } from '../core/api/api';
 import { startApiServer } from '../local/serving/api-http-server';
 import { loadServingLocal } from '../local/serving/mysql-loader';
 import { mysqlPoolRunner } from '../local/serving/mysql-pool-runner';

@@ -2,7 +2,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildShopSightApp } from '../lib/app';
-import { ConfigError } from '../lib/config/stage-config';
+import { ConfigError } from '../core/config/stage-config';
 
 const app = new App();
 try {

@@ -1,5 +1,5 @@
 import { App, Tags } from 'aws-cdk-lib';
-import { loadStageConfig } from './config/stage-config';
+import { loadStageConfig } from '../core/config/stage-config';
 import { ShopSightStack } from './shopsight-stack';
 
 /** The stack of one stage, configured from the app's context (`-c stage=prod …`). */

@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DataCatalog } from './catalog/data-catalog';
-import { StageConfig } from './config/stage-config';
+import { StageConfig } from '../core/config/stage-config';
 import { PipelineFunction } from './lambda/pipeline-function';
 import { PipelineMonitoring } from './monitoring/pipeline-monitoring';
 import { PipelineNotifications } from './monitoring/pipeline-notifications';

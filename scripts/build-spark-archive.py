@@ -3,7 +3,7 @@
 
     dist/spark-jobs/shopsight_jobs.zip   the shopsight_jobs package, passed to every job with --py-files
     dist/spark-jobs/<job>.py             every entry script directly under spark-jobs/
-    dist/spark-jobs/sql/**               the shared transformation SQL
+    dist/spark-jobs/sql/**               the shared transformation SQL (from core/sql/)
 
 The output is reproducible: the same sources give byte-identical files on any machine and Python
 3.9+, because the CDK asset hash (and so whether a deploy uploads anything) depends on it. The
@@ -86,12 +86,12 @@ def copy_file(source: Path, target: Path) -> None:
     os.chmod(target, FILE_MODE)
 
 
-def prepare_output(out_dir: Path, spark_jobs_dir: Path) -> None:
+def prepare_output(out_dir: Path, sources: Sequence[Path]) -> None:
     """Empty out_dir, refusing anything that does not look like an earlier build."""
     out_dir = out_dir.resolve()
-    source = spark_jobs_dir.resolve()
-    if source.is_relative_to(out_dir) or out_dir.is_relative_to(source):
-        raise SystemExit("build-spark-archive: the output folder {} overlaps the sources {}".format(out_dir, source))
+    for source in (s.resolve() for s in sources):
+        if source.is_relative_to(out_dir) or out_dir.is_relative_to(source):
+            raise SystemExit("build-spark-archive: the output folder {} overlaps the sources {}".format(out_dir, source))
     if out_dir.exists():
         if not out_dir.is_dir():
             raise SystemExit("build-spark-archive: {} exists and is not a folder".format(out_dir))
@@ -103,20 +103,19 @@ def prepare_output(out_dir: Path, spark_jobs_dir: Path) -> None:
     out_dir.mkdir(parents=True)
 
 
-def build(spark_jobs_dir: Path, out_dir: Path) -> List[str]:
-    """Build out_dir from spark_jobs_dir; returns the files written, relative to out_dir, sorted."""
+def build(spark_jobs_dir: Path, out_dir: Path, sql_dir: Path) -> List[str]:
+    """Build out_dir from spark_jobs_dir and the shared SQL in sql_dir; returns the files written, relative to out_dir, sorted."""
     package_dir = spark_jobs_dir / PACKAGE
     if not package_dir.is_dir():
         raise SystemExit("build-spark-archive: no package folder {}".format(package_dir))
-    prepare_output(out_dir, spark_jobs_dir)
+    prepare_output(out_dir, [spark_jobs_dir, sql_dir])
 
-    write_archive(package_dir, out_dir / ARCHIVE, spark_jobs_dir / SQL_DIR)
+    write_archive(package_dir, out_dir / ARCHIVE, sql_dir if sql_dir.is_dir() else None)
     written = [ARCHIVE]
     for script in sorted(spark_jobs_dir.glob("*.py")):
         if _included(script) and script.is_file():
             copy_file(script, out_dir / script.name)
             written.append(script.name)
-    sql_dir = spark_jobs_dir / SQL_DIR
     if sql_dir.is_dir():
         for relative in tree_files(sql_dir):
             copy_file(sql_dir / relative, out_dir / SQL_DIR / relative)
@@ -130,12 +129,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "--spark-jobs", type=Path, default=REPO_ROOT / "spark-jobs", help="source folder (default: spark-jobs/)"
     )
     parser.add_argument(
+        "--sql", type=Path, default=REPO_ROOT / "core" / "sql", help="shared SQL folder (default: core/sql/)"
+    )
+    parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "dist" / "spark-jobs", help="output folder (default: dist/spark-jobs/)"
     )
     if sys.version_info < (3, 9):
         raise SystemExit("build-spark-archive: needs Python 3.9 or later, this is {}".format(sys.version.split()[0]))
     args = parser.parse_args(argv)
-    written = build(args.spark_jobs, args.out)
+    written = build(args.spark_jobs, args.out, args.sql)
     try:
         shown = args.out.resolve().relative_to(Path.cwd())
     except ValueError:

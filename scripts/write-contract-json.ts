@@ -1,29 +1,29 @@
 /**
- * Writes spark-jobs/shopsight_jobs/contract.json: the JSON copy of the table contract (lib/contract)
+ * Writes spark-jobs/shopsight_jobs/contract.json: the JSON copy of the table contract (core/contract)
  * and the default pipeline parameters that the PySpark jobs read (README, "The table contract"),
- * plus the Spark jobs' entry scripts and settings (lib/processing/spark-jobs.ts) for the tests.
+ * plus the Spark jobs' entry scripts and settings (core/config/spark-jobs.ts) for the tests.
  *
  *   npm run contract:json            rewrite the file
  *   npm run contract:json -- --check exit 1 when the committed file is stale
  *
  * test/contract-json.test.ts fails when the committed file differs from `contractJson()`.
  *
- * The key layout functions of lib/contract/layout.ts travel as templates ("{table}/run_id={run_id}/"),
+ * The key layout functions of core/contract/layout.ts travel as templates ("{table}/run_id={run_id}/"),
  * made by calling the TypeScript functions with placeholders, so the Python side
  * (shopsight_jobs/layout.py) fills them instead of re-implementing the layout. Each template carries
  * an example computed by the TypeScript function, which the Python tests reproduce.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_PIPELINE_PARAMETERS } from '../lib/config/pipeline-params';
-import { EVENT_TYPES, MISSING_LABEL, OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../lib/contract/tables';
-import * as layout from '../lib/contract/layout';
-import { ALL_SPARK_JOBS } from '../lib/processing/spark-jobs';
+import { DEFAULT_PIPELINE_PARAMETERS } from '../core/config/pipeline-params';
+import { EVENT_TYPES, MISSING_LABEL, OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../core/contract/tables';
+import * as layout from '../core/contract/layout';
+import { ALL_SPARK_JOBS } from '../core/config/spark-jobs';
 
 export const CONTRACT_JSON_PATH = path.join(__dirname, '..', 'spark-jobs', 'shopsight_jobs', 'contract.json');
 
 export const GENERATED_BY =
-  'Generated from lib/contract and lib/config/pipeline-params.ts by scripts/write-contract-json.ts (npm run contract:json). Do not edit by hand.';
+  'Generated from core/contract and core/config/pipeline-params.ts by scripts/write-contract-json.ts (npm run contract:json). Do not edit by hand.';
 
 /** Placeholders of the key templates; the Python side fills them with str.format. */
 export type LayoutParam = 'table' | 'run_id';
@@ -111,7 +111,7 @@ function layoutSection(): Record<string, unknown> {
  * The Spark jobs in the order the pipeline runs them (prepare first), with the Spark settings the
  * state machine passes to each. Tests that start a job with spark-submit (spark-jobs/tests/
  * spark_submit.py) read this list instead of repeating the entry scripts and settings by hand.
- * `description` stays in lib/processing/spark-jobs.ts: it is for people and the docs.
+ * `description` stays in core/config/spark-jobs.ts: it is for people and the docs.
  */
 function sparkJobsSection(): Array<Record<string, unknown>> {
   return ALL_SPARK_JOBS.map((job) => ({

@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The work is in shopsight_jobs/rules.py; exit codes in shopsight_jobs/args.py.
+The work is in shopsight_jobs/association_rules.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import rules, runtime
+from shopsight_jobs import association_rules, runtime
 
 if __name__ == "__main__":
-    runtime.main("association-rules", rules.run)
+    runtime.main("association-rules", association_rules.run)

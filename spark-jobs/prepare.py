@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The work is in shopsight_jobs/preparation.py; exit codes in shopsight_jobs/args.py.
+The work is in shopsight_jobs/prepare.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import preparation, runtime
+from shopsight_jobs import prepare, runtime
 
 if __name__ == "__main__":
-    runtime.main("prepare", preparation.run)
+    runtime.main("prepare", prepare.run)

@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The work is in shopsight_jobs/intent.py; exit codes in shopsight_jobs/args.py.
+The work is in shopsight_jobs/purchase_intent.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import intent, runtime
+from shopsight_jobs import purchase_intent, runtime
 
 if __name__ == "__main__":
-    runtime.main("purchase-intent", intent.run)
+    runtime.main("purchase-intent", purchase_intent.run)

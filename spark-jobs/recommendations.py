@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The work is in shopsight_jobs/recs.py; exit codes in shopsight_jobs/args.py.
+The work is in shopsight_jobs/recommendations.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import recs, runtime
+from shopsight_jobs import recommendations, runtime
 
 if __name__ == "__main__":
-    runtime.main("recommendations", recs.run)
+    runtime.main("recommendations", recommendations.run)

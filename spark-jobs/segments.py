@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The work is in shopsight_jobs/segmentation.py; exit codes in shopsight_jobs/args.py.
+The work is in shopsight_jobs/segments.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import segmentation, runtime
+from shopsight_jobs import segments, runtime
 
 if __name__ == "__main__":
-    runtime.main("segments", segmentation.run)
+    runtime.main("segments", segments.run)

@@ -4,10 +4,10 @@
       --run-id <id> --dataset rees46|retailrocket --input <raw prefix> \
       --curated <curated root> --exports <export root> --params '<PipelineParameters JSON>'
 
-The method is docs/spend-forecast.md; the work is in shopsight_jobs/forecast.py; exit codes in shopsight_jobs/args.py.
+The method is docs/spend-forecast.md; the work is in shopsight_jobs/spend_forecast.py; exit codes in shopsight_jobs/args.py.
 """
 
-from shopsight_jobs import forecast, runtime
+from shopsight_jobs import spend_forecast, runtime
 
 if __name__ == "__main__":
-    runtime.main("spend-forecast", forecast.run)
+    runtime.main("spend-forecast", spend_forecast.run)

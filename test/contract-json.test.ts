@@ -3,9 +3,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../lib/contract';
-import * as layout from '../lib/contract/layout';
-import { ALL_SPARK_JOBS } from '../lib/processing/spark-jobs';
+import { OUTPUT_TABLES, RAW_TABLES, RUN_ID_PARTITION } from '../core/contract';
+import * as layout from '../core/contract/layout';
+import { ALL_SPARK_JOBS } from '../core/config/spark-jobs';
 import { CONTRACT_JSON_PATH, contractDocument, contractJson, LAYOUT_KEY_FUNCTIONS } from '../scripts/write-contract-json';
 
 const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
@@ -24,7 +24,7 @@ function firstDifference(a: string, b: string): string {
 describe('spark-jobs/shopsight_jobs/contract.json', () => {
   const relative = path.relative(path.join(__dirname, '..'), CONTRACT_JSON_PATH);
 
-  test('the committed file is what the serialiser produces from lib/contract now', () => {
+  test('the committed file is what the serialiser produces from core/contract now', () => {
     const expected = contractJson();
     if (!fs.existsSync(CONTRACT_JSON_PATH)) {
       throw new Error(`${relative} is missing: run npm run contract:json`);
@@ -38,7 +38,7 @@ describe('spark-jobs/shopsight_jobs/contract.json', () => {
   test('has the agreed form: generatedBy first, keys sorted everywhere else, 2-space indent, trailing newline', () => {
     const text = contractJson();
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text.split('\n')[1]).toMatch(/^ {2}"generatedBy": ".*lib\/contract.*Do not edit by hand\./);
+    expect(text.split('\n')[1]).toMatch(/^ {2}"generatedBy": ".*core\/contract.*Do not edit by hand\./);
     const doc = contractDocument();
     expect(Object.keys(doc)[0]).toBe('generatedBy');
     const checkSorted = (value: unknown, where: string): void => {
@@ -76,7 +76,7 @@ describe('sparkJobs in contract.json (read by spark-jobs/tests/spark_submit.py)'
 describe('layout templates in contract.json (read by shopsight_jobs/layout.py)', () => {
   const doc = contractDocument() as { layout: { keyFunctions: Record<string, { params: string[]; template: string }> } };
 
-  test('every function of lib/contract/layout.ts is a template or the run id check', () => {
+  test('every function of core/contract/layout.ts is a template or the run id check', () => {
     const functions = Object.entries(layout)
       .filter(([, v]) => typeof v === 'function')
       .map(([k]) => k)

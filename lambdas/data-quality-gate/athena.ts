@@ -11,19 +11,7 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-
-/** One result row by column name; Athena returns every value as text, NULL as a missing value. */
-export type QueryRow = Readonly<Record<string, string | null>>;
-
-export interface GateQuery {
-  /** Says which table and checks the query serves, for errors and logs. */
-  readonly label: string;
-  readonly sql: string;
-  /** Values of the `?` placeholders, in order, as plain strings. */
-  readonly parameters: readonly string[];
-}
-
-export type QueryRunner = (query: GateQuery) => Promise<QueryRow[]>;
+import { athenaStringLiteral, QueryRow, QueryRunner } from '../../core/catalog/athena-query';
 
 /** Athena's default account quota is 20-25 concurrent DML queries, shared with every other user of the account. */
 export const ATHENA_CONCURRENCY = 4;
@@ -35,8 +23,6 @@ export class AthenaQueryError extends Error {
   }
 }
 
-/** ExecutionParameters are SQL literals: a string parameter must arrive quoted, with its quotes doubled. */
-export const athenaStringLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 export interface AthenaRunnerOptions {
   readonly workGroup: string;

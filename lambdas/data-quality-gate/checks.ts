@@ -16,7 +16,7 @@ import {
   reconcileRunSummary,
   servedTables,
   servingColumns,
-} from '../../lib/contract';
+} from '../../core/contract';
 
 /** One number the gate reads from a table of the run: an aggregate expression over that table's rows. */
 export interface Measure {

@@ -4,9 +4,10 @@
  * The query engine and the document store are passed in: Athena and S3 in the Lambda, DuckDB and
  * literals in the SQL tests.
  */
-import { exportManifestKey, runSummaryKey } from '../../lib/contract';
+import { exportManifestKey, runSummaryKey } from '../../core/contract';
 import { mapLimit } from '../shared/map-limit';
-import { ATHENA_CONCURRENCY, QueryRunner } from './athena';
+import { ATHENA_CONCURRENCY } from './athena';
+import { QueryRunner } from '../../core/catalog/athena-query';
 import {
   CheckOutcome,
   DocumentRead,

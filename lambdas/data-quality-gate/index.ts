@@ -10,7 +10,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { readObjectText } from '../shared/s3-json';
 import type { Context } from 'aws-lambda';
-import { assertRunId } from '../../lib/contract';
+import { assertRunId } from '../../core/contract';
 import { athenaQueryRunner } from './athena';
 import { GateSettings, assertGatePassed, runDataQualityGate } from './gate';
 

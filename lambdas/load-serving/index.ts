@@ -1,7 +1,7 @@
 /**
  * load-serving: the state machine's serving load, after the data-quality gate, as the loader
  * database user through the Data API (SECRET_ARN is the loader's secret, not the admin's). One
- * function, one action per state (lib/serving/load-steps.ts has the steps and why):
+ * function, one action per state (core/serving/load-steps.ts has the steps and why):
  *
  *   { action: 'claim', runId, claimToken }                       → ClaimServingLoad
  *     Checks the run's serving exports before anything touches Aurora (the manifest exists, names
@@ -33,14 +33,15 @@
  */
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import { checkTableLoad, claimLoad, failLoad, LoadResult, startTableLoad, swapLoad, TableLoadProgress } from '../../lib/serving/load-steps';
-import { errorText, LoadClaim, LoadStatement, ServingLoadError, TableToLoad } from '../../lib/serving/loader-sql';
-import { MIGRATIONS, selectAppliedVersions } from '../../lib/serving/mysql-schema';
-import { createDataApiClient, DataApi, isStatementTimeout } from '../shared/data-api';
+import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../core/contract';
+import { checkTableLoad, claimLoad, failLoad, LoadResult, startTableLoad, swapLoad, TableLoadProgress } from '../../core/serving/load-steps';
+import { errorText, LoadClaim, LoadStatement, ServingLoadError, TableToLoad } from '../../core/serving/loader-sql';
+import { MIGRATIONS, selectAppliedVersions } from '../../core/serving/mysql-schema';
+import { createDataApiClient, DataApi } from '../shared/data-api';
+import { isStatementTimeout } from '../../core/serving/sql-runner';
 import { readJsonObject } from '../shared/s3-json';
 
-export { ServingLoadError } from '../../lib/serving/loader-sql';
+export { ServingLoadError } from '../../core/serving/loader-sql';
 
 export interface ClaimEvent {
   readonly action: 'claim';

@@ -7,7 +7,7 @@
  * integration at most 30 s, so only a short retry here (about 3 s), then a 503 with Retry-After.
  */
 import { createDataApiClient, DataApi } from '../shared/data-api';
-import { createRecommendationsApi } from './api';
+import { createRecommendationsApi } from '../../core/api/api';
 
 const env = (name: string): string => {
   const value = process.env[name];

@@ -2,7 +2,7 @@
  * serving-schema: the CloudFormation custom resource (through the custom-resources Provider) that
  * keeps the Aurora serving schema current on every deploy, as the cluster's admin, through the
  * Data API:
- *   1. applies pending numbered migrations (lib/serving/mysql-schema.ts), recorded in schema_migrations;
+ *   1. applies pending numbered migrations (core/serving/mysql-schema.ts), recorded in schema_migrations;
  *   2. creates or updates the BI read-only user and the loader user from their Secrets Manager
  *      secrets (CREATE USER IF NOT EXISTS, ALTER USER with the secret's password, the grants).
  * Every step is idempotent, so Create and Update do the same thing and a retried deploy is safe.
@@ -12,8 +12,8 @@
  * bundled with it marked external, because this repository does not depend on it otherwise.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { SqlRunner } from '../../lib/serving/loader-sql';
-import { applyPendingMigrations, biUserStatements, IDENTIFIER_PATTERN, loaderUserStatements, SecretStatement, ServingEngine } from '../../lib/serving/mysql-schema';
+import { SqlRunner } from '../../core/serving/sql-runner';
+import { applyPendingMigrations, biUserStatements, IDENTIFIER_PATTERN, loaderUserStatements, SecretStatement, ServingEngine } from '../../core/serving/mysql-schema';
 import { createDataApiClient, DataApi } from '../shared/data-api';
 
 /** The custom resource's properties (CloudFormation passes them as strings). */

@@ -4,7 +4,7 @@
  * SqlParameter, never spliced; results come back as rows of objects (`formatRecordsAs: 'JSON'`).
  * The Data API prepares such statements on the server, so a placeholder works only where MySQL
  * takes a value: identifiers, account names, passwords and LOAD DATA file names are checked
- * literals in the SQL instead (lib/serving/mysql-schema.ts, loader-sql.ts).
+ * literals in the SQL instead (core/serving/mysql-schema.ts, loader-sql.ts).
  *
  * A cluster paused at 0 ACU answers the first call with DatabaseResumingException while it wakes
  * up (typically 15–30 s), and DatabaseUnavailableException when it cannot be reached; neither ran
@@ -23,7 +23,7 @@ import {
   RollbackTransactionCommand,
   SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import type { SqlRow, SqlRunner, SqlStatement, SqlValue } from '../../lib/serving/loader-sql';
+import { isResuming, SqlRow, SqlRunner, SqlStatement, SqlValue } from '../../core/serving/sql-runner';
 
 export interface DataApiTarget {
   readonly resourceArn: string;
@@ -75,10 +75,6 @@ export const toSqlParameters = (parameters: Readonly<Record<string, SqlValue>>):
 /** The Data API client of every Lambda: one attempt per call, our own retry decides the rest (see the header). */
 export const createDataApiClient = (config: RDSDataClientConfig = {}): RDSDataClient => new RDSDataClient({ ...config, maxAttempts: 1 });
 
-/** Errors that mean the statement did not run: the cluster is waking up or cannot be reached. */
-const NOT_RUN_ERRORS = new Set(['DatabaseResumingException', 'DatabaseUnavailableException']);
-export const isResuming = (e: unknown): boolean => NOT_RUN_ERRORS.has((e as Error | undefined)?.name ?? '');
-export const isStatementTimeout = (e: unknown): boolean => (e as Error | undefined)?.name === 'StatementTimeoutException';
 
 export class DataApi implements SqlRunner {
   private readonly retry: RetryPolicy;

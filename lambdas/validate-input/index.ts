@@ -10,14 +10,14 @@
  * s3rver); the SDK addresses an IP-address endpoint path-style by itself.
  */
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { resolveExecutionInput, ResolvedExecutionInput } from '../../lib/config/execution-input';
-import { RawTableDef } from '../../lib/contract';
-import { InputValidationError, s3Uri } from './errors';
+import { resolveExecutionInput, ResolvedExecutionInput } from '../../core/config/execution-input';
+import { RawTableDef } from '../../core/contract';
+import { InputValidationError, s3Uri } from '../../core/input/errors';
 import { mapLimit } from '../shared/map-limit';
 import { buildValidatedRun, ValidatedFile, ValidatedRun } from './output';
-import { checkDatasetConsistency, decodeSample, isIgnoredKey, recogniseSample, SAMPLE_BYTES } from './recognise';
+import { checkDatasetConsistency, decodeSample, isIgnoredKey, recogniseSample, SAMPLE_BYTES } from '../../core/input/recognise';
 
-export { InputValidationError } from './errors';
+export { InputValidationError } from '../../core/input/errors';
 export type { ValidatedFile, ValidatedRun } from './output';
 
 export interface ValidateInputEvent {

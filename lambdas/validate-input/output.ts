@@ -2,8 +2,8 @@
  * What validate-input returns. The state machine stores it as `$.run` and passes it to every later
  * state, so it must stay well under Step Functions' 256 KiB payload limit whatever the file count.
  */
-import { DatasetKind } from '../../lib/config/execution-input';
-import { PipelineParameters } from '../../lib/config/pipeline-params';
+import { DatasetKind } from '../../core/config/execution-input';
+import { PipelineParameters } from '../../core/config/pipeline-params';
 
 export interface ValidatedFile {
   readonly key: string;

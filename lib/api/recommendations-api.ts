@@ -24,7 +24,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { API_ROUTES, RouteName } from '../../lambdas/recommendations-api/routes';
+import { API_ROUTES, RouteName } from '../../core/api/routes';
 import { PipelineFunction } from '../lambda/pipeline-function';
 import { ServingDatabase } from '../serving/serving-database';
 

@@ -4,11 +4,11 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ColumnDef, glueType, OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef, RUN_ID_PARTITION } from '../contract';
-import { curatedTablePrefix } from '../contract/layout';
+import { ColumnDef, glueType, OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef, RUN_ID_PARTITION } from '../../core/contract';
+import { curatedTablePrefix } from '../../core/contract/layout';
 import { acknowledgeGrantedWildcard } from '../nag-acknowledgements';
 import { grantContractTables, grantObjects } from '../storage/data-lake-storage';
-import { HEADLINE_QUERIES } from './headline-queries';
+import { HEADLINE_QUERIES } from '../../core/catalog/headline-queries';
 
 /** Where the workgroup writes query results in the Athena results bucket. */
 const RESULTS_PREFIX = 'results/';

@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { SparkProcessing } from '../processing/spark-processing';
-import { ANALYTICS_JOBS, PREPARE_JOB, SparkJobDef } from '../processing/spark-jobs';
+import { ANALYTICS_JOBS, PREPARE_JOB, SparkJobDef } from '../../core/config/spark-jobs';
 
 export interface PipelineStateMachineProps {
   readonly processing: SparkProcessing;

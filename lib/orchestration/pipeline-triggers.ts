@@ -3,7 +3,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { READY_MARKER } from '../contract/layout';
+import { READY_MARKER } from '../../core/contract/layout';
 
 /** Starts an execution with `input` (the execution input: `inputPrefix`), retrying EventBridge's delivery. */
 const startRun = (stateMachine: sfn.IStateMachine, input: Record<string, unknown>): targets.SfnStateMachine =>

@@ -7,11 +7,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { EMR_LOGS_PREFIX, SPARK_CODE_PREFIX } from '../contract/layout';
+import { EMR_LOGS_PREFIX, SPARK_CODE_PREFIX } from '../../core/contract/layout';
 import { acknowledgeGrantedWildcard, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { grantContractTables, grantObjects, grantRawRead, grantRunExports, grantRunSummaries } from '../storage/data-lake-storage';
-import { ALL_SPARK_JOBS, PY_FILES_ARCHIVE, SparkJobDef } from './spark-jobs';
-import { sharedWorkerShapes, WorkerSize } from './worker-sizing';
+import { ALL_SPARK_JOBS, PY_FILES_ARCHIVE, SparkJobDef } from '../../core/config/spark-jobs';
+import { sharedWorkerShapes, WorkerSize } from '../../core/config/worker-sizing';
 
 export interface SparkProcessingProps {
   readonly rawBucket: s3.IBucket;

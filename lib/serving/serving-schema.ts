@@ -11,7 +11,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { LAMBDAS_ROOT } from '../lambda/pipeline-function';
 import { acknowledge, acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { MIGRATIONS } from './mysql-schema';
+import { MIGRATIONS } from '../../core/serving/mysql-schema';
 import { ServingDatabase } from './serving-database';
 
 export interface ServingSchemaProps {

@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { OUTPUT_TABLES } from '../contract';
-import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../contract/layout';
+import { OUTPUT_TABLES } from '../../core/contract';
+import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../../core/contract/layout';
 import { acknowledgeGrantedWildcard } from '../nag-acknowledgements';
 
 export interface DataLakeStorageProps {

@@ -5,7 +5,7 @@
  * Every request value reaches SQL as a bound parameter; only our own identifiers are interpolated.
  */
 import { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBTypeId, DuckDBValue, JsonDuckDBValueConverter } from '@duckdb/node-api';
-import { INTERCEPT_FEATURE } from '../../lib/contract';
+import { INTERCEPT_FEATURE } from '../../core/contract';
 import { predictProbability } from '../ml/logistic-regression';
 import { categoryLabel, datasetCurrency, productTitle, segmentLabel, tableDescription } from '../present';
 import { RunEntry } from './runs';

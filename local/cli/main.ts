@@ -14,8 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { DATASET_KINDS, DatasetKind } from '../../lib/config/execution-input';
-import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParameters } from '../../lib/config/pipeline-params';
+import { DATASET_KINDS, DatasetKind } from '../../core/config/execution-input';
+import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParameters } from '../../core/config/pipeline-params';
 import { generate } from '../generate';
 import { InputError } from '../engine/inputs';
 import { MysqlLoadError, runPipeline } from '../engine/pipeline';

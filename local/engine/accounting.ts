@@ -3,7 +3,7 @@
  * their totals, so that rows read = accepted + rejected + duplicates removed holds per file and in all.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { FileRowCounts, RowCounts } from '../../lib/contract';
+import { FileRowCounts, RowCounts } from '../../core/contract';
 
 /** Sums per-file counts, rejected rows by reason included. */
 export function totalRowCounts(perFile: readonly FileRowCounts[]): RowCounts {

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { outputTable } from '../../lib/contract';
+import { outputTable } from '../../core/contract';
 import { checkAgainstContract, duckType, materialisedColumns } from './sql';
 
 export interface EngineDatabase {

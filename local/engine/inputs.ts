@@ -1,15 +1,15 @@
 /**
  * The local engine's validate stage: turns the user's `--input` arguments (files, folders, globs)
  * into the run's input files, each recognised by its header, and the dataset they make up. The
- * recognition rules are the validate-input Lambda's (lambdas/validate-input/recognise.ts), so a
+ * recognition rules are the validate-input Lambda's (core/input/recognise.ts), so a
  * file the cloud run would refuse is refused here for the same reason, its message naming the CLI's
  * flags (`--dataset`, `--input`) where the Lambda names execution-input fields.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DatasetKind } from '../../lib/config/execution-input';
-import { RawTableDef } from '../../lib/contract';
-import { InputValidationError } from '../../lambdas/validate-input/errors';
+import { DatasetKind } from '../../core/config/execution-input';
+import { RawTableDef } from '../../core/contract';
+import { InputValidationError } from '../../core/input/errors';
 import { EXIT, ExitCode } from './exit-codes';
 import {
   checkDatasetConsistency,
@@ -18,7 +18,7 @@ import {
   isIgnoredKey,
   recogniseSample,
   SAMPLE_BYTES,
-} from '../../lambdas/validate-input/recognise';
+} from '../../core/input/recognise';
 
 /** A user's input that cannot be used at all; the CLI prints the message and exits with `exitCode`. */
 export class InputError extends Error {

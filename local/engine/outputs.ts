@@ -6,7 +6,7 @@
  *   serving column order, and `serving/manifest.json` (ServingManifest, paths relative to it);
  * - `run-summary.json` (RunSummary).
  *
- * CSV convention of the serving files: SERVING_CSV_FORMAT of lib/serving/loader-sql.ts, which the
+ * CSV convention of the serving files: SERVING_CSV_FORMAT of core/serving/loader-sql.ts, which the
  * Aurora and MySQL loaders' LOAD DATA clause reads: comma-separated, LF line ends, NULL as the bare
  * word NULL, every string in double quotes with quotes doubled (so an empty string and the text
  * "NULL" stay strings), numbers bare, timestamps `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.
@@ -14,8 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../lib/contract';
-import { SERVING_CSV_FORMAT } from '../../lib/serving/loader-sql';
+import { OutputTableDef, RunSummary, ServingManifest, servedTables, servingColumns } from '../../core/contract';
+import { SERVING_CSV_FORMAT } from '../../core/serving/loader-sql';
 import { countRows, sqlString } from './duck';
 import { checkAgainstContract } from './sql';
 

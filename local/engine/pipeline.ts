@@ -1,6 +1,6 @@
 /**
  * The local engine: every stage of the cloud pipeline on one machine, in the cloud run's order.
- *   validate → prepare (reader: canonical events + rejects) → the seven schemas → insights →
+ *   validate → prepare (stages/prepare.ts: reader → canonical events + rejects, then the seven schemas → insights) →
  *   association rules → recommendations → purchase intent → segments → spend forecast → contract check →
  *   Parquet tables → serving CSVs + manifest → run summary → report → (optional) MySQL load.
  * DuckDB holds the data in an on-disk database under a memory limit, spilling to disk; the ML
@@ -8,19 +8,17 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PipelineParameters } from '../../lib/config/pipeline-params';
-import { DatasetKind } from '../../lib/config/execution-input';
-import { INSIGHT_TABLE_NAMES, OUTPUT_TABLES, RunSummary, SCHEMA_TABLE_NAMES, assertRunId, reconcileRunSummary } from '../../lib/contract';
+import { PipelineParameters } from '../../core/config/pipeline-params';
+import { DatasetKind } from '../../core/config/execution-input';
+import { OUTPUT_TABLES, RunSummary, assertRunId, reconcileRunSummary } from '../../core/contract';
 import { writeReport } from '../report';
-import { countRows, createTableFromQuery, openEngineDatabase } from './duck';
+import { countRows, openEngineDatabase } from './duck';
 import { EXIT } from './exit-codes';
 import { InputError, resolveInputs } from './inputs';
 import { checkTables, writeParquet, writeRunSummary, writeServing } from './outputs';
-import { loadRees46 } from './rees46-reader';
-import { loadRetailRocket } from './retailrocket-reader';
 import { checkRunFolderOutsideInputs, stageRunFolder } from './run-folder';
-import { readSql } from './sql';
 import { runAssociationRules } from './stages/association-rules';
+import { buildInsightTables, buildSchemaTables, readPrepareInputs } from './stages/prepare';
 import { runPurchaseIntent } from './stages/purchase-intent';
 import { runRecommendations } from './stages/recommendations';
 import { runSegments } from './stages/segments';
@@ -156,10 +154,7 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
   try {
     const loaded = await timed(
       'prepare',
-      async () =>
-        inputs.dataset === 'rees46'
-          ? loadRees46(connection, [...inputs.events])
-          : loadRetailRocket(connection, { events: [...inputs.events], categoryTree: inputs.categoryTree, itemProperties: [...inputs.itemProperties] }, { sessionGapMinutes: options.params.sessionGapMinutes }),
+      () => readPrepareInputs(connection, inputs, options.params),
       (r) => r.totals.rowsRead,
       (r) => `${r.totals.accepted.toLocaleString('en-US')} accepted, ${r.totals.rejected.toLocaleString('en-US')} rejected, ${r.totals.duplicatesRemoved.toLocaleString('en-US')} duplicates removed`,
     );
@@ -175,16 +170,8 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
       throw new NoUsableRowsError(`${inputs.events.join(', ')}: no usable event rows (${totals.rowsRead} read${reasons ? `, rejected: ${reasons}` : ''})`);
     }
 
-    await timed('schemas', async () => {
-      let rows = 0;
-      for (const table of SCHEMA_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`schemas/${table}.sql`));
-      return rows;
-    }, (n) => n);
-    await timed('insights', async () => {
-      let rows = 0;
-      for (const table of INSIGHT_TABLE_NAMES) rows += await createTableFromQuery(connection, table, readSql(`insights/${table}.sql`));
-      return rows;
-    }, (n) => n);
+    await timed('schemas', () => buildSchemaTables(connection), (n) => n);
+    await timed('insights', () => buildInsightTables(connection), (n) => n);
     await timed('association-rules', () => runAssociationRules(connection, options.params), (r) => r.baskets.product + r.baskets.sub_category,
       (r) => `${r.rules.sub_category} sub-category rules, ${r.rules.product} product rules`);
     await timed('recommendations', () => runRecommendations(connection, options.params), (r) => r.interactions,

@@ -20,7 +20,7 @@
  * line (its header does not match: the file is refused). Blank lines (e.g. a trailing empty line)
  * are not rows: they are neither read nor rejected, but they count in the line numbers.
  *
- * Control characters. A line holding any of CONTROL_CHARACTERS (lib/contract/rejects.ts: U+0000–U+0008,
+ * Control characters. A line holding any of CONTROL_CHARACTERS (core/contract/rejects.ts: U+0000–U+0008,
  * U+000B, U+000C, U+000E–U+001F, U+007F; TAB is content) is a control_character reject before any
  * other check, detail `U+XXXX at character N` (its first one; N in code points, 1-based). Invalid
  * UTF-8 is not refused: the line is read with U+FFFD in its place (Node fallback) and checked as usual.
@@ -55,7 +55,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { CONTROL_CHARACTERS, EVENT_TYPES, FileRowCounts, maxLengthOf, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { CONTROL_CHARACTERS, EVENT_TYPES, FileRowCounts, maxLengthOf, RAW_TABLES, RowCounts, outputTable } from '../../core/contract';
 import { readAccounting } from './accounting';
 import { duckType, materialisedColumns } from './sql';
 

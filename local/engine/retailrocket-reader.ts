@@ -70,7 +70,7 @@
  * No event row ever comes into the JS heap: only counts do.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../lib/contract';
+import { FileRowCounts, RAW_TABLES, RowCounts, outputTable } from '../../core/contract';
 import { readAccounting } from './accounting';
 import { CONTROL_DETAIL, HAS_CONTROL, readPhysicalLines, REJECT_DETAIL, REJECT_RAW_LINE } from './rees46-reader';
 import { duckType, materialisedColumns } from './sql';

@@ -1,17 +1,20 @@
 /**
- * The shared transformation SQL (spark-jobs/sql/…) run on DuckDB, and the check that what DuckDB
+ * The shared transformation SQL (core/sql/…) run on DuckDB, and the check that what DuckDB
  * produces has the contract's columns and types. Spark runs the very same files with spark.sql.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { ColumnDef, ColumnType, OutputTableDef, outputTable, SCHEMA_TABLE_NAMES, tableSql } from '../../core/contract';
 
-/** Root of the shared transformation SQL: schemas/, insights/, features/ (the files Spark SQL runs too). */
-export const SQL_DIR = path.resolve(__dirname, '../../spark-jobs/sql');
+/**
+ * Root of the shared transformation SQL, one folder per stage (the files Spark SQL runs too):
+ * prepare/schemas/, prepare/insights/, association-rules/, recommendations/, purchase-intent/, segments/, spend-forecast/.
+ */
+export const SQL_DIR = path.resolve(__dirname, '../../core/sql');
 
 /** Folder of the seven schema SELECTs: one file per contract table, one SELECT over `events` each. */
-export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'schemas');
+export const SCHEMA_SQL_DIR = path.join(SQL_DIR, 'prepare', 'schemas');
 
 /** Rows as DuckDB's JSON-safe rendering: BIGINT and DECIMAL as strings, DATE as 'YYYY-MM-DD'. */
 export type JsonRow = Record<string, unknown>;
@@ -22,7 +25,7 @@ export type SqlParams = Record<string, SqlParam>;
 
 /*
  * The placeholder rule. spark-jobs/shopsight_jobs/sql.py implements the very same rule with the
- * same error texts; spark-jobs/tests/sql_placeholder_cases.json holds the cases both test suites run.
+ * same error texts; core/cases/sql_placeholder_cases.json holds the cases both test suites run.
  * - A placeholder is `{{name}}`, name = [A-Za-z_][A-Za-z0-9_]*, anywhere in the text (comments too).
  * - Any other `{{` or `}}` is an error (a misspelt placeholder must not reach the engine).
  * - number → String(n) (JavaScript's shortest round-trip form); it must be finite.
@@ -74,26 +77,31 @@ export function substituteSql(text: string, params: SqlParams, source: string): 
 }
 
 /**
- * The SELECT of a shared SQL file, relative to spark-jobs/sql (e.g. 'insights/daily_kpis.sql'),
+ * The SELECT of a shared SQL file, relative to core/sql (e.g. 'prepare/insights/daily_kpis.sql'),
  * comments kept, surrounding whitespace and a trailing semicolon dropped (so it nests in DESCRIBE,
  * CREATE … AS), placeholders filled from params. shopsight_jobs.sql.load_sql is its Python twin.
  */
 export function readSql(relativePath: string, params: SqlParams = {}): string {
   if (!RELATIVE_SQL_PATH.test(relativePath)) {
-    throw new Error(`SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
+    throw new Error(`SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got ${JSON.stringify(relativePath)}`);
   }
   const file = path.join(SQL_DIR, ...relativePath.split('/'));
-  if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under spark-jobs/sql`);
+  if (!fs.existsSync(file)) throw new Error(`${relativePath}: no such SQL file under core/sql`);
   const text = fs.readFileSync(file, 'utf8').trim().replace(/;\s*$/, '');
   return substituteSql(text, params, relativePath);
 }
 
-/** The SELECT of a schema table (schemas/<table>.sql, no parameters). */
+/** The SELECT that computes a contract table: the file its contract `sql` names, placeholders filled from params. */
+export function readTableSql(table: string, params: SqlParams = {}): string {
+  return readSql(tableSql(table), params);
+}
+
+/** The SELECT of a schema table (its contract `sql`, under prepare/schemas/; no parameters). */
 export function readSqlFile(table: string): string {
   if (!SCHEMA_TABLE_NAMES.includes(table)) {
     throw new Error(`"${table}" is not one of the schema tables: ${SCHEMA_TABLE_NAMES.join(', ')}`);
   }
-  return readSql(`schemas/${table}.sql`);
+  return readTableSql(table);
 }
 
 /** Runs a shared SQL file's SELECT over the connection's `events` table or view. */

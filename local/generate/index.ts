@@ -1,7 +1,7 @@
 /**
  * Streaming, deterministic synthetic e-commerce events shaped like the two public datasets ShopSight
  * reads: REES46 ("eCommerce behavior data from multi category store") and RetailRocket. It writes the
- * public formats exactly (RAW_TABLES in lib/contract/tables.ts) so that demos and benchmarks run the
+ * public formats exactly (RAW_TABLES in core/contract/tables.ts) so that demos and benchmarks run the
  * real pipeline without redistributing the real files.
  *
  * What is generated
@@ -593,11 +593,11 @@ interface SessionPlanner {
 }
 
 /** Session planning: the owner, then views, carts, a bundle and the purchases at the end, on `rng`. */
-function makeSessionPlanner(settings: Settings, rng: Random, catalogue: Catalogue, planted: Bundles, users: Users): SessionPlanner {
-  const { rees, t0, periodEnd, funnel } = settings;
+/** Who a session belongs to and which products it looks at: preferences, popularity and who is free. */
+function makeShopperPicker(settings: Settings, rng: Random, catalogue: Catalogue, users: Users) {
+  const { t0 } = settings;
   const { topStart, topSampler, rankSamplers } = catalogue;
-  const { bundles, bundlesByTop } = planted;
-  const { U, segment, pref1, pref2, busyUntil, spendTrend, userZipf, userText, sampleIndex, sampleEvents } = users;
+  const { U, pref1, pref2, busyUntil, userZipf } = users;
   const pickProduct = (u: number): number => {
     let t: number;
     if (rng.next() < PREFERRED_SHARE) t = pref2[u] !== 255 && rng.next() < 0.35 ? pref2[u] : pref1[u];
@@ -621,6 +621,56 @@ function makeSessionPlanner(settings: Settings, rng: Random, catalogue: Catalogu
     }
     return rng.int(U);
   };
+  return { pickProduct, pickUser };
+}
+
+/** One session's events as they are planned: the clock, and the three columns. */
+class SessionEvents {
+  readonly times: number[] = [];
+  readonly types: number[] = [];
+  readonly prods: number[] = [];
+  private t: number;
+
+  constructor(
+    private readonly startMs: number,
+    private readonly periodEnd: number,
+    private readonly rng: Random,
+  ) {
+    this.t = startMs;
+  }
+
+  add(type: number, p: number): void {
+    this.times.push(Math.min(this.t, this.periodEnd - 1));
+    this.types.push(type);
+    this.prods.push(p);
+  }
+
+  /** The gap before the next page view (none before the first). */
+  step(): void {
+    if (this.times.length === 0) return;
+    if (this.t - this.startMs > SESSION_CAP_MS) this.t += 1000;
+    else this.t += Math.max(1000, Math.min(GAP_CAP_MS, Math.round(this.rng.exponential(GAP_MEAN_MS))));
+  }
+
+  /** A short pause of lo to hi seconds (cart and checkout clicks). */
+  short(lo: number, hi: number): void {
+    this.t += lo * 1000 + this.rng.int((hi - lo) * 1000);
+  }
+
+  /** Keeps the first `n` events (the last session of the run stops at the requested count). */
+  truncate(n: number): void {
+    if (this.times.length <= n) return;
+    this.times.length = n;
+    this.types.length = n;
+    this.prods.length = n;
+  }
+}
+
+function makeSessionPlanner(settings: Settings, rng: Random, catalogue: Catalogue, planted: Bundles, users: Users): SessionPlanner {
+  const { rees, t0, periodEnd, funnel } = settings;
+  const { bundles, bundlesByTop } = planted;
+  const { segment, pref1, busyUntil, spendTrend, userText, sampleIndex, sampleEvents } = users;
+  const { pickProduct, pickUser } = makeShopperPicker(settings, rng, catalogue, users);
 
   let sessions = 0;
   const planSession = (startMs: number, remaining: number): Session => {
@@ -628,69 +678,53 @@ function makeSessionPlanner(settings: Settings, rng: Random, catalogue: Catalogu
     const seg = segment[u];
     const drift = spendTrend ? Math.exp(SPEND_TREND_STRENGTH * spendTrend[u] * ((startMs - t0) / (periodEnd - t0) - 0.5)) : 1;
     const drifted = (probability: number): number => (spendTrend ? Math.min(1, probability * drift) : probability);
-    const times: number[] = [];
-    const types: number[] = [];
-    const prods: number[] = [];
-    let t = startMs;
-    const add = (type: number, p: number): void => {
-      times.push(Math.min(t, periodEnd - 1));
-      types.push(type);
-      prods.push(p);
-    };
-    const step = (): void => {
-      if (times.length === 0) return;
-      if (t - startMs > SESSION_CAP_MS) t += 1000;
-      else t += Math.max(1000, Math.min(GAP_CAP_MS, Math.round(rng.exponential(GAP_MEAN_MS))));
-    };
-    const short = (lo: number, hi: number): void => {
-      t += lo * 1000 + rng.int((hi - lo) * 1000);
-    };
+    const ev = new SessionEvents(startMs, periodEnd, rng);
     const viewed: number[] = [];
     const carted: number[] = [];
     const toBuy: number[] = [];
+    // Browsing: views (some revisit a viewed product), each maybe carted and later bought, or bought directly.
     const views = Math.min(MAX_VIEWS, Math.max(1, Math.ceil(rng.logNormal(0.2, 1.2))));
     const pCart = drifted(funnel.cart[seg]);
     for (let i = 0; i < views; i++) {
-      step();
+      ev.step();
       const p = viewed.length > 0 && rng.next() < REVIEW_SHARE ? viewed[rng.int(viewed.length)] : pickProduct(u);
-      add(VIEW, p);
+      ev.add(VIEW, p);
       viewed.push(p);
       if (pCart > 0 && rng.next() < pCart && !carted.includes(p)) {
-        short(2, 40);
-        add(CART, p);
+        ev.short(2, 40);
+        ev.add(CART, p);
         carted.push(p);
         if (rng.next() < drifted(funnel.buy[seg])) toBuy.push(p);
       } else if (rng.next() < drifted(funnel.buyNoCart[seg]) && !toBuy.includes(p)) {
         toBuy.push(p);
       }
     }
+    // A planted bundle, mostly one of the user's preferred top category: viewed and carted together.
     if (funnel.bundle[seg] > 0 && rng.next() < drifted(funnel.bundle[seg])) {
       const mine = bundlesByTop[pref1[u]];
       const b = bundles[mine.length > 0 && rng.next() < 0.7 ? mine[rng.int(mine.length)] : rng.int(bundles.length)];
       const buyAll = rng.next() < drifted(funnel.bundleBuy[seg]);
       for (const p of b) {
-        step();
-        add(VIEW, p);
+        ev.step();
+        ev.add(VIEW, p);
         if (!carted.includes(p)) {
-          short(2, 40);
-          add(CART, p);
+          ev.short(2, 40);
+          ev.add(CART, p);
           carted.push(p);
         }
         if (buyAll && !toBuy.includes(p)) toBuy.push(p);
       }
     }
+    // Checkout: everything to buy, a few seconds apart.
     if (toBuy.length > 0) {
-      short(20, 300);
+      ev.short(20, 300);
       for (const p of toBuy) {
-        short(0, 3);
-        add(PURCHASE, p);
+        ev.short(0, 3);
+        ev.add(PURCHASE, p);
       }
     }
-    if (times.length > remaining) {
-      times.length = remaining;
-      types.length = remaining;
-      prods.length = remaining;
-    }
+    ev.truncate(remaining);
+    const { times, types, prods } = ev;
     busyUntil[u] = Math.ceil((times[times.length - 1] - t0) / 1000) + IDLE_GAP_S;
     const si = sampleIndex.get(u);
     if (si !== undefined) sampleEvents[si] += times.length;

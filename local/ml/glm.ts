@@ -23,7 +23,7 @@
  *     standardize false: (regParam/2)·Σⱼ βⱼ²   (the IRLS iterations),
  *     standardize true:  (regParam/(2δ))·Σⱼ σⱼ²·βⱼ²   (the initial model, and gaussian/identity).
  *   The intercept is never penalised. So IRLS's fixed point is not the penalised likelihood's optimum
- *   but Σᵢ wᵢ xᵢ (yᵢ − μᵢ)/(g'V) = regParam · (Σᵢ wᵢ/(g'²V)) · β (spark-jobs/tests/cases/glm_cases.json).
+ *   but Σᵢ wᵢ xᵢ (yᵢ − μᵢ)/(g'V) = regParam · (Σᵢ wᵢ/(g'²V)) · β (core/cases/glm_cases.json).
  * - A feature with weighted σⱼ = 0 gets coefficient 0; a label with δ = 0 gives coefficients 0 and the
  *   label's mean as intercept (MLlib returns early in both cases). Here σⱼ ≤ 1e-12·max(1, |mean|)
  *   counts as 0: a constant column other than 0 or 1 has a round-off σ under IRLS weights, which MLlib

@@ -1,6 +1,6 @@
 /**
  * Plain-language explanations: one line for every table a run writes (the contract's OUTPUT_TABLES,
- * lib/contract), and a note for every section of the report and page of the app. Written for a
+ * core/contract), and a note for every section of the report and page of the app. Written for a
  * shop's analyst, not for the engineer: what the thing tells you, in words, and what to beware of.
  */
 

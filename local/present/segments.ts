@@ -1,6 +1,6 @@
 /**
  * Readable names for the customer segments. The engine (local/engine/stages/segments.ts) and Spark
- * (spark-jobs/shopsight_jobs/segmentation.py) name each k-means segment from its averages with one
+ * (spark-jobs/shopsight_jobs/segments.py) name each k-means segment from its averages with one
  * of six base names, and a name given twice gets `_2`, `_3` … in segment id order
  * (`regular_buyers`, `regular_buyers_2`). These labels say the same thing to a person.
  */

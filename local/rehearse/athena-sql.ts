@@ -26,7 +26,7 @@ import {
   DuckDBTypeId,
   DuckDBValue,
 } from '@duckdb/node-api';
-import { athenaStringLiteral, QueryRow, QueryRunner } from '../../lambdas/data-quality-gate/athena';
+import { athenaStringLiteral, QueryRow, QueryRunner } from '../../core/catalog/athena-query';
 
 /** Substitutes the literals for the `?` placeholders, in order, as Athena does with ExecutionParameters. */
 export function bindExecutionParameters(sql: string, parameters: readonly string[]): string {

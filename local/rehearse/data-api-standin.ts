@@ -10,7 +10,7 @@
  *   `database` selects the schema.
  * - `:name` parameters are bound with server-side prepared statements (mysql2 `execute`), so a bound
  *   identifier or clause (`CREATE USER :user@'%'`) fails as on Aurora; placeholders inside quoted
- *   text, back-quoted names and block comments are left alone (lib/serving/loader-sql.ts
+ *   text, back-quoted names and block comments are left alone (core/serving/loader-sql.ts
  *   `toPositional`). Statements without parameters go through the text protocol.
  * - `LOAD DATA FROM S3 …` becomes a local load of the emulator's objects (./data-api-s3-load.ts),
  *   for a session with the AWS_LOAD_S3_ACCESS role enabled (Aurora MySQL 3's rule); the few other
@@ -31,7 +31,8 @@ import { AddressInfo } from 'net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { FieldPacket } from 'mysql2';
 import * as mysql from 'mysql2/promise';
-import { SqlValue, toPositional } from '../../lib/serving/loader-sql';
+import { toPositional } from '../../core/serving/loader-sql';
+import { SqlValue } from '../../core/serving/sql-runner';
 import {
   bindValue,
   columnMetadata,

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { FileRowCounts, OUTPUT_TABLES, RowCounts, RunSummary, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { FileRowCounts, OUTPUT_TABLES, RowCounts, RunSummary, SCHEMA_TABLE_NAMES } from '../../core/contract';
 import type { FunnelCounts, ProductLike } from '../present';
 
 /** One value as DuckDB's JSON rendering gives it: BIGINT and DECIMAL as strings, DATE as 'YYYY-MM-DD'. */

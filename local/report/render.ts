@@ -9,7 +9,7 @@
  * never over 100%, and reached), rules from a single basket are ranked last, segments and products
  * have readable names, and views, carts and purchases get a panel (and a scale) each.
  */
-import { ColumnDef, outputTable, OutputTableDef, REVENUE_INTERVAL_LEVEL, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { ColumnDef, outputTable, OutputTableDef, REVENUE_INTERVAL_LEVEL, SCHEMA_TABLE_NAMES } from '../../core/contract';
 import {
   categoryLabel,
   currencyNote,

@@ -6,8 +6,8 @@
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import type { ApiEvent, ApiHandler } from '../../lambdas/recommendations-api/api';
-import { matchRoute } from '../../lambdas/recommendations-api/routes';
+import type { ApiEvent, ApiHandler } from '../../core/api/api';
+import { matchRoute } from '../../core/api/routes';
 
 /** The payload 2.0 event API Gateway would send for this request. */
 export function apiGatewayEvent(method: string, url: string, body?: string, requestId: string = randomUUID()): ApiEvent {

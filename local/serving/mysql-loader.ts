@@ -1,6 +1,6 @@
 /**
  * Loads a local run's serving CSVs into MySQL or MariaDB with the same loader as Aurora
- * (lib/serving/load-steps.ts, loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
+ * (core/serving/load-steps.ts, loader-sql.ts): only the source clause differs, `LOAD DATA LOCAL INFILE` streamed
  * by mysql2. `shopsight run --mysql URL` calls `loadServingLocal`.
  *
  * URL: mysql://user:password@host[:port]/database, or with `?socket=/path/to/sock` (or
@@ -9,23 +9,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
-import { servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import {
-  errorText,
-  LoadExecutor,
-  LoadStatement,
-  ServingLoadError,
-  SqlRow,
-  SqlRunner,
-  SqlStatement,
-  TableToLoad,
-  toPositional,
-} from '../../lib/serving/loader-sql';
-import { applyPendingMigrations, detectEngine } from '../../lib/serving/mysql-schema';
+import { servedTables, servingColumns, ServingManifest } from '../../core/contract';
+import { errorText, LoadExecutor, LoadStatement, ServingLoadError, TableToLoad, toPositional } from '../../core/serving/loader-sql';
+import { SqlRow, SqlRunner, SqlStatement } from '../../core/serving/sql-runner';
+import { applyPendingMigrations, detectEngine } from '../../core/serving/mysql-schema';
 
-import { loadServingRun, LoadResult } from '../../lib/serving/load-steps';
+import { loadServingRun, LoadResult } from '../../core/serving/load-steps';
 
-export type { LoadResult } from '../../lib/serving/load-steps';
+export type { LoadResult } from '../../core/serving/load-steps';
 
 /** Connection options from a mysql:// URL. */
 export function connectionOptionsFromUrl(url: string): mysql.ConnectionOptions {

@@ -6,7 +6,8 @@
  * DECIMAL as text, DATETIME as `YYYY-MM-DD HH:MM:SS.ffffff`.
  */
 import * as mysql from 'mysql2/promise';
-import { SqlRow, SqlRunner, SqlStatement, toPositional } from '../../lib/serving/loader-sql';
+import { toPositional } from '../../core/serving/loader-sql';
+import { SqlRow, SqlRunner, SqlStatement } from '../../core/serving/sql-runner';
 
 export interface PoolRunner extends SqlRunner {
   readonly pool: mysql.Pool;

@@ -9,7 +9,8 @@ tooling).
 - ``layout``: where a run's data lives in S3, from the same ``contract.json``.
 - ``sql``: the shared .sql files (bundled inside the package) with their ``{{placeholder}}`` rule.
 - ``args``, ``runtime``: job arguments, pipeline parameters, exit codes.
-- ``lines``, ``readers``, ``preparation``: raw files to the canonical events and rejects (prepare).
+- ``lines``, ``readers``, ``prepare``: raw files to the canonical events and rejects, the schemas and insights (prepare).
 - ``outputs``, ``summary``: contract-checked writes per run id, serving CSVs, manifests, run summary.
-- ``rules``, ``recs``, ``metrics``, ``intent``, ``segmentation``: the four analytics jobs' logic.
+- ``association_rules``, ``recommendations``, ``purchase_intent``, ``segments``, ``spend_forecast``: the five
+  analytics jobs' logic, one module per stage, named as the stage (``metrics``: their model_metrics rows).
 """

@@ -6,7 +6,7 @@ The state machine starts each job with (lib/orchestration/pipeline-state-machine
     --exports <s3 uri> --params '<PipelineParameters JSON>'
 
 ``--params`` is validated and merged over the defaults exactly as ``resolvePipelineParameters`` in
-lib/config/pipeline-params.ts does: same rules, same messages, so a value the Lambda accepted is
+core/config/pipeline-params.ts does: same rules, same messages, so a value the Lambda accepted is
 accepted here and a hand-started job with a bad value fails before Spark starts. The rules are
 written out below because contract.json carries only the defaults; a test checks that they have the
 same shape as the defaults.
@@ -58,7 +58,7 @@ class MissingUpstreamError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Parameter rules (mirror RULES in lib/config/pipeline-params.ts)
+# Parameter rules (mirror RULES in core/config/pipeline-params.ts)
 # ---------------------------------------------------------------------------------------------
 
 INT32 = 2 ** 31 - 1

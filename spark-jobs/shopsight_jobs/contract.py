@@ -1,6 +1,6 @@
 """The table contract, as the Spark jobs see it.
 
-The contract is defined once, in TypeScript (``lib/contract``). ``contract.json`` beside this file
+The contract is defined once, in TypeScript (``core/contract``). ``contract.json`` beside this file
 is generated from it by ``npm run contract:json`` and must not be edited by hand; a jest test fails
 when it is stale. This module reads it with ``pkgutil.get_data``, which also works when the package
 is imported from ``shopsight_jobs.zip`` passed with ``--py-files``.
@@ -136,6 +136,9 @@ class OutputTable:
     description: str
     #: Stages that write the table (several when each writes its own partition, as model_metrics).
     produced_by: Tuple[str, ...]
+    #: The SELECT that computes the table, relative to core/sql (``load_sql``'s path); None when the
+    #: stage's code computes it (events, rejects, the models' outputs). See ``table_sql``.
+    sql: Optional[str]
     #: Columns in output order, partition columns excluded.
     columns: Tuple[Column, ...]
     #: Partition columns inside one run (every table is partitioned by run_id first).
@@ -211,6 +214,7 @@ def _output_table(raw: Mapping[str, Any]) -> OutputTable:
         layer=raw["layer"],
         description=raw["description"],
         produced_by=tuple(raw["producedBy"]) if isinstance(raw["producedBy"], list) else (raw["producedBy"],),
+        sql=raw["sql"],
         columns=tuple(_column(c) for c in raw["columns"]),
         partition_keys=tuple(_column(c) for c in raw["partitionKeys"]),
         primary_key=tuple(raw["primaryKey"]),
@@ -250,13 +254,22 @@ def raw_table(name: str) -> RawTable:
     )
 
 
+def table_sql(name: str) -> str:
+    """The shared SQL file (relative to core/sql) that computes a table, from its contract ``sql``;
+    raises ``ContractError`` for a table that its stage's code computes (``sql`` is null)."""
+    sql = output_table(name).sql
+    if sql is None:
+        raise ContractError('Table "{}" is computed by its stage\'s code: it has no SQL file (its contract sql is null)'.format(name))
+    return sql
+
+
 def served_tables() -> Tuple[OutputTable, ...]:
     """The tables loaded into Aurora MySQL."""
     return tuple(t for t in OUTPUT_TABLES if t.served)
 
 
 def default_pipeline_parameters() -> Dict[str, Any]:
-    """A copy of DEFAULT_PIPELINE_PARAMETERS (lib/config/pipeline-params.ts), camelCase keys."""
+    """A copy of DEFAULT_PIPELINE_PARAMETERS (core/config/pipeline-params.ts), camelCase keys."""
     return copy.deepcopy(_DOCUMENT["pipelineParameters"])
 
 

@@ -1,4 +1,4 @@
-"""Where every run's data lives: the Python face of ``lib/contract/layout.ts``.
+"""Where every run's data lives: the Python face of ``core/contract/layout.ts``.
 
 Nothing here is written twice. ``contract.json`` carries the TypeScript constants, the run id
 pattern and each key function as a template made by calling the TypeScript function with

@@ -25,7 +25,7 @@ RETAILROCKET_EVENTS = {"view": "view", "addtocart": "cart", "transaction": "purc
 #: Control characters a data line may not hold (a reject ``control_character``), as a regular
 #: expression class (the same text in Java, Python and RE2): U+0000-U+0008, U+000B, U+000C,
 #: U+000E-U+001F and U+007F. TAB is allowed; LF ends a line; CR is the CRLF line end (dropped) or
-#: content. The local engine's copy: lib/contract/rejects.ts CONTROL_CHARACTERS.
+#: content. The local engine's copy: core/contract/rejects.ts CONTROL_CHARACTERS.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 
 _ID = re.compile(r"[0-9]{1,19}")
@@ -47,7 +47,7 @@ def strip_bom(line: str) -> str:
 
 def header_fields(line: str) -> List[str]:
     """A header line's names: one BOM and one trailing CR (a CRLF's) dropped, as the readers' line
-    rule (tests/cases/header_cases.json); any other CR is content."""
+    rule (core/cases/header_cases.json); any other CR is content."""
     line = strip_bom(line)
     return (line[:-1] if line.endswith("\r") else line).split(",")
 

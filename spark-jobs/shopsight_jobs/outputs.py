@@ -12,7 +12,7 @@ cannot infer through aggregates and joins, is then enforced at run time: a null 
 contract says is never null fails the job with the table and column named, and the schema is
 re-declared non-nullable on the JVM side (no Python round trip).
 
-Serving CSV: ``SERVING_CSV_FORMAT`` of lib/serving/loader-sql.ts, which the LOAD statements read with
+Serving CSV: ``SERVING_CSV_FORMAT`` of core/serving/loader-sql.ts, which the LOAD statements read with
 ``FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n'``:
 UTF-8, headerless, ``servingColumns`` order (columns, then partition keys); NULL is the bare word
 ``NULL``; every string is enclosed in double quotes with inner quotes doubled (so ``"NULL"``, ``""``,
@@ -73,7 +73,7 @@ def csv_line(values: Sequence[Any]) -> str:
 
 def served_columns(table_name: str) -> List[str]:
     """Column order of a served table's CSV: its columns, then its partition keys (``servingColumns``
-    in lib/contract/tables.ts; only model_metrics has one, ``stage``)."""
+    in core/contract/tables.ts; only model_metrics has one, ``stage``)."""
     table = contract.output_table(table_name)
     return [c.name for c in table.columns + table.partition_keys]
 
@@ -121,7 +121,7 @@ def expected_fragments() -> List[str]:
 
 
 def merge_table_manifests(run_id: str, fragments: Iterable[Mapping[str, Any]], created_at: str) -> Dict[str, Any]:
-    """``ServingManifest`` (lib/contract/run-artifacts.ts) from the tables' fragments (model_metrics'
+    """``ServingManifest`` (core/contract/run-artifacts.ts) from the tables' fragments (model_metrics'
     stage fragments are added up). Raises ValueError when a fragment is of another run, a table (or
     table and stage) comes twice, or a served table is missing."""
     tables: Dict[str, Any] = {}

@@ -143,7 +143,7 @@ def source_name(uri: str) -> str:
 
 def first_line(spark: Any, file_uri: str) -> str:
     """The first line of a file: its text up to the first ``\\n``, any CR kept (``lines.recognise_header``
-    drops a CRLF's CR and a BOM: tests/cases/header_cases.json). A .gz is decompressed (by its suffix,
+    drops a CRLF's CR and a BOM: core/cases/header_cases.json). A .gz is decompressed (by its suffix,
     as Spark's text reader does). "" for an empty file. Read on the driver through Hadoop's own line
     reader: no Spark job."""
     jvm = spark.sparkContext._jvm

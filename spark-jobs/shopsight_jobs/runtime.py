@@ -3,9 +3,9 @@
 
 An entry script is three lines::
 
-    from shopsight_jobs import runtime, preparation
+    from shopsight_jobs import runtime, prepare
     if __name__ == "__main__":
-        runtime.main("prepare", preparation.run)
+        runtime.main("prepare", prepare.run)
 
 ``main`` parses the arguments before Spark starts (a bad ``--params`` costs no cluster time),
 runs the job, and exits 0, or with the code of ``args`` and one clear line on stderr

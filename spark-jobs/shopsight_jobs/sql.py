@@ -1,17 +1,17 @@
-"""The shared transformation SQL (``spark-jobs/sql/**.sql``), as the Spark jobs read it.
+"""The shared transformation SQL (``core/sql/**.sql``), as the Spark jobs read it.
 
 The same files run on DuckDB in the local engine (``local/engine/sql.ts``, ``readSql``) and on
 Spark here::
 
     from shopsight_jobs.sql import load_sql
-    spark.sql(load_sql("insights/daily_kpis.sql")).write...
-    spark.sql(load_sql("features/interactions.sql",
+    spark.sql(load_sql("prepare/insights/daily_kpis.sql")).write...
+    spark.sql(load_sql("recommendations/interactions.sql",
                        {"view_weight": 1, "cart_weight": 4, "purchase_weight": 10,
                         "before": "2019-10-25 00:00:00"}))
 
 ``load_sql`` returns the file's SELECT (comments kept, surrounding whitespace and a trailing
 semicolon dropped) with its ``{{name}}`` placeholders filled. The rule, identical to the
-TypeScript one (``spark-jobs/tests/sql_placeholder_cases.json`` is run by both test suites):
+TypeScript one (``core/cases/sql_placeholder_cases.json`` is run by both test suites):
 
 - a placeholder is ``{{name}}`` with name ``[A-Za-z_][A-Za-z0-9_]*``, anywhere in the text
   (comments too); any other ``{{`` or ``}}`` is an error;
@@ -25,7 +25,7 @@ TypeScript one (``spark-jobs/tests/sql_placeholder_cases.json`` is run by both t
 
 Where the files are found: first inside the package (``shopsight_jobs/sql/<path>``, through
 ``pkgutil.get_data``, which also reads from ``shopsight_jobs.zip`` given with ``--py-files``), then
-in the source checkout (``spark-jobs/sql/<path>`` beside the package folder).
+in the source checkout (``core/sql/<path>``, two folders up from the package).
 
 Standard library only, importable on Python 3.9 without pyspark.
 """
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 PACKAGE = "shopsight_jobs"
-#: Folder of the SQL inside the package (when bundled) and beside it in the source tree.
+#: Folder of the SQL inside the package (when bundled); in the source tree it is core/sql.
 SQL_FOLDER = "sql"
-SOURCE_SQL_DIR = Path(__file__).resolve().parent.parent / SQL_FOLDER
+SOURCE_SQL_DIR = Path(__file__).resolve().parent.parent.parent / "core" / SQL_FOLDER
 
 #: A parameter value: a finite number, a timestamp text 'YYYY-MM-DD HH:MM:SS', or None.
 SqlParam = Union[int, float, str, None]
@@ -148,15 +148,15 @@ def _read(relative_path: str) -> Optional[bytes]:
 
 
 def load_sql(relative_path: str, params: Optional[Mapping[str, SqlParam]] = None) -> str:
-    """The SELECT of ``spark-jobs/sql/<relative_path>`` with its placeholders filled from params."""
+    """The SELECT of ``core/sql/<relative_path>`` with its placeholders filled from params."""
     if not isinstance(relative_path, str) or not RELATIVE_SQL_PATH.fullmatch(relative_path):
         raise SqlFileError(
-            'SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got {}'.format(
+            'SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got {}'.format(
                 _json(relative_path)
             )
         )
     data = _read(relative_path)
     if data is None:
-        raise SqlFileError("{}: no such SQL file under spark-jobs/sql".format(relative_path))
+        raise SqlFileError("{}: no such SQL file under core/sql".format(relative_path))
     text = re.sub(r";\s*\Z", "", data.decode("utf-8").strip())
     return substitute_sql(text, params or {}, relative_path)

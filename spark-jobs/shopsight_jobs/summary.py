@@ -1,5 +1,5 @@
 """``_runs/<id>/run-summary.json``: the prepare job's row accounting (``RunSummary`` in
-lib/contract/run-artifacts.ts), read by the data-quality gate.
+core/contract/run-artifacts.ts), read by the data-quality gate.
 
 Invariant per file and for the run: rowsRead = accepted + rejected + duplicatesRemoved, and the
 rejected rows by reason add up to rejected. A duplicate is counted in the file of the copy that
@@ -53,7 +53,7 @@ def build_run_summary(
     created_at: Optional[str] = None,
     table_rows: Optional[Mapping[str, int]] = None,
 ) -> Dict[str, Any]:
-    """``RunSummary`` (lib/contract/run-artifacts.ts) of a Spark run: engine "spark"."""
+    """``RunSummary`` (core/contract/run-artifacts.ts) of a Spark run: engine "spark"."""
     layout.assert_run_id(run_id)
     summary: Dict[str, Any] = {
         "runId": run_id,

@@ -15,7 +15,7 @@ Here that becomes::
 
 with ``<build>`` the output of scripts/build-spark-archive.py (what the CDK app uploads), the job
 list and each job's ``sparkConf`` read from the ``sparkJobs`` section of contract.json (generated
-from lib/processing/spark-jobs.ts, so nothing is copied by hand), and ``--params`` the JSON the
+from core/config/spark-jobs.ts, so nothing is copied by hand), and ``--params`` the JSON the
 validate-input Lambda puts in ``$.run.parametersJson``: the *resolved* pipeline parameters
 (defaults with the execution's overrides merged in, ``JSON.stringify`` of the whole object).
 
@@ -62,7 +62,7 @@ class SparkJob:
     id: str
     stage: str
     entry_point: str
-    #: The job's sparkConf from lib/processing/spark-jobs.ts, unchanged.
+    #: The job's sparkConf from core/config/spark-jobs.ts, unchanged.
     spark_conf: Mapping[str, str]
 
     def local_conf(self) -> Dict[str, str]:

@@ -9,16 +9,21 @@ from typing import List
 SPARK_JOBS_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = SPARK_JOBS_DIR.parent
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-spark-archive.py"
+#: The shared SQL both engines run, and the case files both test suites read.
+SQL_DIR = REPO_ROOT / "core" / "sql"
+CASES_DIR = REPO_ROOT / "core" / "cases"
 
 # The package is imported from the source folder, as a job imports it from its --py-files archive.
 if str(SPARK_JOBS_DIR) not in sys.path:
     sys.path.insert(0, str(SPARK_JOBS_DIR))
 
 
-def run_build(out_dir: Path, spark_jobs_dir: Path = SPARK_JOBS_DIR, python: str = sys.executable) -> List[str]:
+def run_build(
+    out_dir: Path, spark_jobs_dir: Path = SPARK_JOBS_DIR, python: str = sys.executable, sql_dir: Path = SQL_DIR
+) -> List[str]:
     """Run scripts/build-spark-archive.py as npm does; returns the files it left in out_dir, sorted."""
     completed = subprocess.run(
-        [python, "-B", str(BUILD_SCRIPT), "--spark-jobs", str(spark_jobs_dir), "--out", str(out_dir)],
+        [python, "-B", str(BUILD_SCRIPT), "--spark-jobs", str(spark_jobs_dir), "--sql", str(sql_dir), "--out", str(out_dir)],
         cwd=str(REPO_ROOT),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import BUILD_SCRIPT, REPO_ROOT, SPARK_JOBS_DIR, run_build
+from support import BUILD_SCRIPT, REPO_ROOT, SPARK_JOBS_DIR, SQL_DIR, run_build
 
 PACKAGE_DIR = SPARK_JOBS_DIR / "shopsight_jobs"
 
@@ -83,11 +83,11 @@ def test_the_archive_holds_the_package_and_contract_json(built_archive: Path) ->
         infos = zf.infolist()
         names = [i.filename for i in infos]
         assert names == sorted(names)
-        sql_files = sorted(p.relative_to(SPARK_JOBS_DIR / "sql").as_posix() for p in (SPARK_JOBS_DIR / "sql").rglob("*.sql"))
+        sql_files = sorted(p.relative_to(SQL_DIR).as_posix() for p in SQL_DIR.rglob("*.sql"))
         expected = ["shopsight_jobs/" + p for p in package_sources()] + ["shopsight_jobs/sql/" + p for p in sql_files]
         assert names == sorted(expected)
         # The shared SQL travels inside the package, byte for byte, for load_sql (pkgutil.get_data).
-        assert zf.read("shopsight_jobs/sql/schemas/c_date.sql") == (SPARK_JOBS_DIR / "sql" / "schemas" / "c_date.sql").read_bytes()
+        assert zf.read("shopsight_jobs/sql/prepare/schemas/c_date.sql") == (SQL_DIR / "prepare" / "schemas" / "c_date.sql").read_bytes()
         assert "shopsight_jobs/contract.json" in names
         assert "shopsight_jobs/__init__.py" in names
         assert zf.read("shopsight_jobs/contract.json") == (PACKAGE_DIR / "contract.json").read_bytes()
@@ -104,7 +104,7 @@ def test_the_archive_holds_the_package_and_contract_json(built_archive: Path) ->
 def test_dist_holds_the_archive_entry_scripts_and_sql_and_nothing_else(tmp_path: Path) -> None:
     src = make_sources(tmp_path / "src")
     add_clutter(src)
-    files = run_build(tmp_path / "out", spark_jobs_dir=src)
+    files = run_build(tmp_path / "out", spark_jobs_dir=src, sql_dir=src / "sql")
     assert files == ["prepare.py", "segments.py", "shopsight_jobs.zip", "sql/clean.sql", "sql/schemas/c_date.sql"]
     assert (tmp_path / "out" / "sql" / "schemas" / "c_date.sql").read_text() == "SELECT 1 AS x\n"
     with zipfile.ZipFile(str(tmp_path / "out" / "shopsight_jobs.zip")) as zf:
@@ -115,10 +115,10 @@ def test_dist_holds_the_archive_entry_scripts_and_sql_and_nothing_else(tmp_path:
 
 def test_a_rebuild_drops_files_whose_source_is_gone(tmp_path: Path) -> None:
     src = make_sources(tmp_path / "src")
-    run_build(tmp_path / "out", spark_jobs_dir=src)
+    run_build(tmp_path / "out", spark_jobs_dir=src, sql_dir=src / "sql")
     (src / "segments.py").unlink()
     shutil.rmtree(str(src / "sql" / "schemas"))
-    assert run_build(tmp_path / "out", spark_jobs_dir=src) == ["prepare.py", "shopsight_jobs.zip", "sql/clean.sql"]
+    assert run_build(tmp_path / "out", spark_jobs_dir=src, sql_dir=src / "sql") == ["prepare.py", "shopsight_jobs.zip", "sql/clean.sql"]
 
 
 def _build_fails(*args: str) -> str:
@@ -143,8 +143,8 @@ def test_refuses_to_empty_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
 
 def test_refuses_an_output_folder_overlapping_the_sources(tmp_path: Path) -> None:
     src = make_sources(tmp_path / "src")
-    assert "overlaps the sources" in _build_fails("--spark-jobs", str(src), "--out", str(src / "sql"))
-    assert "overlaps the sources" in _build_fails("--spark-jobs", str(src), "--out", str(tmp_path))
+    assert "overlaps the sources" in _build_fails("--spark-jobs", str(src), "--sql", str(src / "sql"), "--out", str(src / "sql"))
+    assert "overlaps the sources" in _build_fails("--spark-jobs", str(src), "--sql", str(src / "sql"), "--out", str(tmp_path))
     assert (src / "sql" / "clean.sql").exists()
 
 
@@ -166,5 +166,5 @@ def test_nothing_but_entry_scripts_is_taken_from_the_top_folder(tmp_path: Path, 
     src = make_sources(tmp_path / "src")
     (src / relative).mkdir(exist_ok=True)
     (src / relative / "helper.py").write_text("x = 1\n")
-    files = run_build(tmp_path / "out", spark_jobs_dir=src)
+    files = run_build(tmp_path / "out", spark_jobs_dir=src, sql_dir=src / "sql")
     assert not any(f.endswith("helper.py") for f in files)

@@ -16,7 +16,7 @@ def test_contract_json_is_the_generated_file() -> None:
     text = CONTRACT_JSON.read_text(encoding="utf-8")
     document = json.loads(text)
     assert list(document)[0] == "generatedBy"
-    assert "lib/contract" in document["generatedBy"] and "Do not edit by hand" in document["generatedBy"]
+    assert "core/contract" in document["generatedBy"] and "Do not edit by hand" in document["generatedBy"]
     assert text.endswith("}\n")
 
 
@@ -46,6 +46,14 @@ def test_tables_keep_the_contract_column_order_and_fields() -> None:
         produced = source["producedBy"]
         assert table.produced_by == (tuple(produced) if isinstance(produced, list) else (produced,))
         assert table.served == source["served"]
+        assert table.sql == source["sql"]
+
+
+def test_table_sql_names_the_file_or_says_the_stage_code_computes_it() -> None:
+    assert contract.table_sql("c_date") == "prepare/schemas/c_date.sql"
+    assert contract.table_sql("popular_products") == "recommendations/popular_products.sql"
+    with pytest.raises(contract.ContractError, match=r'Table "events" is computed by its stage\'s code: it has no SQL file'):
+        contract.table_sql("events")
 
 
 def test_output_table_and_its_error() -> None:

@@ -1,5 +1,5 @@
 """The jobs' command line and --params: the same rules and messages as resolvePipelineParameters
-(lib/config/pipeline-params.ts), clear errors and exit codes, all before Spark starts."""
+(core/config/pipeline-params.ts), clear errors and exit codes, all before Spark starts."""
 
 import json
 import subprocess

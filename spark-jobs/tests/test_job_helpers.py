@@ -15,21 +15,32 @@ from typing import Any, Dict, List
 
 import pytest
 
-from support import REPO_ROOT, SPARK_JOBS_DIR, run_python
-from shopsight_jobs import contract, forecast, intent, lines, metrics, outputs, preparation, recs, rules, segmentation, summary
+from support import REPO_ROOT, SPARK_JOBS_DIR, SQL_DIR, run_python
+from shopsight_jobs import (
+    association_rules,
+    contract,
+    lines,
+    metrics,
+    outputs,
+    prepare,
+    purchase_intent,
+    recommendations,
+    segments,
+    spend_forecast,
+    summary,
+)
 
 SAMPLES = REPO_ROOT.parent / "shared" / "data"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data (the real samples) is not on this machine")
 
 PACKAGE_DIR = SPARK_JOBS_DIR / "shopsight_jobs"
-JOB_MODULES = {
-    "prepare": "preparation",
-    "association-rules": "rules",
-    "recommendations": "recs",
-    "purchase-intent": "intent",
-    "segments": "segmentation",
-    "spend-forecast": "forecast",
-}
+#: Every Spark job's stage; by the one-name rule its entry script (spark-jobs/<name>.py) and its
+#: module (shopsight_jobs/<name>.py) are the stage's name in snake_case.
+JOB_STAGES = ("prepare", "association-rules", "recommendations", "purchase-intent", "segments", "spend-forecast")
+
+
+def snake(stage: str) -> str:
+    return stage.replace("-", "_")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +71,7 @@ def test_every_module_imports_from_the_archive_without_spark(built_archive: Path
         "    assert module.__file__.startswith(sys.argv[1]), module.__file__\n"
         "assert 'pyspark' not in sys.modules and 'numpy' not in sys.modules\n"
         "from shopsight_jobs.sql import load_sql\n"
-        "assert 'FROM events' in load_sql('schemas/c_date.sql')\n"
+        "assert 'FROM events' in load_sql('prepare/schemas/c_date.sql')\n"
         "print('ok')\n"
     )
     completed = run_python(sys.executable, code, str(built_archive), *modules, cwd=tmp_path)
@@ -77,30 +88,31 @@ def test_entry_scripts_are_thin_and_call_runtime_main(script: str) -> None:
     assert "runtime.main(" in source and 'if __name__ == "__main__":' in source
 
 
-def test_entry_points_match_lib_processing_spark_jobs() -> None:
-    source = (REPO_ROOT / "lib" / "processing" / "spark-jobs.ts").read_text(encoding="utf-8")
-    for job, module in JOB_MODULES.items():
-        entry = {"prepare": "prepare.py"}.get(job, job.replace("-", "_") + ".py")
+def test_entry_points_match_core_config_spark_jobs() -> None:
+    source = (REPO_ROOT / "core" / "config" / "spark-jobs.ts").read_text(encoding="utf-8")
+    for job in JOB_STAGES:
+        entry = snake(job) + ".py"
         assert "entryPoint: '{}'".format(entry) in source, entry
         assert (SPARK_JOBS_DIR / entry).is_file()
-        assert "runtime.main(\"{}\", {}.run)".format(job, module) in (SPARK_JOBS_DIR / entry).read_text(encoding="utf-8")
+        assert (PACKAGE_DIR / entry).is_file(), "shopsight_jobs/" + entry
+        assert "runtime.main(\"{}\", {}.run)".format(job, snake(job)) in (SPARK_JOBS_DIR / entry).read_text(encoding="utf-8")
 
 
 def test_prepare_writes_exactly_the_contract_tables_of_the_prepare_stage() -> None:
     expected = {t.name for t in contract.OUTPUT_TABLES if "prepare" in t.produced_by}
-    assert set(preparation.produced_tables()) == expected
-    for table, path in preparation.sql_tables():
-        assert (SPARK_JOBS_DIR / "sql" / path).is_file(), path
+    assert set(prepare.produced_tables()) == expected
+    for table, path in prepare.sql_tables():
+        assert (SQL_DIR / path).is_file(), path
 
 
 @pytest.mark.parametrize(
     "stage, module, names",
     [
-        ("association-rules", rules, ["association_rules", "bought_together"]),
-        ("recommendations", recs, ["model_metrics", "user_recommendations", "similar_products", "popular_products"]),
-        ("purchase-intent", intent, ["session_features", "intent_predictions", "intent_coefficients", "model_metrics"]),
-        ("segments", segmentation, ["customer_segments", "segment_profiles", "model_metrics"]),
-        ("spend-forecast", forecast, ["customer_spend_forecast", "revenue_forecast", "model_metrics"]),
+        ("association-rules", association_rules, ["association_rules", "bought_together"]),
+        ("recommendations", recommendations, ["model_metrics", "user_recommendations", "similar_products", "popular_products"]),
+        ("purchase-intent", purchase_intent, ["session_features", "intent_predictions", "intent_coefficients", "model_metrics"]),
+        ("segments", segments, ["customer_segments", "segment_profiles", "model_metrics"]),
+        ("spend-forecast", spend_forecast, ["customer_spend_forecast", "revenue_forecast", "model_metrics"]),
     ],
 )
 def test_each_analytics_job_writes_the_contract_tables_of_its_stage(stage: str, module: Any, names: List[str]) -> None:
@@ -112,7 +124,7 @@ def test_each_analytics_job_writes_the_contract_tables_of_its_stage(stage: str, 
 
 def test_intent_features_are_the_session_features_columns() -> None:
     columns = [c.name for c in contract.output_table("session_features").columns]
-    assert list(intent.FEATURES) == [c for c in columns if c not in ("session_id", "user_id", "session_start", "label")]
+    assert list(purchase_intent.FEATURES) == [c for c in columns if c not in ("session_id", "user_id", "session_start", "label")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +181,7 @@ def test_the_real_category_tree_parses() -> None:
 
 def test_split_bucket_is_md5_of_seed_colon_session() -> None:
     expected = int(hashlib.md5(b"42:s-0001").hexdigest()[:8], 16) % 10000
-    assert intent.split_bucket(42, "s-0001") == expected
+    assert purchase_intent.split_bucket(42, "s-0001") == expected
 
 
 @pytest.mark.parametrize(
@@ -185,21 +197,21 @@ def test_split_bucket_is_md5_of_seed_colon_session() -> None:
 )
 def test_split_bucket_fixed_vectors(seed: int, session: str, bucket: int) -> None:
     """Fixed vectors the TypeScript trainSplitSql must also give (UTF-8 bytes, first 8 hex digits)."""
-    assert intent.split_bucket(seed, session) == bucket
+    assert purchase_intent.split_bucket(seed, session) == bucket
 
 
 def test_split_threshold_rounds_half_up_like_javascript() -> None:
-    assert intent.split_threshold(0.8) == 8000
-    assert intent.split_threshold(0.00005) == 1  # 0.5 → 1 (Python's round would give 0)
-    assert intent.split_threshold(1) == 10000
+    assert purchase_intent.split_threshold(0.8) == 8000
+    assert purchase_intent.split_threshold(0.00005) == 1  # 0.5 → 1 (Python's round would give 0)
+    assert purchase_intent.split_threshold(1) == 10000
 
 
 def test_split_fraction_is_about_right_and_seeded() -> None:
     sessions = ["s{}".format(i) for i in range(20000)]
-    train = sum(1 for s in sessions if intent.split_of(42, s, 0.8) == "train")
+    train = sum(1 for s in sessions if purchase_intent.split_of(42, s, 0.8) == "train")
     assert 0.78 < train / len(sessions) < 0.82
-    assert [intent.split_of(42, s, 0.8) for s in sessions[:50]] != [intent.split_of(7, s, 0.8) for s in sessions[:50]]
-    assert all(intent.split_of(42, s, 1.0) == "train" for s in sessions[:100])
+    assert [purchase_intent.split_of(42, s, 0.8) for s in sessions[:50]] != [purchase_intent.split_of(7, s, 0.8) for s in sessions[:50]]
+    assert all(purchase_intent.split_of(42, s, 1.0) == "train" for s in sessions[:100])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,9 +220,9 @@ def test_split_fraction_is_about_right_and_seeded() -> None:
 
 
 def test_antecedent_items_are_sorted_as_text() -> None:
-    assert rules.format_antecedent(["b", "a"]) == "a & b"
-    assert rules.format_antecedent([10, 9, 100]) == "10 & 100 & 9"
-    assert rules.format_antecedent(["kitchen.kettle"]) == "kitchen.kettle"
+    assert association_rules.format_antecedent(["b", "a"]) == "a & b"
+    assert association_rules.format_antecedent([10, 9, 100]) == "10 & 100 & 9"
+    assert association_rules.format_antecedent(["kitchen.kettle"]) == "kitchen.kettle"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,9 +263,9 @@ def test_non_finite_doubles_have_no_csv_form(value: float) -> None:
 
 
 def test_the_format_is_the_one_lib_serving_loader_sql_declares() -> None:
-    loader = REPO_ROOT / "lib" / "serving" / "loader-sql.ts"
+    loader = REPO_ROOT / "core" / "serving" / "loader-sql.ts"
     if not loader.is_file():
-        pytest.skip("lib/serving/loader-sql.ts is not in this checkout")
+        pytest.skip("core/serving/loader-sql.ts is not in this checkout")
     source = loader.read_text(encoding="utf-8")
     assert "nullToken: 'NULL'" in source
     assert "OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''" in source
@@ -384,7 +396,7 @@ def profile(frequency: float = 0.0, carts: float = 0.0, sessions: float = 1.0, r
 
 
 def test_segment_names_follow_the_local_rule() -> None:
-    names = segmentation.name_segments(
+    names = segments.name_segments(
         [
             profile(frequency=2.0),  # top buyer ≥ 1.5
             profile(frequency=0.6),  # another buyer
@@ -399,19 +411,19 @@ def test_segment_names_follow_the_local_rule() -> None:
 
 
 def test_top_buyer_below_one_and_a_half_is_regular_and_duplicates_are_suffixed() -> None:
-    names = segmentation.name_segments([profile(frequency=1.0), profile(frequency=0.7), profile(), profile()], 30)
+    names = segments.name_segments([profile(frequency=1.0), profile(frequency=0.7), profile(), profile()], 30)
     assert names == ["regular_buyers", "regular_buyers_2", "one_time_visitors", "one_time_visitors_2"]
 
 
 def test_buyer_ties_go_to_the_lower_segment_id() -> None:
-    assert segmentation.name_segments([profile(frequency=2.0), profile(frequency=2.0)], 1) == ["frequent_buyers", "regular_buyers"]
+    assert segments.name_segments([profile(frequency=2.0), profile(frequency=2.0)], 1) == ["frequent_buyers", "regular_buyers"]
 
 
 def test_every_base_name_is_in_the_contract() -> None:
     description = [c for c in contract.output_table("customer_segments").columns if c.name == "segment_name"][0].description
     for name in ("frequent_buyers", "regular_buyers", "cart_abandoners", "window_shoppers", "lapsed_visitors", "one_time_visitors"):
         assert name in description
-    assert segmentation.name_segments([], 1) == []
+    assert segments.name_segments([], 1) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,26 +433,26 @@ def test_every_base_name_is_in_the_contract() -> None:
 
 def test_coefficients_on_the_standardised_scale_score_as_the_original_model() -> None:
     rng = random.Random(3)
-    d = len(intent.FEATURES)
+    d = len(purchase_intent.FEATURES)
     w_orig = [rng.uniform(-1, 1) for _ in range(d)]
     b_orig = rng.uniform(-2, 2)
     means = [rng.uniform(0, 10) for _ in range(d)]
     stds = [rng.uniform(0.5, 3) for _ in range(d)]
     stds[3] = 0.0  # a constant feature: MLlib gives it weight 0
     w_orig[3] = 0.0
-    w_std, b0 = intent.standardised_coefficients(w_orig, b_orig, means, stds)
-    rows = intent.coefficient_rows(w_std, b0, means, stds)
+    w_std, b0 = purchase_intent.standardised_coefficients(w_orig, b_orig, means, stds)
+    rows = purchase_intent.coefficient_rows(w_std, b0, means, stds)
     assert rows[0] == ("(intercept)", 0, b0, 0.0, 1.0)
-    assert [r[0] for r in rows[1:]] == list(intent.FEATURES)
+    assert [r[0] for r in rows[1:]] == list(purchase_intent.FEATURES)
     for _ in range(20):
         x = [rng.uniform(0, 20) for _ in range(d)]
         original = 1 / (1 + math.exp(-(b_orig + sum(w * v for w, v in zip(w_orig, x)))))
-        assert intent.score(x, rows) == pytest.approx(original, rel=1e-12, abs=1e-15)
+        assert purchase_intent.score(x, rows) == pytest.approx(original, rel=1e-12, abs=1e-15)
 
 
 def test_constant_logit_is_the_smoothed_rate() -> None:
-    assert intent.constant_logit(0, 9) == pytest.approx(math.log(0.05 / 0.95))
-    assert intent.constant_logit(9, 9) == pytest.approx(math.log(0.95 / 0.05))
+    assert purchase_intent.constant_logit(0, 9) == pytest.approx(math.log(0.05 / 0.95))
+    assert purchase_intent.constant_logit(9, 9) == pytest.approx(math.log(0.95 / 0.05))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,7 +507,7 @@ def test_metric_rows_follow_the_contract_columns() -> None:
 
 
 def test_holdout_cutoff() -> None:
-    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 2) == dt.datetime(2019, 10, 30)
-    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 1) == dt.datetime(2019, 10, 31)
-    assert recs.holdout_cutoff(dt.date(2019, 10, 31), 0) is None
-    assert recs.timestamp_text(dt.datetime(2019, 10, 30)) == "2019-10-30 00:00:00"
+    assert recommendations.holdout_cutoff(dt.date(2019, 10, 31), 2) == dt.datetime(2019, 10, 30)
+    assert recommendations.holdout_cutoff(dt.date(2019, 10, 31), 1) == dt.datetime(2019, 10, 31)
+    assert recommendations.holdout_cutoff(dt.date(2019, 10, 31), 0) is None
+    assert recommendations.timestamp_text(dt.datetime(2019, 10, 30)) == "2019-10-30 00:00:00"

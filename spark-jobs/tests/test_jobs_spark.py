@@ -18,17 +18,17 @@ from pyspark.sql import Row, functions as F  # noqa: E402
 from support import rees46_line, write_text  # noqa: E402
 from shopsight_jobs import (  # noqa: E402
     args,
+    association_rules,
     contract,
-    forecast,
-    intent,
     lines,
     outputs,
-    preparation,
+    prepare,
+    purchase_intent,
     readers,
-    recs,
-    rules,
+    recommendations,
     runtime,
-    segmentation,
+    segments,
+    spend_forecast,
     summary,
 )
 
@@ -86,10 +86,10 @@ def test_the_spark_csv_line_is_the_python_rule(spark) -> None:
 def test_split_bucket_column_is_the_python_split(spark) -> None:
     ids = ["", "a", "1-1", "ünï", "00000000-0000-4000-8000-000000000001"] + ["s{}".format(i) for i in range(200)]
     df = spark.createDataFrame([(s,) for s in ids], "session_id string")
-    got = [r[0] for r in df.select(intent.split_bucket_column(42)).collect()]
-    assert got == [intent.split_bucket(42, s) for s in ids]
-    split = intent.with_split(df, 42, 0.8).collect()
-    assert [r["split"] for r in split] == [intent.split_of(42, s, 0.8) for s in ids]
+    got = [r[0] for r in df.select(purchase_intent.split_bucket_column(42)).collect()]
+    assert got == [purchase_intent.split_bucket(42, s) for s in ids]
+    split = purchase_intent.with_split(df, 42, 0.8).collect()
+    assert [r["split"] for r in split] == [purchase_intent.split_of(42, s, 0.8) for s in ids]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def prepared_run(spark, tmp_path_factory: pytest.TempPathFactory) -> Tuple[args.
         "--curated", str(root / "curated"), "--exports", str(root / "exports"),
         "--params", json.dumps(contract.default_pipeline_parameters()),
     ]
-    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == 0
+    assert runtime.run_job("prepare", prepare.run, argv, master="local[2]") == 0
     return args.parse_job_arguments("prepare", argv), root
 
 
@@ -136,7 +136,7 @@ def test_prepare_writes_every_table_export_and_the_summary(spark, prepared_run) 
     doc = json.loads((root / "curated" / "_runs" / "test-run" / "run-summary.json").read_text())
     assert summary.reconcile_run_summary(doc) == []
     assert doc["engine"] == "spark" and doc["dataset"] == "rees46"
-    for table in preparation.produced_tables():
+    for table in prepare.produced_tables():
         folder = root / "curated" / table / "run_id=test-run"
         assert folder.is_dir(), table
         df = spark.read.parquet(str(folder))
@@ -171,18 +171,18 @@ def test_prepare_again_replaces_only_its_run(spark, prepared_run) -> None:
         "--run-id", "test-run", "--dataset", "rees46", "--input", str(root / "raw"),
         "--curated", str(root / "curated"), "--exports", str(root / "exports"),
     ]
-    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == 0
+    assert runtime.run_job("prepare", prepare.run, argv, master="local[2]") == 0
     assert (other / "keep.parquet").exists()
 
 
 def test_a_missing_input_exits_3(spark, tmp_path: Path) -> None:
     argv = ["--run-id", "x", "--dataset", "rees46", "--input", str(tmp_path / "nothing"), "--curated", str(tmp_path / "c"), "--exports", str(tmp_path / "e")]
-    assert runtime.run_job("prepare", preparation.run, argv, master="local[2]") == args.EXIT_INPUT_NOT_FOUND
+    assert runtime.run_job("prepare", prepare.run, argv, master="local[2]") == args.EXIT_INPUT_NOT_FOUND
 
 
 def test_an_analytics_job_without_prepare_exits_6(spark, tmp_path: Path) -> None:
     argv = ["--run-id", "x", "--dataset", "rees46", "--input", str(tmp_path), "--curated", str(tmp_path / "c"), "--exports", str(tmp_path / "e")]
-    assert runtime.run_job("segments", segmentation.run, argv, master="local[2]") == args.EXIT_MISSING_UPSTREAM
+    assert runtime.run_job("segments", segments.run, argv, master="local[2]") == args.EXIT_MISSING_UPSTREAM
 
 
 def brute_force_rules(baskets: List[set], min_support: float, min_confidence: float) -> Dict[Tuple[str, str], float]:
@@ -204,7 +204,7 @@ def brute_force_rules(baskets: List[set], min_support: float, min_confidence: fl
             antecedent = itemset - {consequent}
             confidence = count / support[antecedent]
             if confidence >= min_confidence:
-                out[(rules.format_antecedent(antecedent), consequent)] = confidence
+                out[(association_rules.format_antecedent(antecedent), consequent)] = confidence
     return out
 
 
@@ -212,7 +212,7 @@ def test_association_rules_match_brute_force(spark, prepared_run) -> None:
     arguments, _ = prepared_run
     events = runtime.read_events(spark, arguments)
     p = params(associationRules={"minSupportSubCategory": 0.05, "minSupportProduct": 0.05, "minConfidence": 0.2})
-    tables = rules.association_tables(spark, events, p)
+    tables = association_rules.association_tables(spark, events, p)
     got = {(r["antecedent"], r["consequent"]): r["confidence"] for r in tables["association_rules"].where("basket_kind = 'product'").collect()}
     sessions: Dict[str, set] = {}
     for r in events.where("event_type = 'purchase'").select("session_id", "product_id").collect():
@@ -231,7 +231,7 @@ def test_recommendations_tables(spark, prepared_run) -> None:
     arguments, _ = prepared_run
     events = runtime.read_events(spark, arguments).cache()
     p = params(recommendations={"rank": 4, "maxIter": 5, "topN": 5, "holdoutDays": 2, "evaluationK": 3, "minUserProducts": 2})
-    tables = recs.recommendation_tables(spark, events, p)
+    tables = recommendations.recommendation_tables(spark, events, p)
     for table, df in tables.items():
         assert contract.check_schema(table, outputs.conform(df, table)) == [], table
     recommended = tables["user_recommendations"].collect()
@@ -254,17 +254,17 @@ def test_recommendations_tables(spark, prepared_run) -> None:
 def test_purchase_intent_tables(spark, prepared_run) -> None:
     arguments, _ = prepared_run
     events = runtime.read_events(spark, arguments)
-    tables = intent.intent_tables(spark, events, params())
+    tables = purchase_intent.intent_tables(spark, events, params())
     for table, df in tables.items():
         assert contract.check_schema(table, outputs.conform(df, table)) == [], table
     coefficients = [tuple(r) for r in tables["intent_coefficients"].orderBy("position").collect()]
-    assert coefficients[0][0] == "(intercept)" and [c[0] for c in coefficients[1:]] == list(intent.FEATURES)
-    features = {r["session_id"]: [float(r[c]) for c in intent.FEATURES] for r in tables["session_features"].collect()}
+    assert coefficients[0][0] == "(intercept)" and [c[0] for c in coefficients[1:]] == list(purchase_intent.FEATURES)
+    features = {r["session_id"]: [float(r[c]) for c in purchase_intent.FEATURES] for r in tables["session_features"].collect()}
     predictions = tables["intent_predictions"].collect()
     assert len(predictions) == len(features)
     for r in predictions[:50]:
-        assert r["probability"] == pytest.approx(intent.score(features[r["session_id"]], coefficients), rel=1e-9)
-        assert r["split"] == intent.split_of(42, r["session_id"], 0.8)
+        assert r["probability"] == pytest.approx(purchase_intent.score(features[r["session_id"]], coefficients), rel=1e-9)
+        assert r["split"] == purchase_intent.split_of(42, r["session_id"], 0.8)
         assert r["predicted"] == (1 if r["probability"] >= 0.5 else 0)
     metric_rows = tables["model_metrics"].collect()
     assert [r["metric"] for r in metric_rows] == ["auc", "accuracy", "precision", "recall"]
@@ -274,7 +274,7 @@ def test_purchase_intent_tables(spark, prepared_run) -> None:
 def test_segment_tables(spark, prepared_run) -> None:
     arguments, _ = prepared_run
     events = runtime.read_events(spark, arguments)
-    tables = segmentation.segment_tables(spark, events, params(segments={"k": 3}))
+    tables = segments.segment_tables(spark, events, params(segments={"k": 3}))
     for table, df in tables.items():
         assert contract.check_schema(table, outputs.conform(df, table)) == [], table
     profiles = tables["segment_profiles"].collect()
@@ -291,7 +291,13 @@ def test_analytics_jobs_write_their_stage_of_model_metrics(spark, prepared_run) 
         "--curated", str(root / "curated"), "--exports", str(root / "exports"),
         "--params", json.dumps(params(recommendations={"rank": 4, "maxIter": 3}, segments={"k": 3})),
     ]
-    jobs = (("association-rules", rules), ("recommendations", recs), ("purchase-intent", intent), ("segments", segmentation), ("spend-forecast", forecast))
+    jobs = (
+        ("association-rules", association_rules),
+        ("recommendations", recommendations),
+        ("purchase-intent", purchase_intent),
+        ("segments", segments),
+        ("spend-forecast", spend_forecast),
+    )
     for job, module in jobs:
         assert runtime.run_job(job, module.run, argv, master="local[2]") == 0, job
     stages = sorted(p.name for p in (root / "curated" / "model_metrics" / "run_id=test-run").iterdir() if p.name.startswith("stage="))

@@ -1,4 +1,4 @@
-"""shopsight_jobs.layout agrees with lib/contract/layout.ts: the examples and run id verdicts in
+"""shopsight_jobs.layout agrees with core/contract/layout.ts: the examples and run id verdicts in
 contract.json were computed by the TypeScript functions."""
 
 import inspect

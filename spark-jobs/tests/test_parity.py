@@ -194,7 +194,7 @@ HEADLINE_METRICS = {"als": ("precision_at_k", "ndcg_at_k"), "logistic_regression
 #: RMSE against the past spend rate is printed, not asserted: on rees46-generated (no planted spend
 #: trends) both engines' model loses it, 111.53 against 71.75 (local engine, measured when this was
 #: written; the engines agree to 1e-12), while it wins on the planted trends of
-#: test_forecast_spark.py and test/local/spend-forecast.test.ts, where that is asserted.
+#: test_spend_forecast_spark.py and test/local/spend-forecast.test.ts, where that is asserted.
 SPEND_MODEL, SPEND_MEAN_MODEL = "two_part_glm", "overall_mean"
 
 ALL_TABLES = EXACT_TABLES + list(MODEL_TABLES)

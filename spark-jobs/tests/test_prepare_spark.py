@@ -11,7 +11,7 @@ import pytest
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: run scripts/test-python.sh, which installs it")
 
 from shopsight_jobs import contract, lines, outputs, readers, runtime, summary  # noqa: E402
-from support import rees46_line, write_text  # noqa: E402
+from support import CASES_DIR, rees46_line, write_text  # noqa: E402
 
 REES46_HEADER = ",".join(lines.REES46_HEADER)
 
@@ -204,10 +204,10 @@ def test_require_lengths_fails_on_a_value_longer_than_the_contract_allows(spark)
 
 
 # ---------------------------------------------------------------------------------------------
-# The shared reader cases (tests/cases/reader_cases.json, also run by jest through the local readers)
+# The shared reader cases (core/cases/reader_cases.json, also run by jest through the local readers)
 # ---------------------------------------------------------------------------------------------
 
-CASES_FILE = Path(__file__).resolve().parent / "cases" / "reader_cases.json"
+CASES_FILE = CASES_DIR / "reader_cases.json"
 CASES = json.loads(CASES_FILE.read_text(encoding="utf-8")) if CASES_FILE.exists() else []
 
 
@@ -278,7 +278,7 @@ def case_results(spark, tmp_path_factory: pytest.TempPathFactory) -> Dict[int, D
     return out
 
 
-@pytest.mark.skipif(not CASES, reason="tests/cases/reader_cases.json is not there yet")
+@pytest.mark.skipif(not CASES, reason="core/cases/reader_cases.json is not there yet")
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[c["name"][:80] for c in CASES])
 def test_reader_case(case_results, index: int) -> None:
     case = CASES[index]

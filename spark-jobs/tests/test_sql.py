@@ -14,20 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from support import SPARK_JOBS_DIR, run_python
+from support import CASES_DIR, SPARK_JOBS_DIR, SQL_DIR, run_python
 from shopsight_jobs import contract
 from shopsight_jobs.sql import SqlFileError, SqlParameterError, js_number, load_sql, substitute_sql
 
-SQL_DIR = SPARK_JOBS_DIR / "sql"
-CASES = json.loads((Path(__file__).parent / "sql_placeholder_cases.json").read_text(encoding="utf-8"))["cases"]
+CASES = json.loads((CASES_DIR / "sql_placeholder_cases.json").read_text(encoding="utf-8"))["cases"]
 SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 #: Parameters of every parameterised file, as the jobs pass them.
 WEIGHTS = {"view_weight": 1, "cart_weight": 4, "purchase_weight": 10}
 PARAMS = {
-    "features/interactions.sql": dict(WEIGHTS, before=None),
-    "features/popular_products.sql": WEIGHTS,
-    "features/spend_features.sql": {"cutoff_day": 18170, "horizon_days": 30},
+    "recommendations/interactions.sql": dict(WEIGHTS, before=None),
+    "recommendations/popular_products.sql": WEIGHTS,
+    "spend-forecast/spend_features.sql": {"cutoff_day": 18170, "horizon_days": 30},
 }
 
 
@@ -89,47 +88,64 @@ def test_every_sql_file_loads_with_its_parameters() -> None:
 
 def test_the_insight_files_are_the_contracts_insight_tables() -> None:
     insight_tables = sorted(t.name for t in contract.OUTPUT_TABLES if t.layer == "insight")
-    assert sorted(p[len("insights/"): -len(".sql")] for p in sql_files() if p.startswith("insights/")) == insight_tables
+    folder = "prepare/insights/"
+    assert sorted(p[len(folder): -len(".sql")] for p in sql_files() if p.startswith(folder)) == insight_tables
+
+
+def test_every_contract_sql_is_a_file_and_every_file_is_named_by_a_table_or_used_by_its_stage() -> None:
+    named = {t.sql: t.name for t in contract.OUTPUT_TABLES if t.sql is not None}
+    for path, table in sorted(named.items()):
+        assert (SQL_DIR / path).is_file(), "{}: its contract sql {} is not a file under core/sql".format(table, path)
+    orphans = []
+    for path in sql_files():
+        if path in named:
+            continue
+        # Not a table's SELECT: an input of the stage whose folder holds it, which its module
+        # (shopsight_jobs/<stage in snake_case>.py, the one-name rule) names literally.
+        module = SPARK_JOBS_DIR / "shopsight_jobs" / (path.split("/")[0].replace("-", "_") + ".py")
+        if not module.is_file() or '"{}"'.format(path) not in module.read_text(encoding="utf-8"):
+            orphans.append("{} (not in shopsight_jobs/{})".format(path, module.name))
+    assert orphans == [], "core/sql files named by no contract table and used by no stage: " + ", ".join(orphans)
 
 
 def test_schema_files_load_unchanged_apart_from_the_trailing_whitespace() -> None:
-    for path in sorted((SQL_DIR / "schemas").glob("*.sql")):
-        assert load_sql("schemas/" + path.name) == path.read_text(encoding="utf-8").strip()
+    for path in sorted((SQL_DIR / "prepare" / "schemas").glob("*.sql")):
+        assert load_sql("prepare/schemas/" + path.name) == path.read_text(encoding="utf-8").strip()
 
 
 def test_parameters_are_written_into_interactions() -> None:
-    text = load_sql("features/interactions.sql", dict(WEIGHTS, before="2019-10-01 02:00:00"))
+    text = load_sql("recommendations/interactions.sql", dict(WEIGHTS, before="2019-10-01 02:00:00"))
     assert "event_time < TIMESTAMP '2019-10-01 02:00:00')" in text
     assert "CAST(4 AS DOUBLE) * CAST(carts AS DOUBLE)" in text
     assert "CAST(NULL AS DOUBLE)" not in text
-    assert "(NULL IS NULL OR event_time < NULL)" in load_sql("features/interactions.sql", dict(WEIGHTS, before=None))
+    assert "(NULL IS NULL OR event_time < NULL)" in load_sql("recommendations/interactions.sql", dict(WEIGHTS, before=None))
 
 
 def test_missing_and_extra_parameters_name_the_file_and_the_parameter() -> None:
     with pytest.raises(SqlParameterError) as raised:
-        load_sql("features/interactions.sql")
+        load_sql("recommendations/interactions.sql")
     assert str(raised.value) == (
-        "features/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; "
+        "recommendations/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; "
         "placeholder {{purchase_weight}} has no value; placeholder {{view_weight}} has no value"
     )
     with pytest.raises(SqlParameterError) as raised:
-        load_sql("insights/daily_kpis.sql", {"before": None})
-    assert str(raised.value) == "insights/daily_kpis.sql: parameter before has no placeholder"
+        load_sql("prepare/insights/daily_kpis.sql", {"before": None})
+    assert str(raised.value) == "prepare/insights/daily_kpis.sql: parameter before has no placeholder"
 
 
 @pytest.mark.parametrize("path", ["../sql/schemas/c_date.sql", "/etc/passwd.sql", "schemas\\c_date.sql", "schemas/c_date", "", "schemas//c_date.sql"])
 def test_paths_must_be_relative_sql_paths(path: str) -> None:
     with pytest.raises(SqlFileError) as raised:
         load_sql(path)
-    assert str(raised.value) == 'SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got {}'.format(
+    assert str(raised.value) == 'SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got {}'.format(
         json.dumps(path)
     )
 
 
 def test_an_unknown_file_is_named() -> None:
     with pytest.raises(SqlFileError) as raised:
-        load_sql("insights/nope.sql")
-    assert str(raised.value) == "insights/nope.sql: no such SQL file under spark-jobs/sql"
+        load_sql("prepare/insights/nope.sql")
+    assert str(raised.value) == "prepare/insights/nope.sql: no such SQL file under core/sql"
 
 
 def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive: Path) -> None:
@@ -138,13 +154,13 @@ def test_load_sql_from_the_archive_when_the_build_bundles_the_sql(built_archive:
         bundled = [n for n in zf.namelist() if n.startswith("shopsight_jobs/sql/")]
     if not bundled:
         pytest.skip(
-            "scripts/build-spark-archive.py does not put spark-jobs/sql into shopsight_jobs.zip (only beside it in "
+            "scripts/build-spark-archive.py does not put core/sql into shopsight_jobs.zip (only beside it in "
             "dist/spark-jobs/sql/): load_sql cannot find the SQL from the archive alone"
         )
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from shopsight_jobs.sql import load_sql;"
-        "assert load_sql('insights/daily_kpis.sql').startswith('-- daily_kpis:');"
+        "assert load_sql('prepare/insights/daily_kpis.sql').startswith('-- daily_kpis:');"
         "print('ok')"
     )
     completed = run_python(sys.executable, code, str(built_archive), cwd=built_archive.parent)

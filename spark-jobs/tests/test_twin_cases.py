@@ -4,8 +4,8 @@ Each file under cases/ is also run by test/twins/twin-cases.test.ts against the 
 the two sides cannot drift apart without one of the two tests failing:
 
 - header_cases.json: which raw file a header line belongs to (lines.recognise_header);
-- split_cases.json: the purchase-intent train/test split (intent.split_bucket / split_threshold / split_of);
-- segment_name_cases.json: segment names from the profiles (segmentation.name_segments);
+- split_cases.json: the purchase-intent train/test split (purchase_intent.split_bucket / split_threshold / split_of);
+- segment_name_cases.json: segment names from the profiles (segments.name_segments);
 - parameter_cases.json: pipeline parameter overrides (args.resolve_pipeline_parameters).
 
 A case with ``known_disagreement`` is one where one side does not follow the documented rule today;
@@ -15,16 +15,14 @@ the entry is removed). Standard library and pytest only, no Spark.
 
 import copy
 import json
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-import support  # noqa: F401  (puts spark-jobs/ on sys.path)
-from shopsight_jobs import intent, lines, segmentation
+from support import CASES_DIR
+from shopsight_jobs import lines, purchase_intent, segments
 from shopsight_jobs.args import JobArgumentError, resolve_pipeline_parameters
 
-CASES_DIR = Path(__file__).parent / "cases"
 SIDE = "py"
 
 
@@ -95,9 +93,9 @@ def test_header_cases_cover_every_kind_and_not_recognised() -> None:
 def test_split_case(case: Dict[str, Any]) -> None:
     seed, session, fraction = case["seed"], case["session_id"], case["train_fraction"]
     pinned = ours(case, {})
-    assert intent.split_bucket(seed, session) == pinned.get("bucket", case["bucket"])
-    assert intent.split_threshold(fraction) == pinned.get("threshold", case["threshold"])
-    assert intent.split_of(seed, session, fraction) == pinned.get("split", case["split"])
+    assert purchase_intent.split_bucket(seed, session) == pinned.get("bucket", case["bucket"])
+    assert purchase_intent.split_threshold(fraction) == pinned.get("threshold", case["threshold"])
+    assert purchase_intent.split_of(seed, session, fraction) == pinned.get("split", case["split"])
 
 
 def test_split_cases_agree_with_themselves() -> None:
@@ -119,7 +117,7 @@ def test_segment_name_case(case: Dict[str, Any]) -> None:
     profiles = case["profiles"]
     segment_ids = [p["segment_id"] for p in profiles]
     assert segment_ids == sorted(segment_ids), "profiles are listed in segment id order"
-    assert segmentation.name_segments(copy.deepcopy(profiles), case["span_days"]) == ours(case, case["names"])
+    assert segments.name_segments(copy.deepcopy(profiles), case["span_days"]) == ours(case, case["names"])
 
 
 def test_segment_cases_use_every_name() -> None:

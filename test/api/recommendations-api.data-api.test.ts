@@ -6,8 +6,8 @@
  */
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createRecommendationsApi } from '../../lambdas/recommendations-api/api';
-import { BOUGHT_TOGETHER_SQL, INTENT_COEFFICIENTS_SQL, SERVED_RUN_SQL, USER_FORECAST_SQL, USER_RECOMMENDATIONS_SQL, USER_SEGMENT_SQL } from '../../lambdas/recommendations-api/queries';
+import { createRecommendationsApi } from '../../core/api/api';
+import { BOUGHT_TOGETHER_SQL, INTENT_COEFFICIENTS_SQL, SERVED_RUN_SQL, USER_FORECAST_SQL, USER_RECOMMENDATIONS_SQL, USER_SEGMENT_SQL } from '../../core/api/queries';
 import { DataApi } from '../../lambdas/shared/data-api';
 import { apiGatewayEvent } from '../../local/serving/api-http-server';
 import { INTENT_COEFFICIENTS } from '../support/api-run';

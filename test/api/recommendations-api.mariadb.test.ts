@@ -1,16 +1,16 @@
 /**
  * The recommendations API handler against a real MariaDB: the serving schema of
- * lib/serving/mysql-schema.ts, a generated run loaded by the first part's loader (loadServingLocal),
+ * core/serving/mysql-schema.ts, a generated run loaded by the first part's loader (loadServingLocal),
  * and the handler reading as the read-only BI user through the mysql2 runner, i.e. the exact SQL
- * of lambdas/recommendations-api/queries.ts that the Lambda sends through the Data API.
+ * of core/api/queries.ts that the Lambda sends through the Data API.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ApiHandler, createRecommendationsApi } from '../../lambdas/recommendations-api/api';
-import { SessionFeatures } from '../../lambdas/recommendations-api/validation';
-import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../lib/contract';
-import { biUserStatements } from '../../lib/serving/mysql-schema';
+import { ApiHandler, createRecommendationsApi } from '../../core/api/api';
+import { SessionFeatures } from '../../core/api/validation';
+import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../core/contract';
+import { biUserStatements } from '../../core/serving/mysql-schema';
 import { apiGatewayEvent, startApiServer } from '../../local/serving/api-http-server';
 import { loadServingLocal } from '../../local/serving/mysql-loader';
 import { mysqlPoolRunner, PoolRunner } from '../../local/serving/mysql-pool-runner';

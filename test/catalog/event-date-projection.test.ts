@@ -1,14 +1,14 @@
 /**
  * The Glue event_date projection covers every event date prepare accepts: an accepted event
  * outside it is in S3 but invisible to Athena, and the data-quality gate's counts fail a good run.
- * The accepted dates come from the readers' shared case file (spark-jobs/tests/cases/reader_cases.json),
+ * The accepted dates come from the readers' shared case file (core/cases/reader_cases.json),
  * which both the local engine's and the Spark readers are tested against.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { synthStage } from '../support/stack';
 
-const READER_CASES = path.join(__dirname, '..', '..', 'spark-jobs', 'tests', 'cases', 'reader_cases.json');
+const READER_CASES = path.join(__dirname, '..', '..', 'core', 'cases', 'reader_cases.json');
 
 interface ReaderCase {
   readonly name: string;

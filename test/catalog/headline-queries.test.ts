@@ -4,8 +4,8 @@
  * parameter, and answers what its name says on a small hand-made dataset of two runs.
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { HEADLINE_QUERIES } from '../../lib/catalog/headline-queries';
-import { MISSING_LABEL, OUTPUT_TABLES, RUN_ID_PARTITION, glueType } from '../../lib/contract';
+import { HEADLINE_QUERIES } from '../../core/catalog/headline-queries';
+import { MISSING_LABEL, OUTPUT_TABLES, RUN_ID_PARTITION, glueType } from '../../core/contract';
 
 let instance: DuckDBInstance;
 let db: DuckDBConnection;

@@ -1,5 +1,5 @@
-import { resolveExecutionInput, runIdFromExecutionName } from '../../lib/config/execution-input';
-import { DEFAULT_PIPELINE_PARAMETERS, resolvePipelineParameters } from '../../lib/config/pipeline-params';
+import { resolveExecutionInput, runIdFromExecutionName } from '../../core/config/execution-input';
+import { DEFAULT_PIPELINE_PARAMETERS, resolvePipelineParameters } from '../../core/config/pipeline-params';
 
 describe('pipeline parameters', () => {
   test('no override gives the defaults; an override changes only its leaf', () => {

@@ -1,4 +1,4 @@
-import { CONTEXT_KEYS, loadStageConfig } from '../../lib/config/stage-config';
+import { CONTEXT_KEYS, loadStageConfig } from '../../core/config/stage-config';
 
 const fromContext = (context: Record<string, unknown>) => loadStageConfig((k) => context[k], Object.keys(context));
 

@@ -5,7 +5,7 @@
  * (memory + overhead, default 10% and at least 384 MB, rounded up to the smallest supported
  * worker configuration). If the drivers take the whole cap, no executor ever starts.
  */
-import { ANALYTICS_JOBS } from '../../lib/processing/spark-jobs';
+import { ANALYTICS_JOBS } from '../../core/config/spark-jobs';
 import { AslDefinition, AslState, synthesizedStateMachine } from '../support/synth';
 
 /** Every worker configuration EMR Serverless supports, as (vCPU, GB) pairs, smallest first. */

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { OUTPUT_TABLES } from '../../lib/contract';
+import { OUTPUT_TABLES } from '../../core/contract';
 import { synthStage } from '../support/stack';
 import { AslDefinition, AslState, FAKE_ACCOUNT, fakeArn, resolveIntrinsics, synthesizedStateMachine, TemplateJson } from '../support/synth';
 

@@ -7,7 +7,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { API_ROUTES } from '../../lambdas/recommendations-api/routes';
+import { API_ROUTES } from '../../core/api/routes';
 import { RecommendationsApi } from '../../lib/api/recommendations-api';
 import { acknowledgeStackWide, findingsUnder, nagViolations, servingTestStack } from '../support/serving-test-stack';
 

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { MIGRATIONS } from '../../lib/serving/mysql-schema';
+import { MIGRATIONS } from '../../core/serving/mysql-schema';
 import { synthStage } from '../support/stack';
 
 interface Statement {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { OUTPUT_TABLES, RAW_TABLES } from '../../lib/contract';
-import { HEADLINE_QUERIES } from '../../lib/catalog/headline-queries';
+import { OUTPUT_TABLES, RAW_TABLES } from '../../core/contract';
+import { HEADLINE_QUERIES } from '../../core/catalog/headline-queries';
 import { synthStage } from '../support/stack';
 
 describe('storage', () => {

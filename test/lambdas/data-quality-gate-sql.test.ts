@@ -6,8 +6,8 @@
  * were counted by hand from it.
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { OUTPUT_TABLES, RUN_ID_PARTITION, exportManifestKey, glueType, outputTable, runSummaryKey, servedTables, servingColumns } from '../../lib/contract';
-import { QueryRunner } from '../../lambdas/data-quality-gate/athena';
+import { OUTPUT_TABLES, RUN_ID_PARTITION, exportManifestKey, glueType, outputTable, runSummaryKey, servedTables, servingColumns } from '../../core/contract';
+import { QueryRunner } from '../../core/catalog/athena-query';
 import { CheckOutcome, checkReconciliations, collectMeasureValues, measureUses, planTableQueries } from '../../lambdas/data-quality-gate/checks';
 import { GateSettings, runDataQualityGate } from '../../lambdas/data-quality-gate/gate';
 import { duckdbQueryRunner } from '../../local/rehearse/athena-sql';

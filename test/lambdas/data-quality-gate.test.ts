@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { outputTable, servedTables, servingColumns } from '../../lib/contract';
-import { athenaStringLiteral } from '../../lambdas/data-quality-gate/athena';
+import { outputTable, servedTables, servingColumns } from '../../core/contract';
+import { athenaStringLiteral } from '../../core/catalog/athena-query';
 import { canonicalDecimal, planTableQueries, measureUses, quoteIdentifier, sameNumber } from '../../lambdas/data-quality-gate/checks';
 import { handler } from '../../lambdas/data-quality-gate/index';
 

@@ -20,9 +20,9 @@ import {
   StatementTimeoutException,
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
+import { exportManifestKey, exportTablePrefix, servedTables, servingColumns, ServingManifest } from '../../core/contract';
 import { handler, loadServing, LoadServingEvent } from '../../lambdas/load-serving';
-import { MIGRATIONS } from '../../lib/serving/mysql-schema';
+import { MIGRATIONS } from '../../core/serving/mysql-schema';
 import { createDataApiClient, DataApi, toSqlParameter } from '../../lambdas/shared/data-api';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 

@@ -6,7 +6,7 @@
 import * as zlib from 'zlib';
 import { GetObjectCommand, GetObjectCommandOutput, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RAW_TABLES } from '../../lib/contract';
+import { RAW_TABLES } from '../../core/contract';
 import { handler } from '../../lambdas/validate-input';
 
 const BUCKET = 'raw-bucket';

@@ -1,9 +1,9 @@
 /** The pure parts of validate-input: key filtering, sample decoding, header recognition, dataset rules, result caps, concurrency. */
 import * as zlib from 'zlib';
-import { DATASET_KINDS } from '../../lib/config/execution-input';
-import { DEFAULT_PIPELINE_PARAMETERS } from '../../lib/config/pipeline-params';
-import { RAW_TABLES, RawTableDef } from '../../lib/contract';
-import { InputValidationError } from '../../lambdas/validate-input/errors';
+import { DATASET_KINDS } from '../../core/config/execution-input';
+import { DEFAULT_PIPELINE_PARAMETERS } from '../../core/config/pipeline-params';
+import { RAW_TABLES, RawTableDef } from '../../core/contract';
+import { InputValidationError } from '../../core/input/errors';
 import { mapLimit } from '../../lambdas/shared/map-limit';
 import { buildValidatedRun, capFileList, ValidatedFile } from '../../lambdas/validate-input/output';
 import {
@@ -20,7 +20,7 @@ import {
   recogniseHeader,
   recogniseSample,
   SAMPLE_BYTES,
-} from '../../lambdas/validate-input/recognise';
+} from '../../core/input/recognise';
 
 const table = (name: string): RawTableDef => RAW_TABLES.find((t) => t.name === name)!;
 const REES46 = table('raw_rees46_events');

@@ -9,8 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DEFAULT_PIPELINE_PARAMETERS } from '../../lib/config/pipeline-params';
-import { READY_MARKER, RAW_TABLES } from '../../lib/contract';
+import { DEFAULT_PIPELINE_PARAMETERS } from '../../core/config/pipeline-params';
+import { READY_MARKER, RAW_TABLES } from '../../core/contract';
 import { handler, ValidatedRun } from '../../lambdas/validate-input';
 import { LocalS3, startLocalS3 } from '../support/s3rver';
 

@@ -10,7 +10,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { acknowledgeAppWideFindings } from '../../lib/nag-acknowledgements';
-import { PY_FILES_ARCHIVE } from '../../lib/processing/spark-jobs';
+import { PY_FILES_ARCHIVE } from '../../core/config/spark-jobs';
 import { findingsUnder, nagViolations } from '../support/serving-test-stack';
 import { newApp } from '../support/stack';
 

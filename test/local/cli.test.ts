@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, servedTables } from '../../lib/contract';
+import { OUTPUT_TABLES, RunSummary, ServingManifest, reconcileRunSummary, servedTables } from '../../core/contract';
 import { EXIT } from '../../local/engine/exit-codes';
 import { generate, PlantedTruth } from '../../local/generate';
 import { checkAgainstContract } from '../../local/engine/sql';

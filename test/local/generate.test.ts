@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { generate, GenerateResult, PlantedTruth } from '../../local/generate';
 import { Random, ZipfSampler } from '../../local/generate/random';
-import { RAW_TABLES } from '../../lib/contract/tables';
+import { RAW_TABLES } from '../../core/contract/tables';
 
 const REES46_HEADER = RAW_TABLES.find((t) => t.name === 'raw_rees46_events')!.header.join(',');
 const RR_HEADER = RAW_TABLES.find((t) => t.name === 'raw_retailrocket_events')!.header.join(',');

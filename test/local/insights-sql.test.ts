@@ -1,6 +1,6 @@
 /**
- * The insight and feature SELECTs (spark-jobs/sql/insights/*.sql, spark-jobs/sql/features/*.sql, the
- * files Spark SQL runs too) on DuckDB:
+ * The insight and feature SELECTs (core/sql/prepare/insights/*.sql and the analytics stages' files,
+ * core/sql/<stage>/*.sql, the files Spark SQL runs too) on DuckDB:
  * - over the real REES46 October and November samples read by the local reader: contract columns
  *   and types, and numbers reconciled with the schema tables, with plain queries written here and
  *   with counts made here in TypeScript from the gzipped files themselves;
@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { INSIGHT_TABLE_NAMES, MISSING_LABEL, outputTable, POPULAR_PRODUCTS_LIMIT, SCHEMA_TABLE_NAMES, TOP_CUSTOMERS_LIMIT } from '../../lib/contract';
+import { INSIGHT_TABLE_NAMES, MISSING_LABEL, outputTable, POPULAR_PRODUCTS_LIMIT, SCHEMA_TABLE_NAMES, TOP_CUSTOMERS_LIMIT } from '../../core/contract';
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import {
   checkAgainstContract,
@@ -38,12 +38,21 @@ for (const f of [OCT, NOV]) if (!fs.existsSync(f)) throw new Error(`Real data sa
 
 const WEIGHTS = { view_weight: 1, cart_weight: 4, purchase_weight: 10 };
 const FEATURE_PARAMS: Record<string, SqlParams> = {
-  'features/interactions.sql': { ...WEIGHTS, before: null },
-  'features/popular_products.sql': WEIGHTS,
+  'recommendations/interactions.sql': { ...WEIGHTS, before: null },
+  'recommendations/popular_products.sql': WEIGHTS,
   // 2019-10-15 (day 18184), 10 days: the spend forecast's windows (docs/spend-forecast.md)
-  'features/spend_features.sql': { cutoff_day: 18184, horizon_days: 10 },
+  'spend-forecast/spend_features.sql': { cutoff_day: 18184, horizon_days: 10 },
 };
-const FEATURE_FILES = ['sub_category_baskets', 'product_baskets', 'interactions', 'popular_products', 'session_features', 'customer_features', 'spend_features'];
+/** The analytics stages' SQL, core/sql/<stage>/<name>.sql. */
+const FEATURE_FILES = [
+  'association-rules/sub_category_baskets.sql',
+  'association-rules/product_baskets.sql',
+  'recommendations/interactions.sql',
+  'recommendations/popular_products.sql',
+  'purchase-intent/session_features.sql',
+  'segments/customer_features.sql',
+  'spend-forecast/spend_features.sql',
+];
 
 // ---------------------------------------------------------------------------------------------
 // The raw files, parsed here without DuckDB.
@@ -115,8 +124,8 @@ beforeAll(async () => {
   all = await open();
   await loadRees46(oct, [OCT]);
   await loadRees46(all, [OCT, NOV]);
-  for (const table of INSIGHT_TABLE_NAMES) out[table] = await runSql(all, `insights/${table}.sql`);
-  for (const name of FEATURE_FILES) out[name] = await runSql(all, `features/${name}.sql`, FEATURE_PARAMS[`features/${name}.sql`]);
+  for (const table of INSIGHT_TABLE_NAMES) out[table] = await runSql(all, `prepare/insights/${table}.sql`);
+  for (const file of FEATURE_FILES) out[path.basename(file, '.sql')] = await runSql(all, file, FEATURE_PARAMS[file]);
   for (const table of SCHEMA_TABLE_NAMES) schema[table] = await runSchema(all, table);
 });
 afterAll(() => {
@@ -130,11 +139,12 @@ afterAll(() => {
 
 test('there is one insight file per contract insight table and the seven feature files', () => {
   const list = (folder: string) => fs.readdirSync(path.join(SQL_DIR, folder)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4)).sort();
-  expect(list('insights')).toEqual([...INSIGHT_TABLE_NAMES].sort());
-  expect(list('features')).toEqual([...FEATURE_FILES].sort());
+  expect(list('prepare/insights')).toEqual([...INSIGHT_TABLE_NAMES].sort());
+  const analytics = ['association-rules', 'recommendations', 'purchase-intent', 'segments', 'spend-forecast'];
+  expect(analytics.flatMap((stage) => list(stage).map((name) => `${stage}/${name}.sql`)).sort()).toEqual([...FEATURE_FILES].sort());
 });
 
-test.each([...INSIGHT_TABLE_NAMES.map((t) => `insights/${t}.sql`), ...FEATURE_FILES.map((f) => `features/${f}.sql`)])(
+test.each([...INSIGHT_TABLE_NAMES.map((t) => `prepare/insights/${t}.sql`), ...FEATURE_FILES])(
   '%s: a header comment, one statement, no construct that Spark and DuckDB read differently',
   (file) => {
     const sql = readSql(file, FEATURE_PARAMS[file]);
@@ -152,7 +162,7 @@ test.each([...INSIGHT_TABLE_NAMES.map((t) => `insights/${t}.sql`), ...FEATURE_FI
 );
 
 test.each([...INSIGHT_TABLE_NAMES, 'popular_products', 'session_features'])('%s: DuckDB columns and types match the contract', async (table) => {
-  const file = INSIGHT_TABLE_NAMES.includes(table) ? `insights/${table}.sql` : `features/${table}.sql`;
+  const file = outputTable(table).sql!;
   expect(await checkAgainstContract(all, readSql(file, FEATURE_PARAMS[file]), table)).toEqual([]);
 });
 
@@ -160,16 +170,16 @@ test('customer_features has the columns of customer_segments without segment_id 
   const expected = materialisedColumns(outputTable('customer_segments'))
     .filter((c) => c.name !== 'segment_id' && c.name !== 'segment_name')
     .map((c) => `${c.name} ${duckType(c.type)}`);
-  const described = await query(all, `DESCRIBE ${readSql('features/customer_features.sql')}`);
+  const described = await query(all, `DESCRIBE ${readSql('segments/customer_features.sql')}`);
   expect(described.map((r) => `${r.column_name} ${r.column_type}`)).toEqual(expected);
 });
 
 test('the feature tables that are not in the contract have the columns their headers document', async () => {
   const describe = async (file: string) =>
     (await query(all, `DESCRIBE ${readSql(file, FEATURE_PARAMS[file])}`)).map((r) => `${r.column_name} ${r.column_type}`);
-  expect(await describe('features/sub_category_baskets.sql')).toEqual(['basket_id VARCHAR', 'item VARCHAR']);
-  expect(await describe('features/product_baskets.sql')).toEqual(['basket_id VARCHAR', 'item BIGINT']);
-  expect(await describe('features/interactions.sql')).toEqual([
+  expect(await describe('association-rules/sub_category_baskets.sql')).toEqual(['basket_id VARCHAR', 'item VARCHAR']);
+  expect(await describe('association-rules/product_baskets.sql')).toEqual(['basket_id VARCHAR', 'item BIGINT']);
+  expect(await describe('recommendations/interactions.sql')).toEqual([
     'user_id BIGINT', 'product_id BIGINT', 'rating DOUBLE', 'views BIGINT', 'carts BIGINT', 'purchases BIGINT', 'last_event_time TIMESTAMP',
   ]);
 });
@@ -180,7 +190,7 @@ test('the feature tables that are not in the contract have the columns their hea
 
 describe('products', () => {
   test('October: 6,493 products (../shared/data/README.md), one row each', async () => {
-    const rows = await runSql(oct, 'insights/products.sql');
+    const rows = await runSql(oct, 'prepare/insights/products.sql');
     expect(rows).toHaveLength(6493);
     expect(new Set(rows.map((r) => r.product_id)).size).toBe(6493);
     expect(new Set(octRows.map((r) => r.product)).size).toBe(6493);
@@ -224,7 +234,7 @@ describe('products', () => {
       await c.run(`UPDATE events SET source_file = CASE WHEN user_id = 1 THEN '${first}' ELSE '${second}' END,
                      brand = CASE WHEN user_id = 1 THEN 'acme' ELSE 'zeta' END,
                      category_id = CASE WHEN user_id = 1 THEN 20 ELSE 10 END`);
-      results.push(await runSql(c, 'insights/products.sql'));
+      results.push(await runSql(c, 'prepare/insights/products.sql'));
     }
     expect(results[1]).toEqual(results[0]);
     const p = results[0][0];
@@ -566,8 +576,8 @@ describe('session_features on a handmade table: only events strictly before the 
   let rows: Map<string, JsonRow>;
   beforeAll(async () => {
     const c = await handmade(events);
-    rows = byKey(await runSql(c, 'features/session_features.sql'), 'session_id');
-    expect(await checkAgainstContract(c, readSql('features/session_features.sql'), 'session_features')).toEqual([]);
+    rows = byKey(await runSql(c, 'purchase-intent/session_features.sql'), 'session_id');
+    expect(await checkAgainstContract(c, readSql('purchase-intent/session_features.sql'), 'session_features')).toEqual([]);
   });
 
   test('s1: the view at the purchase timestamp, the cart and purchase after it and the late view do not count', () => {
@@ -639,7 +649,7 @@ describe('interactions on a handmade table: weights 1/4/10 and the before cut-of
   };
   let c: DuckDBConnection;
   const run = async (before: string | null) =>
-    (await runSql(c, 'features/interactions.sql', { ...WEIGHTS, before })).sort((a, b) =>
+    (await runSql(c, 'recommendations/interactions.sql', { ...WEIGHTS, before })).sort((a, b) =>
       String(a.user_id) + String(a.product_id) < String(b.user_id) + String(b.product_id) ? -1 : 1,
     );
   beforeAll(async () => {
@@ -662,12 +672,12 @@ describe('interactions on a handmade table: weights 1/4/10 and the before cut-of
   });
 
   test('popular_products and customer_features agree with the same weights on the same events', async () => {
-    const popular = await runSql(c, 'features/popular_products.sql', WEIGHTS);
+    const popular = await runSql(c, 'recommendations/popular_products.sql', WEIGHTS);
     expect(popular).toEqual([
       { rank: 1, product_id: '2', score: 1 + 4 + 10 + 10, users: '2', purchases: '2' },
       { rank: 2, product_id: '1', score: 16, users: '1', purchases: '1' },
     ]);
-    const customers = byKey(await runSql(c, 'features/customer_features.sql'), 'user_id');
+    const customers = byKey(await runSql(c, 'segments/customer_features.sql'), 'user_id');
     expect(customers.get('3')).toMatchObject({ recency_days: 0, frequency: '0', sessions: '1', views: '0', cart_to_view_rate: null, purchase_to_cart_rate: null });
     expect(customers.get('1')).toMatchObject({ recency_days: 38 / 24, frequency: '1', views: '3', carts: '1', cart_to_view_rate: 1 / 3, purchase_to_cart_rate: 1 });
   });
@@ -678,7 +688,7 @@ describe('interactions on a handmade table: weights 1/4/10 and the before cut-of
 // ---------------------------------------------------------------------------------------------
 
 describe('placeholders', () => {
-  const casesFile = path.resolve(__dirname, '../../spark-jobs/tests/sql_placeholder_cases.json');
+  const casesFile = path.resolve(__dirname, '../../core/cases/sql_placeholder_cases.json');
   const cases = (JSON.parse(fs.readFileSync(casesFile, 'utf8')) as { cases: { name: string; sql: string; params: Record<string, unknown>; expected?: string; error?: string }[] }).cases;
   const decode = (v: unknown): unknown =>
     v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && '$number' in v ? Number((v as { $number: string }).$number) : v;
@@ -698,19 +708,19 @@ describe('placeholders', () => {
   });
 
   test('readSql names the file and every placeholder without a value', () => {
-    expect(message(() => readSql('features/interactions.sql'))).toBe(
-      'features/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; placeholder {{purchase_weight}} has no value; placeholder {{view_weight}} has no value',
+    expect(message(() => readSql('recommendations/interactions.sql'))).toBe(
+      'recommendations/interactions.sql: placeholder {{before}} has no value; placeholder {{cart_weight}} has no value; placeholder {{purchase_weight}} has no value; placeholder {{view_weight}} has no value',
     );
-    expect(message(() => readSql('insights/daily_kpis.sql', { before: null }))).toBe('insights/daily_kpis.sql: parameter before has no placeholder');
-    expect(message(() => readSql('insights/nope.sql'))).toBe('insights/nope.sql: no such SQL file under spark-jobs/sql');
+    expect(message(() => readSql('prepare/insights/daily_kpis.sql', { before: null }))).toBe('prepare/insights/daily_kpis.sql: parameter before has no placeholder');
+    expect(message(() => readSql('prepare/insights/nope.sql'))).toBe('prepare/insights/nope.sql: no such SQL file under core/sql');
     for (const bad of ['../sql/schemas/c_date.sql', '/etc/passwd.sql', 'schemas\\c_date.sql', 'schemas/c_date', '', 'schemas//c_date.sql']) {
-      expect(message(() => readSql(bad))).toBe(`SQL file path must be relative to spark-jobs/sql, like "insights/daily_kpis.sql": got ${JSON.stringify(bad)}`);
+      expect(message(() => readSql(bad))).toBe(`SQL file path must be relative to core/sql, like "prepare/insights/daily_kpis.sql": got ${JSON.stringify(bad)}`);
     }
   });
 
   test('the schema files read through readSql as before: the file, trimmed', () => {
     for (const table of SCHEMA_TABLE_NAMES) {
-      expect(readSql(`schemas/${table}.sql`)).toBe(fs.readFileSync(path.join(SQL_DIR, 'schemas', `${table}.sql`), 'utf8').trim());
+      expect(readSql(`prepare/schemas/${table}.sql`)).toBe(fs.readFileSync(path.join(SQL_DIR, 'prepare', 'schemas', `${table}.sql`), 'utf8').trim());
     }
   });
 });

@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import { builtinModules } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunSummary, reconcileRunSummary } from '../../lib/contract';
+import { RunSummary, reconcileRunSummary } from '../../core/contract';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -93,7 +93,7 @@ describe('the npm tarball', () => {
   test('holds the command, its modules and the shared SQL, and none of the repository around them', () => {
     expect(tarEntries.every((e) => e.startsWith('package/'))).toBe(true);
     const files = tarEntries.map((e) => e.slice('package/'.length));
-    for (const needed of ['package.json', 'README.md', 'local/cli/bin.js', 'local/cli/main.ts', 'local/engine/pipeline.ts', 'lib/contract/index.ts', 'spark-jobs/sql/schemas/v_date.sql']) {
+    for (const needed of ['package.json', 'README.md', 'local/cli/bin.js', 'local/cli/main.ts', 'local/engine/pipeline.ts', 'core/contract/index.ts', 'core/sql/prepare/schemas/v_date.sql']) {
       expect(files).toContain(needed);
     }
     const unwanted = files.filter((f) =>

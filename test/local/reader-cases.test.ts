@@ -1,5 +1,5 @@
 /**
- * The shared reader cases (spark-jobs/tests/cases/reader_cases.json) through the local readers. The
+ * The shared reader cases (core/cases/reader_cases.json) through the local readers. The
  * Spark reader runs the same file, so both engines are held to one set of expectations, written from
  * the rules in the readers' header comments (local/engine/rees46-reader.ts, retailrocket-reader.ts),
  * not from either engine's output. Values are made up; none comes from the real samples.
@@ -40,7 +40,7 @@ interface Case {
   expect: Expect[];
 }
 
-const CASES: Case[] = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../spark-jobs/tests/cases/reader_cases.json'), 'utf8'));
+const CASES: Case[] = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../core/cases/reader_cases.json'), 'utf8'));
 const REASONS = {
   rees46: ['control_character', 'wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_category_id', 'field_too_long', 'bad_price', 'negative_price', 'bad_user_id', 'missing_session'],
   retailrocket: ['control_character', 'wrong_column_count', 'unterminated_quote', 'bad_timestamp', 'unknown_event_type', 'bad_product_id', 'bad_user_id', 'bad_transaction_id'],

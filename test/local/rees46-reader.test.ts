@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { RowCounts, reconcileRunSummary } from '../../lib/contract';
+import { RowCounts, reconcileRunSummary } from '../../core/contract';
 import { loadRees46, REES46_HEADER, Rees46LoadResult } from '../../local/engine/rees46-reader';
 import { checkAgainstContract } from '../../local/engine/sql';
 

@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
-import { MISSING_LABEL, outputTable, RunSummary, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { MISSING_LABEL, outputTable, RunSummary, SCHEMA_TABLE_NAMES } from '../../core/contract';
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import { checkAgainstContract, duckType, materialisedColumns, readSqlFile, runSchema } from '../../local/engine/sql';
 import { loadReportData, NOT_PRODUCED, renderReport, REPORT_SECTIONS, writeReport } from '../../local/report';

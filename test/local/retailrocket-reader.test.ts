@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { RowCounts, reconcileRunSummary } from '../../lib/contract';
+import { RowCounts, reconcileRunSummary } from '../../core/contract';
 import { generate, GenerateResult } from '../../local/generate';
 import { loadRetailRocket, RETAILROCKET_HEADER, RetailRocketLoadResult } from '../../local/engine/retailrocket-reader';
 import { checkAgainstContract } from '../../local/engine/sql';

@@ -1,5 +1,5 @@
 /**
- * The seven schema SELECTs (spark-jobs/sql/schemas/*.sql, the files Spark SQL runs too) on DuckDB
+ * The seven schema SELECTs (core/sql/prepare/schemas/*.sql, the files Spark SQL runs too) on DuckDB
  * over the real October sample read by the local REES46 reader: contract columns and types, and
  * numbers checked against counts made here from the raw file in TypeScript.
  *
@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { MISSING_LABEL, SCHEMA_TABLE_NAMES } from '../../lib/contract';
+import { MISSING_LABEL, SCHEMA_TABLE_NAMES } from '../../core/contract';
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import { checkAgainstContract, JsonRow, readSqlFile, runSchema } from '../../local/engine/sql';
 

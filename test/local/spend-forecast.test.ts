@@ -13,8 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters } from '../../lib/config/pipeline-params';
-import { outputTable, REVENUE_INTERVAL_Z } from '../../lib/contract';
+import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters } from '../../core/config/pipeline-params';
+import { outputTable, REVENUE_INTERVAL_Z } from '../../core/contract';
 import { loadRees46 } from '../../local/engine/rees46-reader';
 import { checkAgainstContract, duckType, JsonRow, materialisedColumns } from '../../local/engine/sql';
 import {

@@ -12,9 +12,9 @@
  * not do: anything of the .sync protocol (the handler's return is the finished job run), the real
  * IntervalSeconds/BackoffRate/jitter timing once overridden, IAM, or payload size limits.
  */
-import { runIdFromExecutionName } from '../../lib/config/execution-input';
-import { DEFAULT_PIPELINE_PARAMETERS } from '../../lib/config/pipeline-params';
-import { ALL_SPARK_JOBS, ANALYTICS_JOBS } from '../../lib/processing/spark-jobs';
+import { runIdFromExecutionName } from '../../core/config/execution-input';
+import { DEFAULT_PIPELINE_PARAMETERS } from '../../core/config/pipeline-params';
+import { ALL_SPARK_JOBS, ANALYTICS_JOBS } from '../../core/config/spark-jobs';
 import { buildValidatedRun, ValidatedRun } from '../../lambdas/validate-input/output';
 import {
   AslDefinition,
@@ -58,7 +58,7 @@ const S = {
   failed: 'PipelineFailed',
   succeeded: 'PipelineSucceeded',
 } as const;
-/** Each EMR job state and the Spark job (id in lib/processing/spark-jobs.ts) it must run. */
+/** Each EMR job state and the Spark job (id in core/config/spark-jobs.ts) it must run. */
 const JOB_OF_STATE: Record<string, string> = {
   PrepareJob: 'prepare',
   AssociationRulesJob: 'association-rules',

@@ -1,4 +1,4 @@
-import { OUTPUT_TABLES, SEGMENT_NAMES } from '../../lib/contract';
+import { OUTPUT_TABLES, SEGMENT_NAMES } from '../../core/contract';
 import { REPORT_SECTIONS } from '../../local/report/render';
 import {
   categoryLabel,

@@ -19,8 +19,9 @@ import {
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { OUTPUT_TABLES, curatedRunPrefix, exportManifestKey, exportRunPrefix, runSummaryKey } from '../../lib/contract';
-import { athenaQueryRunner, QueryRow } from '../../lambdas/data-quality-gate/athena';
+import { OUTPUT_TABLES, curatedRunPrefix, exportManifestKey, exportRunPrefix, runSummaryKey } from '../../core/contract';
+import { athenaQueryRunner } from '../../lambdas/data-quality-gate/athena';
+import { QueryRow } from '../../core/catalog/athena-query';
 import { measureUses, planTableQueries } from '../../lambdas/data-quality-gate/checks';
 import { GateSettings, runDataQualityGate } from '../../lambdas/data-quality-gate/gate';
 import { readObjectText } from '../../lambdas/shared/s3-json';

@@ -22,7 +22,7 @@ import {
   RDSDataServiceException,
 } from '@aws-sdk/client-rds-data';
 import { DataApi } from '../../lambdas/shared/data-api';
-import { LOAD_FORMAT_CLAUSE, loadMarker } from '../../lib/serving/loader-sql';
+import { LOAD_FORMAT_CLAUSE, loadMarker } from '../../core/serving/loader-sql';
 import { DataApiStandIn, startDataApiStandIn } from '../../local/rehearse/data-api-standin';
 import { startMariaDbServer } from '../../local/rehearse/mariadb';
 import { MariaDb, mariaDbInstalled, startMariaDb } from '../support/mariadb';

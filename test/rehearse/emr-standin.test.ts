@@ -4,7 +4,7 @@
  * over the application's spark-defaults, only the worker sizing left out and the parallelism sized
  * to local[2]. (The rehearsal test runs the command for real; this pins what it is.)
  */
-import { ANALYTICS_JOBS, PREPARE_JOB } from '../../lib/processing/spark-jobs';
+import { ANALYTICS_JOBS, PREPARE_JOB } from '../../core/config/spark-jobs';
 import { CLUSTER_SIZING_KEY, LOCAL_JVM_OPTIONS, LOCAL_PARALLELISM, localSparkSubmitOpts, parseSparkSubmitParameters, sparkSubmitCommand, StartJobRunInput } from '../../local/rehearse/emr-standin';
 import { stackModel } from '../../local/rehearse/stack-model';
 import { synthesizedStateMachine } from '../support/synth';

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { servedTables, ServingManifest } from '../../lib/contract';
+import { servedTables, ServingManifest } from '../../core/contract';
 import { EXIT } from '../../local/engine/exit-codes';
 import type { RehearsalReport } from '../../local/rehearse';
 import { MariaDbServer, startMariaDbServer } from '../../local/rehearse/mariadb';

@@ -1,7 +1,7 @@
 /** The loader's SQL builders without a database: binding, identifiers, the CSV rule. */
-import { servedTables } from '../../lib/contract';
-import { csvField, csvLine, loadKey, loaderSql, toPositional } from '../../lib/serving/loader-sql';
-import { biUserStatements, createServedTableSql, loaderUserStatements, mysqlType, quoteIdentifier, sqlStringLiteral } from '../../lib/serving/mysql-schema';
+import { servedTables } from '../../core/contract';
+import { csvField, csvLine, loadKey, loaderSql, toPositional } from '../../core/serving/loader-sql';
+import { biUserStatements, createServedTableSql, loaderUserStatements, mysqlType, quoteIdentifier, sqlStringLiteral } from '../../core/serving/mysql-schema';
 
 test(':name placeholders become ? in order; quoted text, identifiers and comments are left alone', () => {
   expect(

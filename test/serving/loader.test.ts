@@ -1,5 +1,5 @@
 /**
- * The serving loader (lib/serving/loader-sql.ts through local/serving/mysql-loader.ts) against a
+ * The serving loader (core/serving/loader-sql.ts through local/serving/mysql-loader.ts) against a
  * real MariaDB, statements with parameters prepared on the server (mysql2Runner) as on the Data
  * API: fresh load, reload of the same manifest, a rerun of a run id with new data, a second run
  * replacing the first, failures that leave the served data untouched, the claim that keeps two
@@ -9,10 +9,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
-import { servedTables, servingColumns } from '../../lib/contract';
-import { checkTableLoad, claimLoad, startTableLoad, swapLoad } from '../../lib/serving/load-steps';
-import { LoadClaim, LoadExecutor, ServingLoadError, TableToLoad } from '../../lib/serving/loader-sql';
-import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../lib/serving/mysql-schema';
+import { servedTables, servingColumns } from '../../core/contract';
+import { checkTableLoad, claimLoad, startTableLoad, swapLoad } from '../../core/serving/load-steps';
+import { LoadClaim, LoadExecutor, ServingLoadError, TableToLoad } from '../../core/serving/loader-sql';
+import { biUserStatements, DASHBOARD_VIEWS, loaderUserStatements } from '../../core/serving/mysql-schema';
 import { connectionOptionsFromUrl, loadServingLocal, localFileLoader, mysql2Runner, readLocalManifest } from '../../local/serving/mysql-loader';
 import { closeServingDatabase, MariaDb, openServingDatabase } from '../support/mariadb';
 import { writeServingRun } from '../support/serving-run';

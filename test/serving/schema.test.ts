@@ -1,5 +1,5 @@
 /**
- * The serving schema (lib/serving/mysql-schema.ts) on a real MariaDB: migration 1 creates the served
+ * The serving schema (core/serving/mysql-schema.ts) on a real MariaDB: migration 1 creates the served
  * tables of the first release with their keys, NOT NULLs and indexes, migration 2 makes string keys
  * NO PAD, migration 3 keys load_runs by run and manifest time, migration 4 adds the spend-forecast
  * tables and views, the ledger records them, and applying again changes nothing. Released
@@ -9,7 +9,7 @@
  */
 import { createHash } from 'crypto';
 import * as mysql from 'mysql2/promise';
-import { servedTables, servingColumns } from '../../lib/contract';
+import { servedTables, servingColumns } from '../../core/contract';
 import {
   applyPendingMigrations,
   CREATE_SCHEMA_MIGRATIONS,
@@ -21,7 +21,7 @@ import {
   NO_PAD_BINARY_COLLATION,
   pendingMigrations,
   recordMigration,
-} from '../../lib/serving/mysql-schema';
+} from '../../core/serving/mysql-schema';
 import { sampleValue } from '../support/serving-run';
 import { mysql2Runner } from '../../local/serving/mysql-loader';
 import { applyServingSchema } from '../../lambdas/serving-schema';

@@ -13,8 +13,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { INTENT_FEATURES, INTERCEPT_FEATURE, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import { csvLine } from '../../lib/serving/loader-sql';
+import { INTENT_FEATURES, INTERCEPT_FEATURE, servedTables, servingColumns, ServingManifest } from '../../core/contract';
+import { csvLine } from '../../core/serving/loader-sql';
 
 export interface ApiRunSpec {
   readonly users: number;

@@ -6,9 +6,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ColumnDef, OutputTableDef, servedTables, servingColumns, ServingManifest } from '../../lib/contract';
-import { csvField, SERVING_CSV_FORMAT } from '../../lib/serving/loader-sql';
-import { KEY_LENGTH_OVERRIDES } from '../../lib/serving/mysql-schema';
+import { ColumnDef, OutputTableDef, servedTables, servingColumns, ServingManifest } from '../../core/contract';
+import { csvField, SERVING_CSV_FORMAT } from '../../core/serving/loader-sql';
+import { KEY_LENGTH_OVERRIDES } from '../../core/serving/mysql-schema';
 
 const AWKWARD = ['plain', 'NULL', 'say "hi", ok', '', 'ünïcödé ✓ 😀', 'line\nbreak', 'a,b,,c', 'back\\slash'];
 

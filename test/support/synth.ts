@@ -14,7 +14,7 @@ import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { buildShopSightApp } from '../../lib/app';
-import { PY_FILES_ARCHIVE } from '../../lib/processing/spark-jobs';
+import { PY_FILES_ARCHIVE } from '../../core/config/spark-jobs';
 import { ShopSightStack } from '../../lib/shopsight-stack';
 import { newApp, SPARK_CODE_DIR, SynthesizedStage, synthStage } from './stack';
 import { resolveIntrinsics, TemplateJson } from '../../local/rehearse/template';

@@ -1,6 +1,6 @@
 /**
  * The rules written twice, in TypeScript and in Python, checked from one set of cases: every file of
- * spark-jobs/tests/cases/ below is also run by spark-jobs/tests/test_twin_cases.py against the
+ * core/cases/ below is also run by spark-jobs/tests/test_twin_cases.py against the
  * Python twin, so the two sides cannot drift apart without one of the two tests failing.
  *
  * - header_cases.json: which raw file a header belongs to (validate-input's decodeSample +
@@ -16,13 +16,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { InputValidationError } from '../../lambdas/validate-input/errors';
-import { decodeSample, recogniseSample } from '../../lambdas/validate-input/recognise';
-import { DEFAULT_PIPELINE_PARAMETERS, resolvePipelineParameters } from '../../lib/config/pipeline-params';
+import { InputValidationError } from '../../core/input/errors';
+import { decodeSample, recogniseSample } from '../../core/input/recognise';
+import { DEFAULT_PIPELINE_PARAMETERS, resolvePipelineParameters } from '../../core/config/pipeline-params';
 import { trainSplitSql } from '../../local/engine/stages/purchase-intent';
 import { nameSegments } from '../../local/engine/stages/segments';
 
-const CASES_DIR = path.resolve(__dirname, '../../spark-jobs/tests/cases');
+const CASES_DIR = path.resolve(__dirname, '../../core/cases');
 const SIDE = 'ts';
 
 interface Case {

@@ -5,8 +5,8 @@
  * item dictionary (distinct sub-categories, distinct purchased products) is held as text.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { ANTECEDENT_SEPARATOR } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { ANTECEDENT_SEPARATOR } from '../../../core/contract';
 import { associationRules, fpGrowth, minCountFor } from '../../ml/fpgrowth';
 import { appendRows, countRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
 import { readSql } from '../sql';
@@ -18,8 +18,8 @@ export interface RulesStageResult {
 }
 
 const BASKET_SOURCES = {
-  sub_category: 'features/sub_category_baskets.sql',
-  product: 'features/product_baskets.sql',
+  sub_category: 'association-rules/sub_category_baskets.sql',
+  product: 'association-rules/product_baskets.sql',
 } as const;
 
 export async function runAssociationRules(connection: DuckDBConnection, params: PipelineParameters): Promise<RulesStageResult> {

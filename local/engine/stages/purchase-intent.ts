@@ -9,12 +9,12 @@
  * int(first 8 hex digits of md5("<seed>:<session_id>"), 16) mod 10000 < round(trainFraction × 10000).
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../core/contract';
 import { aucRoc, confusionAt } from '../../ml/metrics';
 import { predictAll, trainLogisticRegression } from '../../ml/logistic-regression';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
-import { readSql } from '../sql';
+import { readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
 export interface IntentStageResult {
@@ -31,7 +31,7 @@ export function trainSplitSql(sessionColumn: string, seed: number, trainFraction
 
 export async function runPurchaseIntent(connection: DuckDBConnection, params: PipelineParameters): Promise<IntentStageResult> {
   const p = params.purchaseIntent;
-  const sessions = await createTableFromQuery(connection, 'session_features', readSql('features/session_features.sql'));
+  const sessions = await createTableFromQuery(connection, 'session_features', readTableSql('session_features'));
   await connection.run(`CREATE OR REPLACE TEMP TABLE _sf AS
     SELECT CAST(row_number() OVER (ORDER BY session_id) - 1 AS INTEGER) AS idx, session_id, user_id, label,
       ${trainSplitSql('session_id', p.seed, p.trainFraction)} AS is_train

@@ -5,7 +5,7 @@
  *    scored against what each user did in the holdout, next to the popularity baseline of the same
  *    period → `model_metrics` (stage = recommendations);
  * 3. serving: ALS fitted again, from scratch, on the interactions of the whole run (holdout days
- *    included; same parameters and seed), exactly as recs.py does → `user_recommendations` (top N
+ *    included; same parameters and seed), exactly as shopsight_jobs/recommendations.py does → `user_recommendations` (top N
  *    among the candidateProducts most popular products of the whole run, users with at least
  *    minUserProducts distinct products in the whole run, products they bought anywhere in the run
  *    left out when excludePurchased) and `similar_products`. So products first seen in the holdout
@@ -15,11 +15,11 @@
  * Users and products cross into JS as dense indices (DuckDB keeps the id maps); ratings as a CSR.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
-import { readSql } from '../sql';
+import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
 export interface RecommendationsStageResult {
@@ -63,7 +63,7 @@ interface RatingsData {
  * `_i_<tag>` (product_id → i, with its weighted popularity).
  */
 async function ratingsFor(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null): Promise<RatingsData> {
-  await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('features/interactions.sql', { ...weights(params), before })}`);
+  await connection.run(`CREATE OR REPLACE TEMP TABLE _inter_${tag} AS ${readSql('recommendations/interactions.sql', { ...weights(params), before })}`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _u_${tag} AS
     SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS u FROM (SELECT DISTINCT user_id FROM _inter_${tag})`);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _i_${tag} AS
@@ -209,7 +209,7 @@ function binaryHas(sorted: Int32Array, value: number): boolean {
 
 export async function runRecommendations(connection: DuckDBConnection, params: PipelineParameters, onIteration?: (i: number, loss: number) => void): Promise<RecommendationsStageResult> {
   const r = params.recommendations;
-  await createTableFromQuery(connection, 'popular_products', readSql('features/popular_products.sql', weights(params)));
+  await createTableFromQuery(connection, 'popular_products', readTableSql('popular_products', weights(params)));
 
   // Holdout: the last holdoutDays dates of the run, when some training data remains before them.
   let metrics: MetricRow[] = [];

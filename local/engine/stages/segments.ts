@@ -1,6 +1,6 @@
 /**
  * Customer-segments stage of the local engine (the twin of segments.py): per-user behaviour from
- * the shared SQL (features/customer_features.sql), k-means (local/ml/kmeans.ts) on standardised
+ * the shared SQL (segments/customer_features.sql), k-means (local/ml/kmeans.ts) on standardised
  * features, segments named from their profiles, then `customer_segments`, `segment_profiles` and
  * `model_metrics` (stage = segments: within-cluster sum of squares and silhouette).
  *
@@ -10,7 +10,7 @@
  * each standardised to mean 0 and standard deviation 1.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { silhouette, standardize, trainKMeans } from '../../ml/kmeans';
 import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';
@@ -38,7 +38,7 @@ export interface SegmentProfile {
 }
 
 /**
- * Names segments from their profiles; the same rule runs on Spark (name_segments in spark-jobs/shopsight_jobs/segmentation.py).
+ * Names segments from their profiles; the same rule runs on Spark (name_segments in spark-jobs/shopsight_jobs/segments.py).
  * - Buyers are segments whose customers average at least 0.5 purchase sessions. The buyer segment
  *   with the highest average (ties: lower id) is frequent_buyers when that average is ≥ 1.5, else
  *   regular_buyers; every other buyer segment is regular_buyers.
@@ -81,7 +81,7 @@ export interface SegmentsStageResult {
 export async function runSegments(connection: DuckDBConnection, params: PipelineParameters): Promise<SegmentsStageResult> {
   const p = params.segments;
   await connection.run(`CREATE OR REPLACE TEMP TABLE _cf AS
-    SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS idx, * FROM (${readSql('features/customer_features.sql')})`);
+    SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS idx, * FROM (${readSql('segments/customer_features.sql')})`);
   const d = CLUSTERING_FEATURES_SQL.length;
   const { rows, columns } = await fetchColumns(
     connection,

@@ -1,25 +1,25 @@
 /**
  * Spend-forecast stage of the local engine (the twin of spend_forecast.py), implementing
  * docs/spend-forecast.md exactly:
- * - customer spend: features/spend_features.sql at three cutoffs (c1 = last + 1 − 2h, c2 = last + 1 − h,
+ * - customer spend: spend-forecast/spend_features.sql at three cutoffs (c1 = last + 1 − 2h, c2 = last + 1 − h,
  *   c3 = last + 1, h = min(forecastHorizonDays, floor(span / 4))); a two-part model (binomial/logit
  *   purchase probability × gamma/log spend given a purchase, local/ml/glm.ts with MLlib's IRLS) fitted
  *   at c1 and scored at c2 against the past spend rate and the overall mean, then fitted at c2 and
  *   applied at c3 → `customer_spend_forecast`;
  * - daily revenue: least squares on intercept, trend and ISO weekday indicators over
- *   insights/daily_kpis.sql (local/ml/least-squares.ts), backtested on the last revenueHorizonDays
+ *   prepare/insights/daily_kpis.sql (local/ml/least-squares.ts), backtested on the last revenueHorizonDays
  *   against the seasonal-naive forecast, then fitted on every day → `revenue_forecast`;
  * - `model_metrics` rows of stage spend-forecast for both.
  * Only aggregates cross into JavaScript: one row per user per cutoff, one per date.
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { PipelineParameters } from '../../../lib/config/pipeline-params';
-import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../../lib/contract';
+import { PipelineParameters } from '../../../core/config/pipeline-params';
+import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../../core/contract';
 import { fitGlm, GlmModel, predictGlm } from '../../ml/glm';
 import { dot, fitLeastSquares, LeastSquaresFit, leverage } from '../../ml/least-squares';
 import { aucRoc, meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';
 import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
-import { readSql } from '../sql';
+import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
 type SpendParams = PipelineParameters['spendForecast'];
@@ -290,7 +290,7 @@ const FEATURE_SQL = SPEND_FEATURES.map((f) => (SPEND_LOG_FEATURES.includes(f) ? 
 export async function loadSpendPopulation(connection: DuckDBConnection, name: string, cutoff: number, h: number): Promise<SpendPopulation> {
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} AS
     SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS idx, *
-    FROM (${readSql('features/spend_features.sql', { cutoff_day: cutoff, horizon_days: h })})`);
+    FROM (${readSql('spend-forecast/spend_features.sql', { cutoff_day: cutoff, horizon_days: h })})`);
   const d = SPEND_D;
   const { rows, columns } = await fetchColumns(
     connection,
@@ -352,7 +352,7 @@ export async function runSpendForecast(connection: DuckDBConnection, params: Pip
 
   const series = await fetchColumns(
     connection,
-    `SELECT CAST(${DAY_NUMBER('event_date')} AS DOUBLE), CAST(revenue AS DOUBLE) FROM (${readSql('insights/daily_kpis.sql')}) ORDER BY event_date`,
+    `SELECT CAST(${DAY_NUMBER('event_date')} AS DOUBLE), CAST(revenue AS DOUBLE) FROM (${readTableSql('daily_kpis')}) ORDER BY event_date`,
     ['f64', 'f64'] as const,
   );
   const points: RevenuePoint[] = Array.from({ length: series.rows }, (_, i) => ({ day: series.columns[0][i], revenue: series.columns[1][i] }));

@@ -6,7 +6,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { API_ROUTES } from '../../../lambdas/recommendations-api/routes';
+import { API_ROUTES } from '../../../core/api/routes';
 import { RecommendationsApi } from '../../../lib/api/recommendations-api';
 import { ServingDatabase } from '../../../lib/serving/serving-database';
 import { bareStack, findingsAt, statementsOf, synthesize } from '../bare-stack';

@@ -7,8 +7,8 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DataCatalog } from '../../../lib/catalog/data-catalog';
-import { HEADLINE_QUERIES } from '../../../lib/catalog/headline-queries';
-import { OUTPUT_TABLES, RAW_TABLES } from '../../../lib/contract';
+import { HEADLINE_QUERIES } from '../../../core/catalog/headline-queries';
+import { OUTPUT_TABLES, RAW_TABLES } from '../../../core/contract';
 import { acknowledgementsOn, bareStack, findingsAt, statementsOf, synthesize } from '../bare-stack';
 
 const t = bareStack();

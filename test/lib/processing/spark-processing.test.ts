@@ -7,7 +7,7 @@
 import { CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { OUTPUT_TABLES } from '../../../lib/contract';
+import { OUTPUT_TABLES } from '../../../core/contract';
 import { SparkProcessing } from '../../../lib/processing/spark-processing';
 import { acknowledgementsOn, bareStack, findingsAt, placeholderSparkCode, statementsOf, synthesize } from '../bare-stack';
 

@@ -7,7 +7,7 @@ import { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { MIGRATIONS } from '../../../lib/serving/mysql-schema';
+import { MIGRATIONS } from '../../../core/serving/mysql-schema';
 import { ServingDatabase } from '../../../lib/serving/serving-database';
 import { ServingSchema } from '../../../lib/serving/serving-schema';
 import { acknowledgementsOn, bareStack, findingsAt, statementsOf, synthesize } from '../bare-stack';

@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { OUTPUT_TABLES } from '../../../lib/contract';
+import { OUTPUT_TABLES } from '../../../core/contract';
 import { DataLakeStorage, grantContractTables } from '../../../lib/storage/data-lake-storage';
 import { acknowledgementsOn, bareStack, statementsOf, synthesize } from '../bare-stack';
 

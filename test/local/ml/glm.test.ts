@@ -1,7 +1,7 @@
 /**
  * local/ml/glm.ts (IRLS as MLlib's GeneralizedLinearRegression) and local/ml/least-squares.ts against
  * references written here, independent of both modules:
- * - the shared cases spark-jobs/tests/cases/glm_cases.json (also run by the Spark side on MLlib), each
+ * - the shared cases core/cases/glm_cases.json (also run by the Spark side on MLlib), each
  *   expected value re-derived here: Newton with a finite-difference Jacobian on the stationarity
  *   equations of MLlib's IRLS fixed point, Σᵢ wᵢ x̃ᵢ (yᵢ − μᵢ)/(g'V) = regParam·(Σᵢ wᵢ/(g'²V))·[0, β],
  *   and the standardised-ridge normal equations for gaussian/identity, solved by Gaussian elimination;
@@ -28,7 +28,7 @@ interface GlmCase {
   readonly tolerance: number;
 }
 const CASES: { about: string; description: string; cases: GlmCase[] } = JSON.parse(
-  fs.readFileSync(path.resolve(__dirname, '../../../spark-jobs/tests/cases/glm_cases.json'), 'utf8'),
+  fs.readFileSync(path.resolve(__dirname, '../../../core/cases/glm_cases.json'), 'utf8'),
 );
 
 /** Seeded uniform draws from the project's one PRNG (local/generate/random.ts), not from the code under test. */

@@ -4,7 +4,7 @@ import { formatNumber, formatPercent, SECTION_NOTES } from '../fmt';
 import { DataTable, ErrorBox, Loading, Note, Section, Show, useLoad } from '../ui';
 import type { PageProps } from './common';
 
-/** Plain names of the purchase-intent features (local/ml, lib/contract INTENT_FEATURES). */
+/** Plain names of the purchase-intent features (local/ml, core/contract INTENT_FEATURES). */
 const FEATURE_LABELS: Record<string, string> = {
   views: 'Product views',
   carts: 'Cart adds',
