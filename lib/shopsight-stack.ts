@@ -1,20 +1,15 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DataCatalog } from './catalog/data-catalog';
 import { StageConfig } from '../core/config/stage-config';
-import { OUTPUT_TABLES } from '../core/contract';
-import { CURATED_RUNS_PREFIX, curatedTablePrefix, EXPORT_RUNS_PREFIX, READY_MARKER } from '../core/contract/layout';
 import { PipelineFunction } from './lambda/pipeline-function';
 import { PipelineMonitoring } from './monitoring/pipeline-monitoring';
-import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { PipelineNotifications } from './monitoring/pipeline-notifications';
+import { acknowledgeAppWideFindings } from './nag-acknowledgements';
 import { PipelineStateMachine } from './orchestration/pipeline-state-machine';
+import { ReadyMarkerTrigger, ScheduledTrigger } from './orchestration/pipeline-triggers';
 import { SparkProcessing } from './processing/spark-processing';
 import { ServingDatabase } from './serving/serving-database';
 import { ServingSchema } from './serving/serving-schema';
@@ -43,6 +38,8 @@ export class ShopSightStack extends Stack {
   readonly biAccess: BiAccess;
   readonly processing: SparkProcessing;
   readonly pipeline: PipelineStateMachine;
+  readonly notifications: PipelineNotifications;
+  /** The notifications topic (`notifications.topic`). */
   readonly topic: sns.Topic;
   readonly config: StageConfig;
   readonly functions: { validateInput: PipelineFunction; dataQuality: PipelineFunction; loadServing: PipelineFunction };
@@ -104,21 +101,7 @@ export class ShopSightStack extends Stack {
       allowedCidrs: config.bi.allowedCidrs,
     });
 
-    const out = (name: string, value: string, description: string): CfnOutput =>
-      new CfnOutput(this, name, { value, description });
-    out('RawBucketName', this.storage.rawBucket.bucketName, 'Upload raw exports here (rees46/…, retailrocket/events/…).');
-    out('CuratedBucketName', this.storage.curatedBucket.bucketName, 'Curated Parquet tables, one folder per table and run.');
-    out('ExportBucketName', this.storage.exportBucket.bucketName, 'Serving CSV exports and manifests for Aurora.');
-    out('ArtifactsBucketName', this.storage.artifactsBucket.bucketName, 'Spark code and EMR job logs.');
-    out('GlueDatabaseName', this.catalog.databaseName, 'Glue database with every contract table.');
-    out('AthenaWorkGroupName', this.catalog.workGroupName, 'Athena workgroup (engine v3) for analysts.');
-    out('AuroraEndpoint', this.serving.cluster.clusterEndpoint.hostname, 'Aurora MySQL writer endpoint (inside the VPC).');
-    out('AuroraClusterArn', this.serving.cluster.clusterArn, 'Cluster ARN for the RDS Data API.');
-    out('AuroraSecretArn', this.serving.cluster.secret!.secretArn, 'Admin credentials (Secrets Manager).');
-    out('AuroraDatabaseName', this.serving.databaseName, 'Database holding the serving tables.');
-    out('AuroraBiSecretArn', this.servingSchema.biSecret.secretArn, 'Read-only BI user (host, port, user, password) for Power BI and QuickSight.');
-
-    const { storage, catalog, serving } = this;
+    const { storage, catalog, serving, servingSchema } = this;
 
     this.processing = new SparkProcessing(this, 'Processing', {
       rawBucket: storage.rawBucket,
@@ -136,27 +119,13 @@ export class ShopSightStack extends Stack {
       codeDirectory: props.sparkCodeDirectory,
     });
 
-    // Customer-managed key: CloudWatch alarms can only publish to an encrypted topic whose key
-    // policy lets their service principal use the key (the AWS-managed SNS key does not).
-    const topicKey = new kms.Key(this, 'NotificationKey', {
-      description: 'ShopSight pipeline notifications',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-    );
-    this.topic = new sns.Topic(this, 'Notifications', {
+    this.notifications = new PipelineNotifications(this, 'Notifications', {
       displayName: `ShopSight ${config.stage} pipeline`,
-      masterKey: topicKey,
-      enforceSSL: true,
+      alertEmail: config.alertEmail,
+      // The id the deployed key has always had.
+      keyId: 'NotificationKey',
     });
-    if (config.alertEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alertEmail));
+    this.topic = this.notifications.topic;
 
     const validateInput = new PipelineFunction(this, 'ValidateInput', {
       folder: 'validate-input',
@@ -165,7 +134,7 @@ export class ShopSightStack extends Stack {
       timeout: Duration.minutes(2),
       logRetention,
     });
-    storage.rawBucket.grantRead(validateInput);
+    storage.grantRawRead(validateInput);
 
     const dataQuality = new PipelineFunction(this, 'DataQualityGate', {
       folder: 'data-quality-gate',
@@ -179,9 +148,9 @@ export class ShopSightStack extends Stack {
       timeout: Duration.minutes(10),
       logRetention,
     });
-    this.grantAthenaQueries(dataQuality);
-    storage.curatedBucket.grantRead(dataQuality, `${CURATED_RUNS_PREFIX}*`);
-    storage.exportBucket.grantRead(dataQuality, `${EXPORT_RUNS_PREFIX}*`);
+    catalog.grantAthenaQueries(dataQuality);
+    storage.grantRunSummaries(dataQuality, 'read');
+    storage.grantRunExports(dataQuality, 'read');
 
     const loadServing = new PipelineFunction(this, 'LoadServing', {
       folder: 'load-serving',
@@ -190,7 +159,7 @@ export class ShopSightStack extends Stack {
         EXPORT_BUCKET: storage.exportBucket.bucketName,
         CLUSTER_ARN: serving.cluster.clusterArn,
         // The loader user's secret: the Data API runs as whoever the secret names, never the admin here.
-        SECRET_ARN: this.servingSchema.loaderSecret.secretArn,
+        SECRET_ARN: servingSchema.loaderSecret.secretArn,
         DATABASE_NAME: serving.databaseName,
       },
       // One action per call: at most a 45 s Data API call, the manifest and a few statements (the
@@ -198,8 +167,8 @@ export class ShopSightStack extends Stack {
       timeout: Duration.minutes(5),
       logRetention,
     });
-    storage.exportBucket.grantRead(loadServing, `${EXPORT_RUNS_PREFIX}*`);
-    this.servingSchema.grantLoaderDataApiAccess(loadServing);
+    storage.grantRunExports(loadServing, 'read');
+    servingSchema.grantLoaderDataApiAccess(loadServing);
     this.functions = { validateInput, dataQuality, loadServing };
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
@@ -213,36 +182,14 @@ export class ShopSightStack extends Stack {
       jobTimeoutMinutes: config.emr.jobTimeoutMinutes,
       logRetention,
     });
-
-    const stateMachineTarget = (input: Record<string, unknown>): targets.SfnStateMachine =>
-      new targets.SfnStateMachine(this.pipeline.stateMachine, {
-        input: events.RuleTargetInput.fromObject(input),
-        retryAttempts: 4,
-      });
-    if (config.trigger.onReadyMarker) {
-      new events.Rule(this, 'ReadyMarkerTrigger', {
-        description: `Starts a ShopSight run when a ${READY_MARKER} object lands in the raw bucket; the run reads that folder.`,
-        eventPattern: {
-          source: ['aws.s3'],
-          detailType: ['Object Created'],
-          detail: {
-            bucket: { name: [storage.rawBucket.bucketName] },
-            object: { key: [{ suffix: READY_MARKER }] },
-          },
-        },
-        targets: [stateMachineTarget({ inputPrefix: events.EventField.fromPath('$.detail.object.key') })],
-      });
-    }
+    const { stateMachine } = this.pipeline;
+    if (config.trigger.onReadyMarker) new ReadyMarkerTrigger(this, 'ReadyMarkerTrigger', { stateMachine, rawBucket: storage.rawBucket });
     if (config.trigger.schedule) {
-      new events.Rule(this, 'ScheduledTrigger', {
-        description: `Runs ShopSight on ${config.trigger.scheduleInputPrefix} on a schedule.`,
-        schedule: events.Schedule.expression(config.trigger.schedule),
-        targets: [stateMachineTarget({ inputPrefix: config.trigger.scheduleInputPrefix })],
-      });
+      new ScheduledTrigger(this, 'ScheduledTrigger', { stateMachine, schedule: config.trigger.schedule, inputPrefix: config.trigger.scheduleInputPrefix });
     }
 
     new PipelineMonitoring(this, 'Monitoring', {
-      stateMachine: this.pipeline.stateMachine,
+      stateMachine,
       emrApplicationId: this.processing.application.attrApplicationId,
       functions: { 'validate-input': validateInput, 'data-quality-gate': dataQuality, 'load-serving': loadServing },
       cluster: serving.cluster,
@@ -250,42 +197,36 @@ export class ShopSightStack extends Stack {
       dashboardName: `ShopSight-${config.stage}`,
     });
 
-    const smArn = this.pipeline.stateMachine.stateMachineArn;
-    out('StateMachineArn', smArn, 'Start a run: aws stepfunctions start-execution --state-machine-arn <this> --input file://run.json');
-    out(
-      'StartExecutionConsoleUrl',
-      `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${smArn}`,
-      'Open, then "Start execution" with the README example input.',
-    );
-    out('SparkApplicationId', this.processing.application.attrApplicationId, 'EMR Serverless application.');
-    out('SparkJobRoleArn', this.processing.jobRole.roleArn, 'Job runtime role (for running a job by hand).');
-    out('NotificationTopicArn', this.topic.topicArn, 'Subscribe here for success and failure notices.');
+    // The stack's outputs: their ids are a public interface (the README and users refer to them).
+    const smArn = stateMachine.stateMachineArn;
+    const outputs: [id: string, value: string, description: string][] = [
+      ['RawBucketName', storage.rawBucket.bucketName, 'Upload raw exports here (rees46/…, retailrocket/events/…).'],
+      ['CuratedBucketName', storage.curatedBucket.bucketName, 'Curated Parquet tables, one folder per table and run.'],
+      ['ExportBucketName', storage.exportBucket.bucketName, 'Serving CSV exports and manifests for Aurora.'],
+      ['ArtifactsBucketName', storage.artifactsBucket.bucketName, 'Spark code and EMR job logs.'],
+      ['GlueDatabaseName', catalog.databaseName, 'Glue database with every contract table.'],
+      ['AthenaWorkGroupName', catalog.workGroupName, 'Athena workgroup (engine v3) for analysts.'],
+      ['AuroraEndpoint', serving.cluster.clusterEndpoint.hostname, 'Aurora MySQL writer endpoint (inside the VPC).'],
+      ['AuroraClusterArn', serving.cluster.clusterArn, 'Cluster ARN for the RDS Data API.'],
+      ['AuroraSecretArn', serving.cluster.secret!.secretArn, 'Admin credentials (Secrets Manager).'],
+      ['AuroraDatabaseName', serving.databaseName, 'Database holding the serving tables.'],
+      ['AuroraBiSecretArn', servingSchema.biSecret.secretArn, 'Read-only BI user (host, port, user, password) for Power BI and QuickSight.'],
+      ['StateMachineArn', smArn, 'Start a run: aws stepfunctions start-execution --state-machine-arn <this> --input file://run.json'],
+      [
+        'StartExecutionConsoleUrl',
+        `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${smArn}`,
+        'Open, then "Start execution" with the README example input.',
+      ],
+      ['SparkApplicationId', this.processing.application.attrApplicationId, 'EMR Serverless application.'],
+      ['SparkJobRoleArn', this.processing.jobRole.roleArn, 'Job runtime role (for running a job by hand).'],
+      ['NotificationTopicArn', this.topic.topicArn, 'Subscribe here for success and failure notices.'],
+    ];
+    for (const [name, value, description] of outputs) new CfnOutput(this, name, { value, description });
 
-    acknowledgeNagFindings(this);
-  }
-
-  /** Athena in the pipeline's workgroup, reading the catalog's tables and curated data, writing results. */
-  private grantAthenaQueries(fn: PipelineFunction): void {
-    const { storage, catalog } = this;
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'RunAthenaQueries',
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
-        resources: [`arn:${Aws.PARTITION}:athena:${Aws.REGION}:${Aws.ACCOUNT_ID}:workgroup/${catalog.workGroupName}`],
-      }),
-    );
-    const arns = catalog.catalogArns;
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadCatalog',
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-        resources: [arns.catalog, arns.database, arns.tables],
-      }),
-    );
-    for (const table of OUTPUT_TABLES) storage.curatedBucket.grantRead(fn, `${curatedTablePrefix(table.name)}*`);
-    storage.athenaResultsBucket.grantReadWrite(fn, 'results/*');
+    acknowledgeAppWideFindings(this);
   }
 }
+
 
 /** CloudWatch Logs only accepts certain retention values; the config is validated against them here. */
 export function logRetentionDays(days: number): logs.RetentionDays {

@@ -1,11 +1,17 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ColumnDef, glueType, OUTPUT_TABLES, OutputTableDef, RAW_TABLES, RawTableDef, RUN_ID_PARTITION } from '../../core/contract';
 import { curatedTablePrefix } from '../../core/contract/layout';
+import { acknowledgeGrantedWildcard } from '../nag-acknowledgements';
+import { grantContractTables, grantObjects } from '../storage/data-lake-storage';
 import { HEADLINE_QUERIES } from '../../core/catalog/headline-queries';
+
+/** Where the workgroup writes query results in the Athena results bucket. */
+const RESULTS_PREFIX = 'results/';
 
 export interface DataCatalogProps {
   /** Glue database name (lower case, digits and underscores). */
@@ -93,9 +99,13 @@ export class DataCatalog extends Construct {
   readonly workGroupName: string;
   /** Glue table name → construct, for every generated table. */
   readonly tables: Record<string, glue.CfnTable> = {};
+  private readonly curatedBucket: s3.IBucket;
+  private readonly athenaResultsBucket: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: DataCatalogProps) {
     super(scope, id);
+    this.curatedBucket = props.curatedBucket;
+    this.athenaResultsBucket = props.athenaResultsBucket;
     if (!/^[a-z0-9_]{1,255}$/.test(props.databaseName)) {
       throw new Error(`Glue database name "${props.databaseName}" must use only a-z, 0-9 and _`);
     }
@@ -125,7 +135,7 @@ export class DataCatalog extends Construct {
         bytesScannedCutoffPerQuery: cutoffBytes,
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
         resultConfiguration: {
-          outputLocation: props.athenaResultsBucket.s3UrlForObject('results/'),
+          outputLocation: props.athenaResultsBucket.s3UrlForObject(RESULTS_PREFIX),
           encryptionConfiguration: { encryptionOption: 'SSE_S3' },
           expectedBucketOwner: Aws.ACCOUNT_ID,
         },
@@ -153,6 +163,32 @@ export class DataCatalog extends Construct {
       database: `${base}:database/${this.databaseName}`,
       tables: `${base}:table/${this.databaseName}/*`,
     };
+  }
+
+  /**
+   * Athena in this workgroup for a function (the data-quality gate): run queries, read the catalog's
+   * database and tables and the curated data behind the contract tables, write the query results.
+   */
+  grantAthenaQueries(grantee: iam.IGrantable): void {
+    const principal = grantee.grantPrincipal;
+    principal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunAthenaQueries',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+        resources: [`arn:${Aws.PARTITION}:athena:${Aws.REGION}:${Aws.ACCOUNT_ID}:workgroup/${this.workGroupName}`],
+      }),
+    );
+    const arns = this.catalogArns;
+    principal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCatalog',
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        resources: [arns.catalog, arns.database, arns.tables],
+      }),
+    );
+    acknowledgeGrantedWildcard(grantee, arns.tables, "Read-only access to this app's own Glue database's tables, all generated from the table contract.");
+    grantContractTables(this.curatedBucket, grantee, 'read');
+    grantObjects(this.athenaResultsBucket, grantee, `${RESULTS_PREFIX}*`, 'readWrite', "Athena writes query results under the workgroup's results/ prefix.");
   }
 
   private addRawTable(table: RawTableDef, bucket: s3.IBucket): void {

@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { SparkProcessing } from '../processing/spark-processing';
 import { ANALYTICS_JOBS, PREPARE_JOB, SparkJobDef } from '../../core/config/spark-jobs';
 
@@ -179,6 +180,13 @@ export class PipelineStateMachine extends Construct {
       comment: 'ShopSight: validate input, prepare, analytics jobs, data-quality gate, load Aurora.',
     });
     props.processing.grantStartJobRuns(this.stateMachine);
+    for (const fn of new Set([props.validateInputFunction, props.dataQualityFunction, props.loadServingFunction])) {
+      acknowledgeWildcardResource(
+        this,
+        `${fn.functionArn}:*`,
+        "Step Functions invokes the function's versions and aliases (CDK LambdaInvoke grant on function ARN and ARN:*).",
+      );
+    }
   }
 
   /**

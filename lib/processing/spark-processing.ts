@@ -1,14 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, DefaultStackSynthesizer, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as emrs from 'aws-cdk-lib/aws-emrserverless';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { OUTPUT_TABLES } from '../../core/contract';
-import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX, SPARK_CODE_PREFIX } from '../../core/contract/layout';
+import { EMR_LOGS_PREFIX, SPARK_CODE_PREFIX } from '../../core/contract/layout';
+import { acknowledgeGrantedWildcard, acknowledgeWildcardResource } from '../nag-acknowledgements';
+import { grantContractTables, grantObjects, grantRawRead, grantRunExports, grantRunSummaries } from '../storage/data-lake-storage';
 import { ALL_SPARK_JOBS, PY_FILES_ARCHIVE, SparkJobDef } from '../../core/config/spark-jobs';
 import { sharedWorkerShapes, WorkerSize } from '../../core/config/worker-sizing';
 
@@ -133,13 +134,13 @@ export class SparkProcessing extends Construct {
     });
 
     // Inputs: any raw folder the execution names; code; logs.
-    props.rawBucket.grantRead(this.jobRole);
-    props.artifactsBucket.grantRead(this.jobRole, `${SPARK_CODE_PREFIX}*`);
-    props.artifactsBucket.grantPut(this.jobRole, `${EMR_LOGS_PREFIX}*`);
+    grantRawRead(props.rawBucket, this.jobRole);
+    grantObjects(props.artifactsBucket, this.jobRole, `${SPARK_CODE_PREFIX}*`, 'read', 'The Spark jobs read their code (entry scripts, SQL, the --py-files archive).');
+    grantObjects(props.artifactsBucket, this.jobRole, `${EMR_LOGS_PREFIX}*`, 'put', 'EMR Serverless writes job logs here for the job role.');
     // Outputs: each contract table's folder and the run summaries; the serving exports.
-    for (const table of OUTPUT_TABLES) props.curatedBucket.grantReadWrite(this.jobRole, `${curatedTablePrefix(table.name)}*`);
-    props.curatedBucket.grantReadWrite(this.jobRole, `${CURATED_RUNS_PREFIX}*`);
-    props.exportBucket.grantReadWrite(this.jobRole, `${EXPORT_RUNS_PREFIX}*`);
+    grantContractTables(props.curatedBucket, this.jobRole, 'readWrite');
+    grantRunSummaries(props.curatedBucket, this.jobRole, 'readWrite');
+    grantRunExports(props.exportBucket, this.jobRole, 'readWrite');
 
     this.jobRole.addToPolicy(
       new iam.PolicyStatement({
@@ -154,6 +155,7 @@ export class SparkProcessing extends Construct {
         ],
       }),
     );
+    acknowledgeWildcardResource(this.jobRole, props.glueArns.tables, "Read-only access to this app's own Glue database's tables, all generated from the table contract.");
     this.jobRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteJobLogs',
@@ -161,6 +163,7 @@ export class SparkProcessing extends Construct {
         resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:*`],
       }),
     );
+    acknowledgeWildcardResource(this.jobRole, `${this.logGroup.logGroupArn}:*`, 'Log streams of the Spark job log group are created per job run.');
     this.jobRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'FindJobLogGroup',
@@ -186,6 +189,18 @@ export class SparkProcessing extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       }),
     });
+    // CDK's BucketDeployment handler (one per stack) syncs the code with its own role.
+    const deployer = this.codeDeployment.handlerRole;
+    acknowledgeWildcardResource(
+      deployer,
+      props.artifactsBucket.arnForObjects('*'),
+      "CDK's BucketDeployment handler syncs the Spark code; its grant covers the destination bucket, which holds only code and logs.",
+    );
+    acknowledgeWildcardResource(
+      deployer,
+      `arn:${stack.partition}:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${stack.account}-${stack.region}/*`,
+      'BucketDeployment reads the Spark code asset from the CDK bootstrap assets bucket (the asset key is only known at deploy time).',
+    );
   }
 
   /** S3 URI of a job's entry script. */
@@ -217,6 +232,7 @@ export class SparkProcessing extends Construct {
         resources: [`${applicationArn}/jobruns/*`],
       }),
     );
+    acknowledgeGrantedWildcard(grantee, `${applicationArn}/jobruns/*`, 'The state machine watches and cancels the job runs it starts (.sync); job run ids exist only at run time.');
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'TagSparkJobRuns',

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeWildcardResource } from '../nag-acknowledgements';
 
 /** Aurora MySQL 3's strict mode, as the MariaDB of the tests runs (test/support/mariadb.ts). */
 export const SERVING_SQL_MODE = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
@@ -110,6 +111,22 @@ export class ServingDatabase extends Construct {
       iamAuthentication: true,
       copyTagsToSnapshot: true,
     });
+
+    acknowledgeWildcardResource(
+      this,
+      props.exportBucket.arnForObjects('*'),
+      "The Aurora S3 import role (created by the RDS construct for s3ImportBuckets) reads the export bucket: LOAD DATA FROM S3 runs with the cluster's role, and the bucket holds nothing but exports.",
+    );
+    if (!(props.deletionProtection ?? false)) {
+      acknowledge(this, 'RDS10', 'Deletion protection is off in this stage so the stack can be torn down; prod turns it on (auroraDeletionProtection).');
+    }
+    acknowledge(this, 'RDS11', 'The default port is kept: the cluster has no ingress rule and is reached through the Data API, so a non-default port hides nothing.');
+    acknowledge(this, 'RDS14', 'Backtrack is not available for Aurora Serverless v2; point-in-time restore from backups covers recovery.');
+    acknowledge(
+      this,
+      'SMG4',
+      'The admin secret is used through the Data API (by the serving-schema custom resource only); rotation would need a rotation Lambda inside the isolated VPC with a Secrets Manager interface endpoint (no NAT).',
+    );
   }
 
   /** Lets a function run SQL through the Data API as the cluster's admin (secret read + rds-data). */

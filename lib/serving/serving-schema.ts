@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { LAMBDAS_ROOT } from '../lambda/pipeline-function';
+import { acknowledge, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { MIGRATIONS } from '../../core/serving/mysql-schema';
 import { ServingDatabase } from './serving-database';
 
@@ -117,6 +118,17 @@ export class ServingSchema extends Construct {
     });
     // The writer must exist before the first statement.
     this.resource.node.addDependency(cluster);
+
+    acknowledgeWildcardResource(
+      this,
+      `${this.handler.functionArn}:*`,
+      "The custom-resources Provider framework invokes the serving-schema handler (CDK's invoke grant on the function ARN and ARN:*).",
+    );
+    acknowledge(
+      this,
+      'SMG4',
+      'The BI and loader secrets are used through the Data API and by BI clients; rotation would need a rotation Lambda inside the isolated VPC with a Secrets Manager interface endpoint (no NAT). This custom resource re-applies the BI and loader passwords from their secrets on every deploy, so a new secret value takes effect by redeploying.',
+    );
   }
 
   /** Lets a function run SQL through the Data API as the loader user (never the admin). */

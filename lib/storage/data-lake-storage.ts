@@ -1,7 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../../core/contract/layout';
+import { OUTPUT_TABLES } from '../../core/contract';
+import { CURATED_RUNS_PREFIX, curatedTablePrefix, EMR_LOGS_PREFIX, EXPORT_RUNS_PREFIX } from '../../core/contract/layout';
+import { acknowledgeGrantedWildcard } from '../nag-acknowledgements';
 
 export interface DataLakeStorageProps {
   /**
@@ -97,4 +100,70 @@ export class DataLakeStorage extends Construct {
       lifecycleRules: [abortUploads, { id: 'expire-query-results', expiration: Duration.days(props.athenaResultsExpirationDays ?? 7) }],
     });
   }
+
+  /** Read of the whole raw bucket (see grantRawRead below). */
+  grantRawRead(grantee: iam.IGrantable): void {
+    grantRawRead(this.rawBucket, grantee);
+  }
+
+  /** Access to the run summaries in the curated bucket (see grantRunSummaries below). */
+  grantRunSummaries(grantee: iam.IGrantable, access: ObjectAccess): void {
+    grantRunSummaries(this.curatedBucket, grantee, access);
+  }
+
+  /** Access to the runs' serving exports (see grantRunExports below). */
+  grantRunExports(grantee: iam.IGrantable, access: ObjectAccess): void {
+    grantRunExports(this.exportBucket, grantee, access);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefix grants of the data lake's layout, each acknowledging its IAM5 wildcard on the grantee
+// ---------------------------------------------------------------------------------------------
+
+export type ObjectAccess = 'read' | 'readWrite' | 'put';
+
+/**
+ * Grants `access` to the objects of `bucket` whose keys match `pattern` (CDK's objectsKeyPattern),
+ * and acknowledges cdk-nag's IAM5 finding for that wildcard on the grantee, with `reason`.
+ */
+export function grantObjects(bucket: s3.IBucket, grantee: iam.IGrantable, pattern: string, access: ObjectAccess, reason: string): iam.Grant {
+  const grant =
+    access === 'read' ? bucket.grantRead(grantee, pattern) : access === 'put' ? bucket.grantPut(grantee, pattern) : bucket.grantReadWrite(grantee, pattern);
+  acknowledgeGrantedWildcard(grantee, bucket.arnForObjects(pattern), reason);
+  return grant;
+}
+
+/** Every contract table's folder in the curated bucket (one folder per table, one per run under it). */
+export function grantContractTables(curatedBucket: s3.IBucket, grantee: iam.IGrantable, access: ObjectAccess): void {
+  for (const table of OUTPUT_TABLES) {
+    grantObjects(
+      curatedBucket,
+      grantee,
+      `${curatedTablePrefix(table.name)}*`,
+      access,
+      `Objects of the contract table "${table.name}" (one folder per run under it); the Spark jobs write them and the data-quality gate reads them through Athena.`,
+    );
+  }
+}
+
+/** The run summaries in the curated bucket, one object per run id. */
+export function grantRunSummaries(curatedBucket: s3.IBucket, grantee: iam.IGrantable, access: ObjectAccess): void {
+  grantObjects(curatedBucket, grantee, `${CURATED_RUNS_PREFIX}*`, access, 'Run summaries, one object per run id, written by the prepare job and read by the gate.');
+}
+
+/** The serving CSV exports and manifests, one folder per run id. */
+export function grantRunExports(exportBucket: s3.IBucket, grantee: iam.IGrantable, access: ObjectAccess): void {
+  grantObjects(exportBucket, grantee, `${EXPORT_RUNS_PREFIX}*`, access, 'Serving CSV exports and manifests, one folder per run id.');
+}
+
+/** The whole raw bucket, read-only: a run reads whatever raw folder its execution input names. */
+export function grantRawRead(rawBucket: s3.IBucket, grantee: iam.IGrantable): void {
+  grantObjects(
+    rawBucket,
+    grantee,
+    '*',
+    'read',
+    'A run reads whatever raw folder its execution input names, so the Spark jobs and validate-input may read the whole raw bucket (read-only).',
+  );
 }
