@@ -39,8 +39,12 @@ partition). The columns:
 - **SQL**: the shared SELECT (under \`core/sql/\`) that both engines run for the table (the
   contract's \`sql\`); or the stage code that computes it, local engine / Spark job.
 - **Glue table**: every table is a table of the Glue database (Athena), named as the contract names
-  it, over the raw bucket's folder or the curated bucket's table prefix.
-- **Aurora**: served tables are loaded into Aurora MySQL for BI and the API (the contract's \`served\`).
+  it, over the raw bucket's folder or the curated bucket's table prefix; the \`DataCatalog\`
+  construct (\`lib/catalog/data-catalog.ts\`) deploys it. The stage's Spark job runs on
+  \`SparkProcessing\`'s EMR Serverless application, started by \`PipelineStateMachine\`.
+- **Aurora**: served tables are loaded into Aurora MySQL for BI and the API (the contract's
+  \`served\`): their DDL is \`core/serving/mysql-schema.ts\`, applied on deploy by the
+  \`ServingSchema\` construct, and the \`load-serving\` Lambda loads each run.
 - **Tests**: the test files the registry lists for the stage that name the table.
 `;
 

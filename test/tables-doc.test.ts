@@ -35,3 +35,17 @@ test('names the SQL or the stage code, Aurora serving and the tests of a table',
   expect(row('events')).toContain('| no |');
   expect(row('model_metrics')).toContain('| recommendations, purchase-intent, segments, spend-forecast |');
 });
+
+test('every construct and file the doc names as deploying a table exists', () => {
+  const text = tablesDoc();
+  const constructs = [...text.matchAll(/`([A-Z][A-Za-z]+)`(?:\s+construct|'s\s+EMR)/g)].map((m) => m[1]);
+  expect(constructs).toEqual(expect.arrayContaining(['DataCatalog', 'SparkProcessing', 'ServingSchema']));
+  const lib = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? lib(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : []));
+  const sources = lib(`${__dirname}/../lib`).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  for (const name of [...constructs, 'PipelineStateMachine']) expect(sources).toMatch(new RegExp(`export class ${name} extends`));
+  for (const file of ['lib/catalog/data-catalog.ts', 'core/serving/mysql-schema.ts', 'lambdas/load-serving/index.ts']) {
+    expect(text).toContain(file.startsWith('lambdas/') ? 'load-serving' : file);
+    expect(fs.existsSync(`${__dirname}/../${file}`)).toBe(true);
+  }
+});
