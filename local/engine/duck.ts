@@ -21,7 +21,7 @@ export interface EngineDatabase {
 export interface EngineDatabaseOptions {
   /** Folder of the database file and its spill files; removed by close(). */
   readonly workDir: string;
-  /** DuckDB memory_limit, e.g. "4GB". @default 60% of the machine's memory, DuckDB's own default is 80% */
+  /** DuckDB memory_limit, e.g. "4GB". Unset: DuckDB's own default (80% of the machine). The pipeline always passes one (defaultMemoryLimit in pipeline.ts). */
   readonly memoryLimit?: string;
   /** @default DuckDB's default (all cores) */
   readonly threads?: number;
