@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PIPELINE_PARAMETERS } from '../core/config/pipeline-params';
-import { AlsModel, ratingsFromTriples, recommendForUsers, shutdownAlsWorkers, trainImplicitAls } from '../local/ml/als';
+import { AlsModel, PARALLEL_MIN_RATINGS, ratingsFromTriples, recommendForUsers, shutdownAlsWorkers, trainImplicitAls } from '../local/ml/als';
 import { fpGrowth, minCountFor } from '../local/ml/fpgrowth';
 import { RankingAccumulator, coverage } from '../local/ml/metrics';
 
@@ -115,6 +115,8 @@ function main(): void {
     const iterationSeconds = stamps.map((s, j) => (s - (j === 0 ? t0 : stamps[j - 1])) / 1000);
     als[String(threads)] = {
       threads,
+      // trainImplicitAls keeps problems under PARALLEL_MIN_RATINGS ratings in the main thread.
+      threadsUsed: ratings.itemIdx.length >= PARALLEL_MIN_RATINGS ? threads : 1,
       fitSeconds,
       iterationSeconds,
       perIterationMedian: median(iterationSeconds.slice(1)),
