@@ -242,6 +242,31 @@ describe('products', () => {
     expect([p.category_id, p.category_code, p.category, p.sub_category, p.brand, toCents(p.price)]).toEqual(['20', 'z.y', 'z', 'y', 'zeta', 500n]);
   });
 
+  test('each value comes from the latest event that has one, even when later events have none and it ties at its own time', async () => {
+    // Product 8: the latest event (10:09) has no code, brand or price; the code is at 10:05 on two
+    // lines (the later line wins), the brand at 10:07, the price at 10:03 (over 10:01's); each at a
+    // time of its own, so each must be found on its own.
+    // Product 9: no event ever has a code or a brand, so those stay NULL.
+    const c = await handmade([
+      { t: '2019-10-03 10:01:00', type: 'view', product: 8, user: 1, session: 's1', price: '9.00', code: 'old.code', line: 2 },
+      { t: '2019-10-03 10:03:00', type: 'view', product: 8, user: 1, session: 's1', price: '4.00', code: null, line: 8 },
+      { t: '2019-10-03 10:05:00', type: 'view', product: 8, user: 1, session: 's1', price: null, code: 'a.first', line: 3 },
+      { t: '2019-10-03 10:05:00', type: 'cart', product: 8, user: 2, session: 's2', price: null, code: 'b.second', line: 4 },
+      { t: '2019-10-03 10:07:00', type: 'view', product: 8, user: 2, session: 's2', price: null, code: null, line: 5 },
+      { t: '2019-10-03 10:09:00', type: 'purchase', product: 8, user: 3, session: 's3', price: null, code: null, line: 6 },
+      { t: '2019-10-03 10:02:00', type: 'purchase', product: 9, user: 3, session: 's3', price: '2.50', code: null, line: 7 },
+    ]);
+    await c.run(`UPDATE events SET brand = 'acme', category_id = 5 WHERE source_line = 5`);
+    await c.run(`UPDATE events SET category_id = 6 WHERE source_line = 2`);
+    const products = byKey(await runSql(c, 'prepare/insights/products.sql'), 'product_id');
+    const p8 = products.get('8')!;
+    // category_id is the latest event's (10:09, NULL), not the latest non-null one.
+    expect([p8.category_id, p8.category_code, p8.category, p8.sub_category, p8.brand, toCents(p8.price)]).toEqual([null, 'b.second', 'b', 'second', 'acme', 400n]);
+    expect([p8.views, p8.carts, p8.purchases, toCents(p8.revenue), p8.users]).toEqual(['4', '1', '1', 0n, '3']);
+    const p9 = products.get('9')!;
+    expect([p9.category_code, p9.brand, toCents(p9.price), toCents(p9.revenue)]).toEqual([null, null, 250n, 250n]);
+  });
+
   test('activity adds up to the schema tables and the events', async () => {
     expect(total(out.products, 'views')).toBe(total(schema.v_date, 'view_events'));
     expect(total(out.products, 'carts')).toBe(total(schema.c_date, 'cart_events'));
@@ -572,10 +597,15 @@ describe('session_features on a handmade table: only events strictly before the 
     { t: '2020-02-28 23:00:00', type: 'view', product: 8, user: 45, session: 's4', price: '2.50', line: 17 },
     { t: '2020-02-28 23:00:00', type: 'view', product: 9, user: 44, session: 's4', price: '1.50', line: 16 },
     { t: '2020-03-01 01:00:00', type: 'view', product: 9, user: 44, session: 's4', price: '2.00', line: 18 },
+    // s5: its first second holds lines of two files (renamed below): the file decides before the line.
+    { t: '2020-03-02 08:00:00', type: 'view', product: 1, user: 51, session: 's5', price: '1.00', line: 30 },
+    { t: '2020-03-02 08:00:00', type: 'view', product: 2, user: 52, session: 's5', price: '1.00', line: 3 },
+    { t: '2020-03-02 08:00:05', type: 'view', product: 3, user: 53, session: 's5', price: '1.00', line: 1 },
   ];
   let rows: Map<string, JsonRow>;
   beforeAll(async () => {
     const c = await handmade(events);
+    await c.run(`UPDATE events SET source_file = CASE user_id WHEN 51 THEN 'a.csv' ELSE 'b.csv' END WHERE session_id = 's5'`);
     rows = byKey(await runSql(c, 'purchase-intent/session_features.sql'), 'session_id');
     expect(await checkAgainstContract(c, readSql('purchase-intent/session_features.sql'), 'session_features')).toEqual([]);
   });
@@ -611,6 +641,10 @@ describe('session_features on a handmade table: only events strictly before the 
       avg_view_price: 2, max_view_price: 2.5, min_view_price: 1.5, label: 0,
     });
     expect(seconds('2020-02-28 23:00:00', '2020-03-01 01:00:00')).toBe(26 * 3600);
+  });
+
+  test('s5: the first event is the earliest (time, file, line): the line 30 of a.csv before the line 3 of b.csv', () => {
+    expect(rows.get('s5')).toMatchObject({ user_id: '51', session_start: '2020-03-02 08:00:00', views: '3', duration_seconds: 5, distinct_products: '3' });
   });
 
   test('labels = sessions with a purchase', () => {

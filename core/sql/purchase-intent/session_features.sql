@@ -5,7 +5,8 @@
 -- purchase (nothing strictly before it) keeps its row with zero counts, zero prices and duration 0.
 --   session_id, user_id (of the session's first event), session_start (its time), start_hour and
 --   day_of_week (ISO, 1 = Monday) of that first event; "first" = smallest (event_time,
---   source_file, source_line), ranked with ROW_NUMBER.
+--   source_file, source_line): the GROUP BY gives the smallest time and only the events at that
+--   time are ranked, with ROW_NUMBER, so no window runs over all events.
 --   views, carts, remove_from_carts: events of that type before the first purchase;
 --   distinct_products, distinct_categories (known top-level categories only) over those events;
 --   duration_seconds: from the session's first event to its last event before the first purchase
@@ -17,26 +18,29 @@
 -- engines have (Spark has no epoch field and DuckDB no unix_seconds); FLOOR of a positive double is
 -- exact integer division on both (their "/" is always fractional).
 -- Input: the canonical `events` view. Runs on Spark SQL and DuckDB.
-WITH e AS (
-  SELECT
-    session_id, user_id, event_time, event_hour, day_of_week, event_type, product_id, category, price,
-    CAST(
-      (365 * (year(event_time) - 1970)
-        + FLOOR((year(event_time) - 1) / 4) - FLOOR((year(event_time) - 1) / 100) + FLOOR((year(event_time) - 1) / 400)
-        - 477 + dayofyear(event_time) - 1) * 86400
-      + hour(event_time) * 3600 + minute(event_time) * 60 + second(event_time)
-    AS DOUBLE) AS epoch_seconds,
-    ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY event_time ASC, source_file ASC, source_line ASC) AS position
-  FROM events
-), sessions AS (
+WITH sessions AS (
   SELECT
     session_id,
+    MIN(event_time) AS session_start,
     MIN(CASE WHEN event_type = 'purchase' THEN event_time END) AS first_purchase_time
-  FROM e
+  FROM events
   GROUP BY session_id
+), first_candidates AS (
+  SELECT
+    e.session_id, e.user_id, e.event_time AS session_start, e.event_hour AS start_hour, e.day_of_week,
+    ROW_NUMBER() OVER (PARTITION BY e.session_id ORDER BY e.source_file ASC, e.source_line ASC) AS position
+  FROM events e
+  JOIN sessions s ON e.session_id = s.session_id AND e.event_time = s.session_start
 ), first_events AS (
-  SELECT session_id, user_id, event_time AS session_start, event_hour AS start_hour, day_of_week, epoch_seconds AS start_seconds
-  FROM e
+  SELECT
+    session_id, user_id, session_start, start_hour, day_of_week,
+    CAST(
+      (365 * (year(session_start) - 1970)
+        + FLOOR((year(session_start) - 1) / 4) - FLOOR((year(session_start) - 1) / 100) + FLOOR((year(session_start) - 1) / 400)
+        - 477 + dayofyear(session_start) - 1) * 86400
+      + hour(session_start) * 3600 + minute(session_start) * 60 + second(session_start)
+    AS DOUBLE) AS start_seconds
+  FROM first_candidates
   WHERE position = 1
 ), before_purchase AS (
   SELECT
@@ -46,16 +50,26 @@ WITH e AS (
     COUNT(CASE WHEN e.event_type = 'remove_from_cart' THEN 1 END) AS remove_from_carts,
     COUNT(DISTINCT e.product_id) AS distinct_products,
     COUNT(DISTINCT e.category) AS distinct_categories,
-    MAX(e.epoch_seconds) AS last_seconds,
+    MAX(e.event_time) AS last_time,
     SUM(CASE WHEN e.event_type = 'view' THEN e.price END) AS view_price_sum,
     COUNT(CASE WHEN e.event_type = 'view' THEN e.price END) AS view_prices,
     MAX(CASE WHEN e.event_type = 'view' THEN e.price END) AS max_view_price,
     MIN(CASE WHEN e.event_type = 'view' THEN e.price END) AS min_view_price,
     SUM(CASE WHEN e.event_type = 'cart' THEN e.price END) AS cart_value
-  FROM e
+  FROM events e
   JOIN sessions s ON e.session_id = s.session_id
   WHERE s.first_purchase_time IS NULL OR e.event_time < s.first_purchase_time
   GROUP BY e.session_id
+), before_purchase_span AS (
+  SELECT
+    b.*,
+    CAST(
+      (365 * (year(b.last_time) - 1970)
+        + FLOOR((year(b.last_time) - 1) / 4) - FLOOR((year(b.last_time) - 1) / 100) + FLOOR((year(b.last_time) - 1) / 400)
+        - 477 + dayofyear(b.last_time) - 1) * 86400
+      + hour(b.last_time) * 3600 + minute(b.last_time) * 60 + second(b.last_time)
+    AS DOUBLE) AS last_seconds
+  FROM before_purchase b
 )
 SELECT
   CAST(f.session_id AS STRING) AS session_id,
@@ -76,4 +90,4 @@ SELECT
   CAST(CASE WHEN s.first_purchase_time IS NULL THEN 0 ELSE 1 END AS INT) AS label
 FROM first_events f
 JOIN sessions s ON f.session_id = s.session_id
-LEFT JOIN before_purchase b ON f.session_id = b.session_id
+LEFT JOIN before_purchase_span b ON f.session_id = b.session_id
