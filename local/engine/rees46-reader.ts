@@ -5,9 +5,10 @@
  *
  * How it reads. Each file is read as physical lines (`readPhysicalLines` below: DuckDB's CSV scanner
  * as a line splitter, one VARCHAR column, no quoting, one sequential scan, `WITH ORDINALITY`), so the
- * line number of every row is exact (header = line 1) and the raw line is kept as it was. Each line is
- * then split into the 9 CSV fields in SQL by one anchored RFC 4180 pattern (quoted fields with commas
- * and doubled quotes included); a line that does not match is a reject (wrong_column_count, or
+ * line number of every row is exact (header = line 1) and the raw line is kept as it was (for the rejects).
+ * Each line is then split into the 9 CSV fields in SQL: a line without a `"` on its commas, any other by
+ * one anchored RFC 4180 pattern (quoted fields with commas and doubled quotes included), which gives the
+ * same fields on a line without quotes; a line that does not match is a reject (wrong_column_count, or
  * unterminated_quote when its quotes are unbalanced), and so is a value that does not type (checked
  * in SQL). Why not read_csv's parser with store_rejects: see the note below; the test suite keeps
  * those findings honest. A CSV field spanning several lines (a newline inside quotes) is not
@@ -218,8 +219,15 @@ const TIME_PATTERN = '[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[
 const ROW_KEY = 'file_idx * 1000000000000 + source_line';
 
 /** The field's value: unquoted, doubled quotes undone; empty → NULL (as REES46 writes a missing value). */
-const unquote = (x: string): string =>
+export const unquote = (x: string): string =>
   `NULLIF(CASE WHEN left(${x}, 1) = '"' THEN replace(substr(${x}, 2, length(${x}) - 2), '""', '"') ELSE ${x} END, '')`;
+
+/**
+ * Field `name` (position i, 1-based) of a split line, unquoted, empty → NULL: from `parts` (the line
+ * split on its commas) when the line has no quote, else from `f` (the pattern's groups). Both readers.
+ */
+export const FIELD_OF_SPLIT = (name: string, i: number): string =>
+  `CASE WHEN quoted THEN ${unquote(`f.${name}`)} WHEN well_formed THEN NULLIF(parts[${i}], '') END`;
 
 /** `column: "value"`, or `column: (empty)`, for a reject's detail. */
 const detail = (column: string): string =>
@@ -231,6 +239,11 @@ const ID = (column: string): string => `CASE WHEN regexp_full_match(${column}, '
 export const HAS_CONTROL = (line: string): string => `regexp_matches(${line}, ${sqlString(CONTROL_CHARACTERS)})`;
 export const CONTROL_DETAIL = (line: string): string =>
   `printf('U+%04X at character %d', unicode(regexp_extract(${line}, ${sqlString(CONTROL_CHARACTERS)})), strpos(${line}, regexp_extract(${line}, ${sqlString(CONTROL_CHARACTERS)})))`;
+
+/** The first reasons of both readers, from the line's shape alone (`raw_line`, `well_formed`): CASE branches. */
+export const SHAPE_REASONS = `WHEN ${HAS_CONTROL('raw_line')} THEN 'control_character'
+          WHEN NOT well_formed THEN
+            CASE WHEN (length(raw_line) - length(replace(raw_line, '"', ''))) % 2 = 1 THEN 'unterminated_quote' ELSE 'wrong_column_count' END`;
 
 /** field_too_long's detail: the input column, its length in characters, the events column it feeds and that column's maxLength. */
 export const TOO_LONG_DETAIL = (what: string, length: string, column: string): string =>
@@ -281,19 +294,25 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
   }
 
   // 2. Fields split in SQL; values typed with TRY_CAST; the first failing check is the reason.
+  // A line without a `"` is split on its commas (it is well formed exactly when it has 9 fields,
+  // which is what the pattern would say, at a fraction of the cost); only a line with a quote goes
+  // through the pattern. The raw line is kept for rejects only, and `h` hashes the 9 fields for step 4.
   const names = REES46_HEADER.map((h) => `'${h}'`).join(', ');
-  const fields = REES46_HEADER.map((h) => `${unquote(`f.${h}`)} AS ${h}`).join(',\n        ');
+  const fields = REES46_HEADER.map(
+    (h, i) => `${FIELD_OF_SPLIT(h, i + 1)} AS ${h}`,
+  ).join(',\n        ');
   const eventTypes = EVENT_TYPES.map(sqlString).join(', ');
   await run(`CREATE OR REPLACE TEMP TABLE _rees46_rows AS
     WITH split AS (
-      SELECT file_idx, source_file, source_line, raw_line,
-        regexp_extract(raw_line, ${sqlString(LINE_PATTERN)}, ['line', ${names}]) AS f
-      FROM _rees46_lines
-      WHERE source_line > 1 AND raw_line IS NOT NULL AND raw_line <> ''
+      SELECT file_idx, source_file, source_line, raw_line, quoted,
+        CASE WHEN NOT quoted THEN string_split(raw_line, ',') END AS parts,
+        CASE WHEN quoted THEN regexp_extract(raw_line, ${sqlString(LINE_PATTERN)}, ['line', ${names}]) END AS f
+      FROM (SELECT *, strpos(raw_line, '"') > 0 AS quoted FROM _rees46_lines
+            WHERE source_line > 1 AND raw_line IS NOT NULL AND raw_line <> '')
     ), fields AS (
-      SELECT file_idx, source_file, source_line, raw_line, f.line <> '' AS well_formed,
+      SELECT file_idx, source_file, source_line, raw_line, well_formed,
         ${fields}
-      FROM split
+      FROM (SELECT *, CASE WHEN quoted THEN f.line <> '' ELSE len(parts) = ${REES46_HEADER.length} END AS well_formed FROM split)
     ), typed AS (
       SELECT *,
         -- The pattern enforces hour 00..23 and minute/second 00..59 (TRY_CAST alone takes 24:00:00 as the
@@ -305,24 +324,27 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
         ${ID('user_id')} AS t_user_id,
         CASE WHEN regexp_full_match(price, '-?[0-9]+(\\.[0-9]{1,2})?') THEN TRY_CAST(price AS DECIMAL(12, 2)) END AS t_price
       FROM fields
+    ), checked AS (
+      SELECT *,
+        CASE
+          ${SHAPE_REASONS}
+          WHEN t_time IS NULL THEN 'bad_timestamp'
+          WHEN event_type IS NULL OR event_type NOT IN (${eventTypes}) THEN 'unknown_event_type'
+          WHEN t_product_id IS NULL THEN 'bad_product_id'
+          WHEN category_id IS NOT NULL AND t_category_id IS NULL THEN 'bad_category_id'
+          WHEN ${tooLong('category_code')} OR ${tooLong('category')} OR ${tooLong('brand')} THEN 'field_too_long'
+          WHEN t_price IS NULL THEN 'bad_price'
+          WHEN t_price < 0 THEN 'negative_price'
+          WHEN t_user_id IS NULL THEN 'bad_user_id'
+          WHEN user_session IS NULL THEN 'missing_session'
+          WHEN ${tooLong('session_id')} THEN 'field_too_long'
+        END AS reason
+      FROM typed
     )
-    SELECT *,
-      CASE
-        WHEN ${HAS_CONTROL('raw_line')} THEN 'control_character'
-        WHEN NOT well_formed THEN
-          CASE WHEN (length(raw_line) - length(replace(raw_line, '"', ''))) % 2 = 1 THEN 'unterminated_quote' ELSE 'wrong_column_count' END
-        WHEN t_time IS NULL THEN 'bad_timestamp'
-        WHEN event_type IS NULL OR event_type NOT IN (${eventTypes}) THEN 'unknown_event_type'
-        WHEN t_product_id IS NULL THEN 'bad_product_id'
-        WHEN category_id IS NOT NULL AND t_category_id IS NULL THEN 'bad_category_id'
-        WHEN ${tooLong('category_code')} OR ${tooLong('category')} OR ${tooLong('brand')} THEN 'field_too_long'
-        WHEN t_price IS NULL THEN 'bad_price'
-        WHEN t_price < 0 THEN 'negative_price'
-        WHEN t_user_id IS NULL THEN 'bad_user_id'
-        WHEN user_session IS NULL THEN 'missing_session'
-        WHEN ${tooLong('session_id')} THEN 'field_too_long'
-      END AS reason
-    FROM typed`);
+    SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN raw_line END AS raw_line),
+      CASE WHEN reason IS NULL THEN hash(${REES46_HEADER.join(', ')}) END AS h, reason IS NULL AS kept
+    FROM checked`);
+  await run(`DROP TABLE _rees46_lines`);
 
   // 3. Rejects, with the contract's columns and types.
   const rejectsDef = outputTable('rejects');
@@ -347,11 +369,21 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
     FROM _rees46_rows WHERE reason IS NOT NULL
     ORDER BY file_idx, source_line`);
 
-  // 4. Exact duplicates among the typed rows: the first by (file order, line) stays.
+  // 4. Exact duplicates among the typed rows: the first by (file order, line) stays. Grouping the
+  // 64-bit hash of the 9 fields finds the few rows that may have a copy (a hash seen twice); the exact
+  // comparison of the 9 fields runs on those rows only, and the copies are marked not kept in place,
+  // so step 5 is a plain filtered scan that keeps the rows' order (no join, no sort of all rows).
   const raw = REES46_HEADER.join(', ');
-  // Grouping finds the first copy far faster than a window over the 9 columns.
-  await run(`CREATE OR REPLACE TEMP TABLE _rees46_kept AS
-    SELECT min(${ROW_KEY}) AS row_key FROM _rees46_rows WHERE reason IS NULL GROUP BY ${raw}`);
+  await run(`CREATE OR REPLACE TEMP TABLE _rees46_shared_h AS
+    SELECT h FROM _rees46_rows WHERE reason IS NULL GROUP BY h HAVING count(*) > 1`);
+  await run(`CREATE OR REPLACE TEMP TABLE _rees46_dropped AS
+    SELECT row_key FROM (
+      SELECT ${ROW_KEY} AS row_key, min(${ROW_KEY}) OVER (PARTITION BY ${raw}) AS first_key
+      FROM _rees46_rows
+      WHERE reason IS NULL AND h IN (SELECT h FROM _rees46_shared_h))
+    WHERE row_key > first_key`);
+  await run(`UPDATE _rees46_rows SET kept = false
+    WHERE h IN (SELECT h FROM _rees46_shared_h) AND ${ROW_KEY} IN (SELECT row_key FROM _rees46_dropped)`);
 
   // 5. The canonical events table: contract columns in order, then event_date.
   const eventsDef = outputTable('events');
@@ -378,22 +410,23 @@ export async function loadRees46(connection: DuckDBConnection, files: string[]):
   };
   const missing = eventColumns.filter((c) => !(c.name in select)).map((c) => c.name);
   if (missing.length > 0) throw new Error(`rees46 reader does not fill events columns: ${missing.join(', ')}`);
+  // In (file order, line) order with no sort: _rees46_rows was written in that order and a filtered
+  // scan keeps it (preserve_insertion_order, set by openEngineDatabase).
   await run(`INSERT INTO events
     SELECT ${eventColumns.map((c) => `${select[c.name]} AS ${c.name}`).join(', ')}
-    FROM _rees46_rows WHERE reason IS NULL AND ${ROW_KEY} IN (SELECT row_key FROM _rees46_kept)
-    ORDER BY ${ROW_KEY}`);
+    FROM _rees46_rows WHERE kept`);
 
   // 6. Accounting: only counts leave DuckDB.
-  // Duplicates = typed rows - kept rows: the kept table holds one row per distinct typed row.
+  // Duplicates: the dropped copies, counted in the file they are in.
   const { perFile, totals } = await readAccounting(
     connection,
     files,
-    `SELECT r.file_idx, r.rows_read, coalesce(k.accepted, 0) AS accepted, r.rejected,
-       r.rows_read - r.rejected - coalesce(k.accepted, 0) AS duplicates
+    `SELECT r.file_idx, r.rows_read, r.rows_read - r.rejected - coalesce(d.duplicates, 0) AS accepted, r.rejected,
+       coalesce(d.duplicates, 0) AS duplicates
      FROM (SELECT file_idx, count(*) AS rows_read, count(*) FILTER (WHERE reason IS NOT NULL) AS rejected FROM _rees46_rows GROUP BY file_idx) r
-     LEFT JOIN (SELECT CAST(row_key // 1000000000000 AS INTEGER) AS file_idx, count(*) AS accepted FROM _rees46_kept GROUP BY 1) k USING (file_idx)`,
+     LEFT JOIN (SELECT CAST(row_key // 1000000000000 AS INTEGER) AS file_idx, count(*) AS duplicates FROM _rees46_dropped GROUP BY 1) d USING (file_idx)`,
     `SELECT file_idx, reason, count(*) AS n FROM _rees46_rows WHERE reason IS NOT NULL GROUP BY file_idx, reason`,
   );
-  for (const t of ['_rees46_lines', '_rees46_rows', '_rees46_kept']) await run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of ['_rees46_lines', '_rees46_rows', '_rees46_shared_h', '_rees46_dropped']) await run(`DROP TABLE IF EXISTS ${t}`);
   return { perFile, totals };
 }
