@@ -29,6 +29,30 @@ export function trainSplitSql(sessionColumn: string, seed: number, trainFraction
   return `(CAST(('0x' || substr(md5('${seed}:' || ${sessionColumn}), 1, 8)) AS BIGINT) % 10000 < ${Math.round(trainFraction * 10000)})`;
 }
 
+/**
+ * The features of every session as one row-major Float64 matrix, the training rows first (each part
+ * in idx order), with the labels and each row's idx. The per-column arrays of the fetch are dropped
+ * when this returns, so only the one matrix stays.
+ */
+async function fetchFeatures(connection: DuckDBConnection): Promise<{ rows: number; train: number; xAll: Float64Array; labels: Uint8Array; idxOf: Int32Array }> {
+  const d = INTENT_FEATURES.length;
+  const { rows, columns } = await fetchColumns(
+    connection,
+    `SELECT ${INTENT_FEATURES.map((f) => `CAST(${f} AS DOUBLE)`).join(', ')}, CAST(session_features.label AS INTEGER), CAST(is_train AS INTEGER), idx
+     FROM session_features JOIN _sf USING (session_id) ORDER BY is_train DESC, idx`,
+    [...INTENT_FEATURES.map(() => 'f64' as const), 'i32', 'i32', 'i32'] as const,
+  );
+  const trainCol = columns[d + 1] as Int32Array;
+  let train = 0;
+  for (let r = 0; r < rows; r++) train += trainCol[r];
+  const xAll = new Float64Array(rows * d);
+  for (let j = 0; j < d; j++) {
+    const col = columns[j] as Float64Array;
+    for (let r = 0; r < rows; r++) xAll[r * d + j] = col[r];
+  }
+  return { rows, train, xAll, labels: Uint8Array.from(columns[d] as Int32Array), idxOf: columns[d + 2] as Int32Array };
+}
+
 export async function runPurchaseIntent(connection: DuckDBConnection, params: PipelineParameters): Promise<IntentStageResult> {
   const p = params.purchaseIntent;
   const sessions = await createTableFromQuery(connection, 'session_features', readTableSql('session_features'));
@@ -37,30 +61,13 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
       ${trainSplitSql('session_id', p.seed, p.trainFraction)} AS is_train
     FROM session_features`);
   const d = INTENT_FEATURES.length;
-  const { rows, columns } = await fetchColumns(
-    connection,
-    `SELECT ${INTENT_FEATURES.map((f) => `CAST(${f} AS DOUBLE)`).join(', ')}, CAST(session_features.label AS INTEGER), CAST(is_train AS INTEGER)
-     FROM session_features JOIN _sf USING (session_id) ORDER BY idx`,
-    [...INTENT_FEATURES.map(() => 'f64' as const), 'i32', 'i32'] as const,
-  );
-  const labelCol = columns[d] as Int32Array;
-  const trainCol = columns[d + 1] as Int32Array;
-  let train = 0;
-  for (let r = 0; r < rows; r++) train += trainCol[r];
+  const { rows, train, xAll, labels, idxOf } = await fetchFeatures(connection);
   const test = rows - train;
-  const xTrain = new Float64Array(train * d);
-  const yTrain = new Uint8Array(train);
-  const xAll = new Float64Array(rows * d);
-  let t = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < d; j++) xAll[r * d + j] = (columns[j] as Float64Array)[r];
-    if (trainCol[r] === 1) {
-      xTrain.set(xAll.subarray(r * d, r * d + d), t * d);
-      yTrain[t++] = labelCol[r];
-    }
-  }
+  // The training rows come first (in idx order, as a copy of them would be): no second matrix.
+  const xTrain = xAll.subarray(0, train * d);
+  const yTrain = labels.subarray(0, train);
   let positives = 0;
-  for (let r = 0; r < rows; r++) positives += labelCol[r];
+  for (let r = 0; r < rows; r++) positives += labels[r];
 
   await createContractTable(connection, 'intent_coefficients');
   await createContractTable(connection, 'intent_predictions');
@@ -83,7 +90,7 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
     await connection.run(`CREATE OR REPLACE TEMP TABLE _prob (idx INTEGER, probability DOUBLE)`);
     await appendRows(connection, '_prob', (a) => {
       for (let r = 0; r < rows; r++) {
-        a.appendInteger(r);
+        a.appendInteger(idxOf[r]);
         a.appendDouble(probability[r]);
         a.endRow();
       }
@@ -94,15 +101,8 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
       FROM _sf s JOIN _prob p USING (idx) ORDER BY s.session_id`);
 
     // Held-out metrics, and the majority class of the training labels as the baseline.
-    const testScores = new Float64Array(test);
-    const testLabels = new Uint8Array(test);
-    let k = 0;
-    for (let r = 0; r < rows; r++) {
-      if (trainCol[r] === 0) {
-        testScores[k] = probability[r];
-        testLabels[k++] = labelCol[r];
-      }
-    }
+    const testScores = probability.subarray(train);
+    const testLabels = labels.subarray(train);
     if (test > 0) {
       let trainPositives = 0;
       for (let r = 0; r < train; r++) trainPositives += yTrain[r];
