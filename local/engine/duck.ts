@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, FLOAT, INTEGER } from '@duckdb/node-api';
 import { outputTable } from '../../core/contract';
 import { checkAgainstContract, duckType, materialisedColumns } from './sql';
 
@@ -128,6 +128,68 @@ export async function fetchColumns<K extends readonly ColumnKind[]>(
   }
   const trimmed = columns.map((column) => column.slice(0, rows));
   return { rows, columns: trimmed as never };
+}
+
+/** Rows per DataChunk: DuckDB's vector size (a chunk holds at most this many). */
+const CHUNK_ROWS = 2048;
+
+/** The appender calls of the numeric tables the ML stages write (a subset of DuckDBAppender's). */
+export interface NumericAppender {
+  appendInteger(value: number): void;
+  appendDouble(value: number): void;
+  endRow(): void;
+}
+
+/**
+ * Appends rows to a table whose columns are, in order, INTEGER (i32), FLOAT (f32) or DOUBLE (f64),
+ * with the appender's calls but buffered into typed arrays and handed to DuckDB one DataChunk of
+ * 2,048 rows at a time: about half the cost of DuckDB's appender per value (2M rows x 4 columns:
+ * 0.8 s against 1.5 s, measured), and never more than one chunk in memory. Values are never null; a
+ * value of the wrong kind, an integer out of range or a short row throws.
+ */
+export async function appendNumericRows(
+  connection: DuckDBConnection,
+  table: string,
+  kinds: readonly ColumnKind[],
+  fill: (appender: NumericAppender) => void,
+): Promise<void> {
+  if (kinds.length === 0) throw new Error('appendNumericRows: no columns');
+  const types = kinds.map((k) => (k === 'i32' ? INTEGER : k === 'f32' ? FLOAT : DOUBLE));
+  const buffers = kinds.map((k) => allocate(k, CHUNK_ROWS));
+  const appender = await connection.createAppender(table);
+  let column = 0;
+  let row = 0;
+  const flush = (): void => {
+    if (row === 0) return;
+    const chunk = DuckDBDataChunk.create(types, row);
+    for (let c = 0; c < buffers.length; c++) chunk.setColumnValues(c, Array.from(buffers[c].subarray(0, row)));
+    appender.appendDataChunk(chunk);
+    row = 0;
+  };
+  const put = (value: number, integer: boolean): void => {
+    if (column >= kinds.length) throw new Error(`appendNumericRows(${table}): more than ${kinds.length} values in a row`);
+    if ((kinds[column] === 'i32') !== integer) throw new Error(`appendNumericRows(${table}): column ${column + 1} is ${kinds[column]}`);
+    if (integer && !(Number.isInteger(value) && value >= -2147483648 && value <= 2147483647)) {
+      throw new Error(`appendNumericRows(${table}): ${value} is not an INTEGER (column ${column + 1})`);
+    }
+    buffers[column++][row] = value;
+  };
+  try {
+    fill({
+      appendInteger: (value) => put(value, true),
+      appendDouble: (value) => put(value, false),
+      endRow: () => {
+        if (column !== kinds.length) throw new Error(`appendNumericRows(${table}): a row of ${column} values, expected ${kinds.length}`);
+        column = 0;
+        if (++row === CHUNK_ROWS) flush();
+      },
+    });
+    if (column !== 0) throw new Error(`appendNumericRows(${table}): the last row is incomplete`);
+    flush();
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 /** Appends rows to a table through DuckDB's appender, flushing at the end. */

@@ -13,7 +13,7 @@ import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../core/contract';
 import { aucRoc, confusionAt } from '../../ml/metrics';
 import { predictAll, trainLogisticRegression } from '../../ml/logistic-regression';
-import { appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
+import { appendNumericRows, appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
 import { readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
@@ -88,7 +88,7 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
       INTENT_FEATURES.forEach((f, j) => row(f, j + 1, model.coefficients[j], model.means[j], model.stds[j]));
     });
     await connection.run(`CREATE OR REPLACE TEMP TABLE _prob (idx INTEGER, probability DOUBLE)`);
-    await appendRows(connection, '_prob', (a) => {
+    await appendNumericRows(connection, '_prob', ['i32', 'f64'], (a) => {
       for (let r = 0; r < rows; r++) {
         a.appendInteger(idxOf[r]);
         a.appendDouble(probability[r]);

@@ -18,7 +18,7 @@ import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
-import { appendRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
+import { appendNumericRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
 import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
@@ -236,7 +236,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   const candidates = await candidateItems(connection, itemsTag, r.candidateProducts);
   const users = eligibleUsers(full, r.minUserProducts);
   await connection.run(`CREATE OR REPLACE TEMP TABLE _recs (u INTEGER, rank INTEGER, i INTEGER, score DOUBLE)`);
-  await appendRows(connection, '_recs', (a) => {
+  await appendNumericRows(connection, '_recs', ['i32', 'i32', 'i32', 'f64'], (a) => {
     recommendForUsers(full.model, users, r.topN, excludeOf(full, r.excludePurchased), (u, items, scores) => {
       for (let j = 0; j < items.length; j++) {
         a.appendInteger(u);
@@ -252,7 +252,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
     SELECT u.user_id, r.rank, i.product_id, r.score FROM _recs r JOIN _u_all u USING (u) JOIN _i_${itemsTag} i USING (i) ORDER BY u.user_id, r.rank`);
 
   await connection.run(`CREATE OR REPLACE TEMP TABLE _similar (i INTEGER, rank INTEGER, j INTEGER, similarity DOUBLE)`);
-  await appendRows(connection, '_similar', (a) => {
+  await appendNumericRows(connection, '_similar', ['i32', 'i32', 'i32', 'f64'], (a) => {
     similarItems(full.model, candidates, r.similarProductsPerProduct, (item, similar, similarity) => {
       for (let j = 0; j < similar.length; j++) {
         a.appendInteger(item);

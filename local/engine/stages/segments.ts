@@ -12,7 +12,7 @@
 import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { silhouette, standardize, trainKMeans } from '../../ml/kmeans';
-import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
+import { appendNumericRows, appendRows, createContractTable, fetchColumns, scalar } from '../duck';
 import { readSql } from '../sql';
 import { writeMetrics } from './metrics-table';
 
@@ -101,7 +101,7 @@ export async function runSegments(connection: DuckDBConnection, params: Pipeline
   const { model, assignments } = trainKMeans(z, d, { k, maxIter: p.maxIter, seed: p.seed });
 
   await connection.run(`CREATE OR REPLACE TEMP TABLE _assign (idx INTEGER, segment_id INTEGER)`);
-  await appendRows(connection, '_assign', (a) => {
+  await appendNumericRows(connection, '_assign', ['i32', 'i32'], (a) => {
     for (let r = 0; r < rows; r++) {
       a.appendInteger(r);
       a.appendInteger(assignments[r]);

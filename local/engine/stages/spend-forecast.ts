@@ -18,7 +18,7 @@ import { REVENUE_INTERVAL_Z, SPEND_FEATURES, SPEND_LOG_FEATURES } from '../../..
 import { fitGlm, GlmModel, predictGlm } from '../../ml/glm';
 import { dot, fitLeastSquares, LeastSquaresFit, leverage } from '../../ml/least-squares';
 import { aucRoc, meanAbsoluteError, rootMeanSquaredError, spearman } from '../../ml/metrics';
-import { appendRows, createContractTable, fetchColumns, scalar } from '../duck';
+import { appendNumericRows, appendRows, createContractTable, fetchColumns, scalar } from '../duck';
 import { readSql, readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
@@ -333,7 +333,7 @@ export async function runSpendForecast(connection: DuckDBConnection, params: Pip
       const prediction = predictSpend(fitSpendModel(test, p), future);
       const baseline = pastSpendRate(future, h);
       await connection.run(`CREATE OR REPLACE TEMP TABLE _spend_pred (idx INTEGER, purchase_probability DOUBLE, spend_if_purchase DOUBLE, predicted_spend DOUBLE, baseline_spend DOUBLE)`);
-      await appendRows(connection, '_spend_pred', (a) => {
+      await appendNumericRows(connection, '_spend_pred', ['i32', 'f64', 'f64', 'f64', 'f64'], (a) => {
         for (let i = 0; i < future.n; i++) {
           a.appendInteger(i);
           a.appendDouble(prediction.probability[i]);

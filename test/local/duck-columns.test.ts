@@ -1,0 +1,66 @@
+/**
+ * The typed-array crossings of local/engine/duck.ts: appendNumericRows (buffered DataChunk appends)
+ * writes exactly the rows a per-value DuckDB appender writes, across chunk boundaries and with the
+ * doubles NaN, ±Infinity, -0 and subnormals; it refuses a wrong kind, an out-of-range integer and
+ * an incomplete row; fetchColumns reads the rows back in order.
+ */
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { appendNumericRows, appendRows, fetchColumns } from '../../local/engine/duck';
+
+let instance: DuckDBInstance;
+let c: DuckDBConnection;
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(':memory:');
+  c = await instance.connect();
+});
+afterAll(() => {
+  c.closeSync();
+  instance.closeSync();
+});
+
+const SPECIAL = [Number.NaN, Infinity, -Infinity, -0, 5e-324, 1.7976931348623157e308, 0.1];
+
+describe('appendNumericRows', () => {
+  // 2,048 rows make one DataChunk: 5,000 rows are two full chunks and a partial one.
+  const rows = 5000;
+  const value = (r: number) => (r < SPECIAL.length ? SPECIAL[r] : Math.sin(r) * 1e6);
+
+  test('writes the same rows as the per-value appender, in order, across chunk boundaries', async () => {
+    for (const t of ['a', 'b']) await c.run(`CREATE OR REPLACE TABLE ${t} (id INTEGER, neg INTEGER, x DOUBLE, f FLOAT)`);
+    const fill = (a: { appendInteger(v: number): void; appendDouble(v: number): void; endRow(): void }) => {
+      for (let r = 0; r < rows; r++) {
+        a.appendInteger(r);
+        a.appendInteger(r === 1 ? -2147483648 : r === 2 ? 2147483647 : -r);
+        a.appendDouble(value(r));
+        a.appendDouble(r / 3);
+        a.endRow();
+      }
+    };
+    await appendRows(c, 'a', (a) =>
+      fill({ appendInteger: (v) => a.appendInteger(v), appendDouble: (v) => a.appendDouble(v), endRow: () => a.endRow() }),
+    );
+    await appendNumericRows(c, 'b', ['i32', 'i32', 'f64', 'f32'], fill);
+    // Row for row, NaN and -0 included (IS DISTINCT FROM treats NaN = NaN; -0 is checked by its sign below).
+    const diff = await c.runAndReadAll(`SELECT count(*) FROM a JOIN b USING (id)
+      WHERE a.neg IS DISTINCT FROM b.neg OR a.x IS DISTINCT FROM b.x OR a.f IS DISTINCT FROM b.f`);
+    expect(Number(diff.getRows()[0][0])).toBe(0);
+    const { rows: n, columns } = await fetchColumns(c, 'SELECT id, x, f FROM b ORDER BY rowid', ['i32', 'f64', 'f32'] as const);
+    expect(n).toBe(rows);
+    expect(Array.from(columns[0].subarray(0, 3))).toEqual([0, 1, 2]);
+    expect(columns[0][rows - 1]).toBe(rows - 1);
+    for (let r = 0; r < SPECIAL.length; r++) expect(Object.is(columns[1][r], SPECIAL[r])).toBe(true);
+    expect(columns[2][rows - 1]).toBe(Math.fround((rows - 1) / 3));
+  });
+
+  test('refuses a value of the wrong kind, an integer out of range and an incomplete row, naming the table', async () => {
+    await c.run('CREATE OR REPLACE TABLE t (i INTEGER, x DOUBLE)');
+    await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => a.appendDouble(1))).rejects.toThrow('appendNumericRows(t): column 1 is i32');
+    await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => a.appendInteger(2 ** 31))).rejects.toThrow('2147483648 is not an INTEGER');
+    await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => a.appendInteger(1.5))).rejects.toThrow('1.5 is not an INTEGER');
+    await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => {
+      a.appendInteger(1);
+      a.endRow();
+    })).rejects.toThrow('a row of 1 values, expected 2');
+    await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => a.appendInteger(1))).rejects.toThrow('the last row is incomplete');
+  });
+});
