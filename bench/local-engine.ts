@@ -69,17 +69,19 @@ async function main(): Promise<void> {
   for (const events of sizes) {
     const file = await input(events);
     const scans: Measured[] = [];
-    const pipelines: (Measured & { stages: { name: string; seconds: number; rows?: number }[] })[] = [];
+    const pipelines: (Measured & { loadBefore: number[]; stages: { name: string; seconds: number; rows?: number }[] })[] = [];
     for (let run = 0; run < runs; run++) {
+      // The 1/5/15-minute load averages before the run: on a shared machine, a run that shared its cores shows here.
+      const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
       const scan = timed([process.execPath, '-e', SCAN, file]);
       if (Number(scan.stdout.trim()) !== events) throw new Error(`scan counted ${scan.stdout.trim()} rows, expected ${events}`);
       scans.push({ seconds: scan.seconds, peakRssMiB: scan.peakRssMiB });
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'shopsight-bench-'));
       const r = timed([process.execPath, BIN, 'run', '--input', file, '--out', out, '--run-id', `bench-${events}`]);
       const summary = JSON.parse(fs.readFileSync(path.join(out, 'run-summary.json'), 'utf8')) as { stages: { name: string; seconds: number; rows?: number }[] };
-      pipelines.push({ seconds: r.seconds, peakRssMiB: r.peakRssMiB, stages: summary.stages });
+      pipelines.push({ seconds: r.seconds, peakRssMiB: r.peakRssMiB, loadBefore, stages: summary.stages });
       fs.rmSync(out, { recursive: true, force: true });
-      console.error(`${events} events, run ${run + 1}/${runs}: pipeline ${r.seconds.toFixed(1)} s, ${r.peakRssMiB.toFixed(0)} MiB; scan ${scan.seconds.toFixed(1)} s`);
+      console.error(`${events} events, run ${run + 1}/${runs}: pipeline ${r.seconds.toFixed(1)} s, ${r.peakRssMiB.toFixed(0)} MiB; scan ${scan.seconds.toFixed(1)} s; load before ${loadBefore.join(' ')}`);
     }
     const stageNames = pipelines[0].stages.map((s) => s.name);
     results[String(events)] = {
