@@ -86,7 +86,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mix32, Sfc32, streamSeedWords } from './random';
-import { alsWasm, AlsWasmKernels, solveScratchBytes, WasmArena, writeGram32 } from './wasm/als-kernels';
+import { alsWasm, AlsWasmKernels, solveScratchBytes, WasmArena, writeCandidatePairs, writeGram32 } from './wasm/als-kernels';
 
 export interface ImplicitRatings {
   users: number;
@@ -565,6 +565,11 @@ interface TopNJob {
   outCount: Int32Array;
   /** Per query: candidate rows scored before the norm bound stopped the scan. */
   outScored: Int32Array;
+  /**
+   * Set when Q is in the WASM arena: the candidates as the score kernel's pairs of doubles (address
+   * c2), and per task a slot of `slot` doubles of `scores` (chunk rows x 4 queries, then 4 rank of scratch).
+   */
+  wasm: { c2: number; scores: Float64Array; slot: number; chunk: number } | null;
 }
 
 /**
@@ -590,8 +595,13 @@ function belowF32(t: number): number {
  * pass rather than one: 2.2x faster on the bench (bench/als-topn.ts) though each group scans until
  * its last query stops (35% of rows scored there instead of 30%).
  */
-function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
+function topNRange(job: TopNJob, qFrom: number, qTo: number, wasm: AlsWasmKernels | null, task: number): void {
   const { Q, qRows, C, m, candItem, cNorm, rank, n, exPtr, exIdx, selfIsRow, valid, outItems, outScores, outCount, outScored } = job;
+  // WASM: the four queries' scores of `chunk` rows at a time, computed ahead into sc (the same doubles
+  // as the loops below; rows past a stop are scored but never offered).
+  const ws = wasm && job.wasm ? job.wasm : null;
+  const sc = ws ? ws.scores.subarray(task * ws.slot, (task + 1) * ws.slot) : null;
+  const chunk = ws ? ws.chunk : 0;
   const heaps = [new TopN(n), new TopN(n), new TopN(n), new TopN(n)];
   const margin = 1 + (rank + 8) * 8.881784197001252e-16;
   const nxs = [0, 0, 0, 0];
@@ -636,6 +646,8 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
     const h1 = heaps[1];
     const h2 = heaps[2];
     const h3 = heaps[3];
+    let cFrom = 0;
+    let cTo = 0;
     let j = 0;
     for (; alive > 0 && j < m; j += 2) {
       const c = cNorm[j]; // >= cNorm[j + 1]: one test covers both rows of the step
@@ -657,7 +669,33 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
       }
       if (alive === 0) break;
       const co = j * rank;
-      if (j < m2) {
+      if (ws && sc && wasm && j >= cTo) {
+        cFrom = j;
+        cTo = Math.min(m, j + chunk);
+        const qb = Q.byteOffset;
+        wasm.score(qb + 4 * o0, qb + 4 * o1, qb + 4 * o2, qb + 4 * o3, rank, ws.c2, cFrom >> 1, (cTo + 1) >> 1, sc.byteOffset, sc.byteOffset + chunk * 32);
+      }
+      if (sc && j < m2) {
+        const w = (j - cFrom) * 4;
+        const ia = candItem[j];
+        const ib = candItem[j + 1];
+        if (sc[w] >= l0 && Math.fround(sc[w]) >= t0) l0 = belowF32((t0 = h0.offer(Math.fround(sc[w]), ia)));
+        if (sc[w + 2] >= l1 && Math.fround(sc[w + 2]) >= t1) l1 = belowF32((t1 = h1.offer(Math.fround(sc[w + 2]), ia)));
+        if (sc[w + 4] >= l2 && Math.fround(sc[w + 4]) >= t2) l2 = belowF32((t2 = h2.offer(Math.fround(sc[w + 4]), ia)));
+        if (sc[w + 6] >= l3 && Math.fround(sc[w + 6]) >= t3) l3 = belowF32((t3 = h3.offer(Math.fround(sc[w + 6]), ia)));
+        if (sc[w + 1] >= l0 && Math.fround(sc[w + 1]) >= t0) l0 = belowF32((t0 = h0.offer(Math.fround(sc[w + 1]), ib)));
+        if (sc[w + 3] >= l1 && Math.fround(sc[w + 3]) >= t1) l1 = belowF32((t1 = h1.offer(Math.fround(sc[w + 3]), ib)));
+        if (sc[w + 5] >= l2 && Math.fround(sc[w + 5]) >= t2) l2 = belowF32((t2 = h2.offer(Math.fround(sc[w + 5]), ib)));
+        if (sc[w + 7] >= l3 && Math.fround(sc[w + 7]) >= t3) l3 = belowF32((t3 = h3.offer(Math.fround(sc[w + 7]), ib)));
+      } else if (sc) {
+        // The last row of an odd m (lane 0 of its pair).
+        const w = (j - cFrom) * 4;
+        const ia = candItem[j];
+        if (sc[w] >= l0 && Math.fround(sc[w]) >= t0) h0.offer(Math.fround(sc[w]), ia);
+        if (sc[w + 2] >= l1 && Math.fround(sc[w + 2]) >= t1) h1.offer(Math.fround(sc[w + 2]), ia);
+        if (sc[w + 4] >= l2 && Math.fround(sc[w + 4]) >= t2) h2.offer(Math.fround(sc[w + 4]), ia);
+        if (sc[w + 6] >= l3 && Math.fround(sc[w + 6]) >= t3) h3.offer(Math.fround(sc[w + 6]), ia);
+      } else if (j < m2) {
         // Two candidates x four queries per k: 6 loads for 8 multiply-adds, 8 independent sums.
         let s0a = 0;
         let s0b = 0;
@@ -805,7 +843,8 @@ function runTask(job: Job, t: number, inWorker: boolean, wasm: AlsWasmKernels | 
       );
       return;
     case 'topn':
-      topNRange(job, t * job.block, Math.min(job.qRows.length, (t + 1) * job.block));
+      if (job.wasm && !wasm) throw new Error('the ALS WASM kernels are not instantiated in this thread');
+      topNRange(job, t * job.block, Math.min(job.qRows.length, (t + 1) * job.block), wasm, t);
       return;
     case 'fail':
       if (inWorker) throw new Error(job.message);
@@ -1467,6 +1506,13 @@ function checkN(n: number): void {
 /** Queries per scoring task (a multiple of 4) and per chunk whose outputs are buffered before streaming. */
 const SCORE_BLOCK = 64;
 const SCORE_CHUNK = 1 << 15;
+/**
+ * WASM scoring (the score kernel, a chunk of rows scored ahead per group of four queries) from this
+ * many queries x candidates: the query factors are copied into the arena and the candidates into
+ * pairs of doubles once per call, which a few queries would not repay.
+ */
+const SCORE_WASM_MIN_PAIRS = 1 << 20;
+const SCORE_WASM_ROWS = 64;
 
 function scoringThreads(options: ScoringOptions | undefined, queries: number, m: number, rank: number): number {
   const t = resolveThreads(options?.threads);
@@ -1482,7 +1528,42 @@ function i32(n: number, shared: boolean): Int32Array {
  * then `emit` streams each query's result in order.
  */
 function scoreAll(
-  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored'>,
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  queries: Int32Array,
+  threads: number,
+  stats: ScoringStats | undefined,
+  exclusions: ((from: number, to: number) => { ptr: Int32Array; idx: Int32Array } | null) | null,
+  emit: (q: number, items: Int32Array, scores: Float32Array) => void,
+): void {
+  const chunk = Math.min(SCORE_CHUNK, Math.max(queries.length, 1));
+  const arena = wasmWanted() && queries.length * base.m >= SCORE_WASM_MIN_PAIRS ? alsWasm()?.arena ?? null : null;
+  const mark = arena?.mark();
+  try {
+    let wasm: TopNJob['wasm'] = null;
+    let Q = base.Q;
+    const rank = base.rank;
+    const c2Length = ((base.m + 1) >> 1) * rank * 2;
+    const slot = SCORE_WASM_ROWS * 4 + 4 * rank;
+    const bytes = 4 * Q.length + 8 * (c2Length + Math.ceil(chunk / SCORE_BLOCK) * slot);
+    if (arena && arena.available() > 2 * bytes) {
+      if (!arena.owns(Q)) {
+        Q = arena.f32(Q.length);
+        Q.set(base.Q);
+      }
+      const c2 = arena.f64(c2Length);
+      writeCandidatePairs(base.C, base.m, rank, c2);
+      wasm = { c2: c2.byteOffset, scores: arena.f64(Math.ceil(chunk / SCORE_BLOCK) * slot), slot, chunk: SCORE_WASM_ROWS };
+    }
+    scoreChunks({ ...base, Q }, wasm, queries, threads, stats, exclusions, emit);
+  } finally {
+    if (mark !== undefined) arena?.release(mark);
+  }
+}
+
+/** scoreAll's loop over chunks of queries, on the given WASM set-up (or none). */
+function scoreChunks(
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  wasm: TopNJob['wasm'],
   queries: Int32Array,
   threads: number,
   stats: ScoringStats | undefined,
@@ -1510,6 +1591,7 @@ function scoreAll(
       outScores,
       outCount,
       outScored,
+      wasm,
     };
     runJob(job, Math.ceil((to - from) / SCORE_BLOCK), threads);
     if (stats) {

@@ -377,12 +377,76 @@ function gramFunction(): Code {
   return c;
 }
 
-/** The kernel module's bytes: imports env.memory (shared, up to maxPages), exports solve and gram. */
+/**
+ * score(q0, q1, q2, q3, rank, c2, pFrom, pTo, out, qbuf): x_s . y_j for the four Float32 query rows
+ * at q0..q3 and candidate rows j in [2 pFrom, 2 pTo), summed in double in order k = 0..rank-1 (the
+ * products of Float32s are exact in double), so each score is topNRange's, bit for bit. c2 holds the
+ * candidates in pairs as doubles, interleaved: pair p, entry k at c2 + 16 (p rank + k) = (y_2p[k],
+ * y_2p+1[k]). out gets 8 doubles per pair: query s at out + 64 (p - pFrom) + 16 s = (x_s . y_2p,
+ * x_s . y_2p+1). qbuf: 4 rank doubles of scratch (the queries promoted once per call).
+ */
+function scoreFunction(): Code {
+  const c = new Code([i32, i32, i32, i32, i32, i32, i32, i32, i32, i32], []);
+  const q = [0, 1, 2, 3];
+  const [rank, c2, pFrom, pTo, out, qbuf] = [4, 5, 6, 7, 8, 9];
+  const [rb8, p, ob, cb, kq, kc, kb] = Array.from({ length: 7 }, () => c.local(i32));
+  const qs = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
+  const acc = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
+  const y = c.local(v128);
+  c.get(rank).i32Const(3).i32Shl().set(rb8);
+  for (let s = 0; s < 4; s++) {
+    c.get(qbuf).get(rb8).i32Const(s).i32Mul().i32Add().set(qs[s]);
+    c.i32Const(0).set(kb);
+    c.i32Const(0).set(kq);
+    whileLoop(c, () => c.get(kq).get(rb8).i32LtS(), () => {
+      addr(c, qs[s], kq);
+      addr(c, q[s], kb).f32Load().f64PromoteF32();
+      c.f64Store();
+      bump(c, kb, 4);
+      bump(c, kq, 8);
+    });
+  }
+  c.get(pFrom).set(p).get(out).set(ob);
+  c.get(c2).get(pFrom).get(rank).i32Mul().i32Const(4).i32Shl().i32Add().set(cb);
+  whileLoop(c, () => c.get(p).get(pTo).i32LtS(), () => {
+    for (let s = 0; s < 4; s++) c.v128Const0().set(acc[s]);
+    c.i32Const(0).set(kq).i32Const(0).set(kc);
+    whileLoop(c, () => c.get(kq).get(rb8).i32LtS(), () => {
+      addr(c, cb, kc).v128Load().set(y);
+      for (let s = 0; s < 4; s++) {
+        c.get(acc[s]);
+        addr(c, qs[s], kq).v128Load64Splat();
+        c.get(y).f64x2Mul().f64x2Add().set(acc[s]);
+      }
+      bump(c, kq, 8);
+      bump(c, kc, 16);
+    });
+    for (let s = 0; s < 4; s++) c.get(ob).get(acc[s]).v128Store(16 * s);
+    bump(c, ob, 64);
+    bump(c, cb, () => c.get(rb8).i32Const(1).i32Shl());
+    bump(c, p, 1);
+  });
+  return c;
+}
+
+/** The candidate rows C (m x rank, Float32) as score()'s interleaved pairs of doubles (an odd last row paired with zeros). */
+export function writeCandidatePairs(C: Float32Array, m: number, rank: number, out: Float64Array): void {
+  const pairs = (m + 1) >> 1;
+  out.fill(0, 0, pairs * rank * 2);
+  for (let j = 0; j < m; j++) {
+    const base = (j >> 1) * rank * 2 + (j & 1);
+    const o = j * rank;
+    for (let k = 0; k < rank; k++) out[base + 2 * k] = C[o + k];
+  }
+}
+
+/** The kernel module's bytes: imports env.memory (shared, up to maxPages), exports solve, gram and score. */
 export function alsKernelModuleBytes(maxPages = MAX_PAGES): Uint8Array<ArrayBuffer> {
   return new ModuleBuilder()
     .importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages, shared: true })
     .func('solve', solveFunction())
     .func('gram', gramFunction())
+    .func('score', scoreFunction())
     .encode();
 }
 
@@ -393,6 +457,7 @@ export interface AlsWasmKernels {
     cgSteps: number, zeroStart: number, from: number, to: number, scratch: number,
   ): void;
   gram(f: number, from: number, to: number, rank: number, out: number): void;
+  score(q0: number, q1: number, q2: number, q3: number, rank: number, c2: number, pFrom: number, pTo: number, out: number, qbuf: number): void;
 }
 
 export function instantiateAlsKernels(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): AlsWasmKernels {

@@ -251,6 +251,10 @@ export class Code {
   v128Load64Zero(offset = 0): this {
     return this.simd(0x5d, ...this.memarg(8, offset));
   }
+  /** One f64 at the address into both lanes. */
+  v128Load64Splat(offset = 0): this {
+    return this.simd(0x0a, ...this.memarg(8, offset));
+  }
   v128Const0(): this {
     return this.simd(0x0c, ...new Array<number>(16).fill(0));
   }

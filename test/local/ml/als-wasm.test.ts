@@ -13,7 +13,9 @@ import {
   PARALLEL_MIN_RATINGS,
   ratingsFromTriples,
   recommendForUsers,
+  ScoringStats,
   shutdownAlsWorkers,
+  similarItems,
   trainImplicitAls,
 } from '../../../local/ml/als';
 import { alsKernelModuleBytes, alsWasm, solveScratchBytes, writeGram32 } from '../../../local/ml/wasm/als-kernels';
@@ -312,5 +314,60 @@ describe('training with the WASM kernels', () => {
     const js = withKernels('js', () => trainImplicitAls(rt, { ...p, threads: 2 }));
     expect(same(m2.userFactors, js.userFactors)).toBe(false);
     expect(relFrobenius(m2.userFactors, js.userFactors)).toBeLessThan(1e-3);
+  });
+});
+
+describe('scoring with the WASM kernel', () => {
+  // Above the WASM scoring threshold (2^20 queries x candidates), odd rank and odd candidate count.
+  const r = rng(5);
+  const rank = 33;
+  const users = 2500;
+  const items = 901;
+  // Power-law norms, so the norm bound stops scans early; a few exact zeros and repeated rows for ties.
+  const factors = (rows: number) => {
+    const f = Float32Array.from({ length: rows * rank }, () => r() - 0.5);
+    for (let e = 0; e < rows; e++) {
+      const scale = 1 / (1 + 20 * r() * r());
+      for (let k = 0; k < rank; k++) f[e * rank + k] *= scale;
+    }
+    f.fill(0, 3 * rank, 4 * rank);
+    f.copyWithin(10 * rank, 11 * rank, 12 * rank);
+    return f;
+  };
+  const model: AlsModel = { rank, users, items, userFactors: factors(users), itemFactors: factors(items), lossHistory: [] };
+  const candidates = Int32Array.from({ length: 899 }, (_, j) => (j * 7) % items);
+
+  const run = (kernels: string | undefined, threads: number) =>
+    withKernels(kernels, () => {
+      const arena = alsWasm()!.arena;
+      const before = arena.mark();
+      let inArena = false;
+      const out: number[] = [];
+      const stats: ScoringStats = { queries: 0, pairs: 0, scored: 0 };
+      const qs = Int32Array.from({ length: users }, (_, u) => (u * 31) % users);
+      recommendForUsers(model, qs, 10, (u) => (u % 4 === 0 ? Int32Array.of(u % items, (u * 3) % items).sort() : undefined), (u, it, sc) => {
+        inArena ||= arena.mark() > before;
+        out.push(u, it.length, ...it, ...Array.from(sc));
+      }, candidates, { threads, stats });
+      const sims: number[] = [];
+      similarItems(model, Int32Array.from({ length: items }, (_, i) => i), 7, (i, it, sc) => {
+        inArena ||= arena.mark() > before;
+        sims.push(i, it.length, ...it, ...Array.from(sc));
+      }, undefined, { threads, stats });
+      expect(arena.mark()).toBe(before);
+      return { out, sims, stats, inArena };
+    });
+
+  it('top-n and similar items are bit-identical to the JS scoring, pruning included', () => {
+    expect(users * candidates.length).toBeGreaterThanOrEqual(1 << 20);
+    const w = run(undefined, 1);
+    const j = run('js', 1);
+    expect(w.inArena).toBe(true); // the WASM set-up ran
+    expect(j.inArena).toBe(false);
+    expect(w.out).toEqual(j.out);
+    expect(w.sims).toEqual(j.sims);
+    expect(w.stats).toEqual(j.stats);
+    expect(w.stats.scored).toBeLessThan(0.9 * w.stats.pairs); // the bound did stop scans
+    expect(run(undefined, 2).out).toEqual(j.out);
   });
 });
