@@ -13,7 +13,7 @@
  */
 import { Random, ZipfSampler } from '../local/generate/random';
 import { alsJsKernels, ratingsFromTriples } from '../local/ml/als';
-import { alsWasm, solveScratchBytes, writeGram32 } from '../local/ml/wasm/als-kernels';
+import { alsWasm, gram32Length, solveScratchBytes, writeGram32 } from '../local/ml/wasm/als-kernels';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -108,7 +108,7 @@ function main(): void {
   const Yw = arena.f32(Y.length);
   Yw.set(Y);
   const Xw = arena.f32(X0.length);
-  const g32 = arena.f32(rank * ((rank + 3) & ~3));
+  const g32 = arena.f32(gram32Length(rank));
   writeGram32(G, rank, g32);
   const scratch = arena.f32(solveScratchBytes(rank) / 4);
   const wSolve = timeRuns(runs, () => Xw.set(X0), () =>

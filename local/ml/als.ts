@@ -86,7 +86,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mix32, Sfc32, streamSeedWords } from './random';
-import { alsWasm, AlsWasmKernels, solveScratchBytes, WasmArena, writeCandidatePairs, writeGram32 } from './wasm/als-kernels';
+import { alsWasm, AlsWasmKernels, gram32Length, solveScratchBytes, WasmArena, writeCandidatePairs, writeGram32 } from './wasm/als-kernels';
 
 export interface ImplicitRatings {
   users: number;
@@ -1292,7 +1292,7 @@ function solveSide(
   const mark = arena?.mark();
   let wasm: SolveJob['wasm'] = null;
   if (arena && [csr.ptr, csr.idx, csr.val, dst, src].every((a) => arena.owns(a))) {
-    const g32 = arena.f32(rank * ((rank + 3) & ~3));
+    const g32 = arena.f32(gram32Length(rank));
     writeGram32(G, rank, g32);
     const scratchBytes = solveScratchBytes(rank);
     wasm = { g32: g32.byteOffset, scratch: arena.f32((tasks * scratchBytes) / 4).byteOffset, scratchBytes };

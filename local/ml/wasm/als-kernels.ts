@@ -19,7 +19,8 @@
  * the same algorithm, steps and stopping rule as solveRange; the vectors x, r, p, Ap are Float32 (in
  * the task's scratch: 4 vectors of rankPad = ceil(rank / 4) * 4 floats, zero-padded) with f32x4 dot
  * products and axpys, the per-rating coefficients and the reductions rr and p.Ap in f64 (dots are
- * summed across lanes in f64). g32 is G as Float32, rank rows of rankPad floats, zero-padded.
+ * summed across lanes in f64). g32 is G as Float32, rankPad rows of rankPad floats, zero-padded (G
+ * times a vector is formed four rows at a time in f32x4, Float32 too).
  * gram(f, from, to, rank, out): the upper triangle (and a few entries just below the diagonal, which
  * the caller overwrites by symmetry) of F[from..to)^T F[from..to) in f64x2, the products of Float32
  * exact in double and added per entry in entity order: bit-identical to gramRange.
@@ -103,6 +104,45 @@ function dot(c: Code, s: Scratch, a: number, b: number, vb: number, nb: number, 
   });
 }
 
+/** i8x16.shuffle bytes picking f32 lanes (0-3 of the first operand, 4-7 of the second). */
+function lanes(...l: number[]): number[] {
+  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+}
+
+/**
+ * res (v128 local) = (G_a . v, G_a+1 . v, G_a+2 . v, G_a+3 . v) for the four padded g32 rows from byte
+ * address gRow (rows rpb bytes apart) and the padded vector v: one load of v per four rows, the four
+ * sums then reduced together by a transpose of shuffles.
+ */
+function gemv4(c: Code, s: Scratch, acc: number[], gRow: number, v: number, rpb: number, res: number, vk: number): void {
+  const { kb } = s;
+  for (const a of acc) c.v128Const0().set(a);
+  c.i32Const(0).set(kb);
+  whileLoop(c, () => c.get(kb).get(rpb).i32LtS(), () => {
+    addr(c, v, kb).v128Load().set(vk);
+    for (let i = 0; i < 4; i++) {
+      c.get(acc[i]);
+      c.get(gRow);
+      if (i > 0) c.get(rpb).i32Const(i).i32Mul().i32Add();
+      c.get(kb).i32Add().v128Load().get(vk).f32x4Mul().f32x4Add().set(acc[i]);
+    }
+    bump(c, kb, 16);
+  });
+  // (a0+a2, b0+b2, a1+a3, b1+b3) and the same for c, d; then lanes 0-1 + lanes 2-3 of the pair.
+  const pairUp = (x: number, y: number) => {
+    c.get(x).get(y).i8x16Shuffle(lanes(0, 4, 1, 5));
+    c.get(x).get(y).i8x16Shuffle(lanes(2, 6, 3, 7));
+    c.f32x4Add();
+  };
+  pairUp(acc[0], acc[1]);
+  c.set(acc[0]);
+  pairUp(acc[2], acc[3]);
+  c.set(acc[2]);
+  c.get(acc[0]).get(acc[2]).i8x16Shuffle(lanes(0, 1, 4, 5));
+  c.get(acc[0]).get(acc[2]).i8x16Shuffle(lanes(2, 3, 6, 7));
+  c.f32x4Add().set(res);
+}
+
 /** v[.] += coef * y[.] over bytes [0, nb): f32x4 over [0, vb), scalar after; coef an f32 local. */
 function axpy(c: Code, s: Scratch, coef: number, y: number, v: number, vb: number, nb: number): void {
   const { kb, acc0 } = s;
@@ -139,10 +179,11 @@ function solveFunction(): Code {
   const [ptr, idx, val, dst, src, g, rank, lambda, alpha, steps, zeroStart, from, to, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const L = (t: ValType) => c.local(t);
   const [e, s, t, o, q, yo, ab, gRow, step, rb, rvb, rpb, X, R, P, AP] = Array.from({ length: 16 }, () => L(i32));
-  const [reg, c1, d, rr, pap, stepA, beta, rrNew, ra] = Array.from({ length: 9 }, () => L(f64));
+  const [reg, c1, d, rr, pap, stepA, beta, rrNew] = Array.from({ length: 8 }, () => L(f64));
   const coef = L(f32);
-  const [cs, u, w] = [L(v128), L(v128), L(v128)];
+  const [cs, u, w, gv, vk, regV] = [L(v128), L(v128), L(v128), L(v128), L(v128), L(v128)];
   const sc: Scratch = { kb: L(i32), acc0: L(v128), acc1: L(v128) };
+  const acc4 = [sc.acc0, sc.acc1, L(v128), L(v128)];
   const kb = sc.kb;
 
   // rb: bytes of a row; rvb: its f32x4 part; rpb: bytes of a padded scratch / g32 row.
@@ -211,20 +252,24 @@ function solveFunction(): Code {
           axpy(c, sc, coef, yo, R, rvb, rb);
           bump(c, q, 1);
         });
-        // r -= G x + reg x; p = r; rr = r . r (f64)
-        c.f64Const(0).set(rr).i32Const(0).set(ab).get(g).set(gRow);
-        whileLoop(c, () => c.get(ab).get(rb).i32LtS(), () => {
-          dot(c, sc, gRow, X, rpb, rpb, d);
-          addr(c, R, ab).f32Load().f64PromoteF32().get(d).f64Sub();
-          c.get(reg);
-          addr(c, X, ab).f32Load().f64PromoteF32();
-          c.f64Mul().f64Sub().set(ra);
-          addr(c, R, ab).get(ra).f32DemoteF64().f32Store();
-          addr(c, P, ab).get(ra).f32DemoteF64().f32Store();
-          c.get(rr).get(ra).get(ra).f64Mul().f64Add().set(rr);
-          bump(c, ab, 4);
-          bump(c, gRow, () => c.get(rpb));
+        // r -= G x + reg x; p = r; rr = r . r (f64), four rows at a time (g32 has rankPad zero-padded rows)
+        c.get(reg).f32DemoteF64().f32x4Splat().set(regV);
+        c.v128Const0().set(w).i32Const(0).set(ab).get(g).set(gRow);
+        whileLoop(c, () => c.get(ab).get(rpb).i32LtS(), () => {
+          gemv4(c, sc, acc4, gRow, X, rpb, gv, vk);
+          addr(c, R, ab).v128Load().get(gv).f32x4Sub();
+          c.get(regV);
+          addr(c, X, ab).v128Load();
+          c.f32x4Mul().f32x4Sub().set(u);
+          addr(c, R, ab).get(u).v128Store();
+          addr(c, P, ab).get(u).v128Store();
+          c.get(w);
+          productSum2(c, u, u);
+          c.f64x2Add().set(w);
+          bump(c, ab, 16);
+          bump(c, gRow, () => c.get(rpb).i32Const(2).i32Shl());
         });
+        c.get(w).f64x2ExtractLane(0).get(w).f64x2ExtractLane(1).f64Add().set(rr);
         c.i32Const(0).set(step);
         c.block((done) =>
           c.loop((top) => {
@@ -232,14 +277,14 @@ function solveFunction(): Code {
             c.get(rr).f64Const(0).f64Gt().i32Eqz().brIf(done);
             // ap = G p + reg p + sum_i alpha r_ui (y_i . p) y_i
             c.i32Const(0).set(ab).get(g).set(gRow);
-            whileLoop(c, () => c.get(ab).get(rb).i32LtS(), () => {
-              dot(c, sc, gRow, P, rpb, rpb, d);
+            whileLoop(c, () => c.get(ab).get(rpb).i32LtS(), () => {
+              gemv4(c, sc, acc4, gRow, P, rpb, gv, vk);
               addr(c, AP, ab);
-              c.get(d).get(reg);
-              addr(c, P, ab).f32Load().f64PromoteF32();
-              c.f64Mul().f64Add().f32DemoteF64().f32Store();
-              bump(c, ab, 4);
-              bump(c, gRow, () => c.get(rpb));
+              c.get(gv).get(regV);
+              addr(c, P, ab).v128Load();
+              c.f32x4Mul().f32x4Add().v128Store();
+              bump(c, ab, 16);
+              bump(c, gRow, () => c.get(rpb).i32Const(2).i32Shl());
             });
             c.get(s).set(q);
             whileLoop(c, () => c.get(q).get(t).i32LtS(), () => {
@@ -470,10 +515,16 @@ export function solveScratchBytes(rank: number): number {
   return 4 * 4 * ((rank + 3) & ~3);
 }
 
-/** G (rank x rank, double) as Float32 rows of rankPad floats, zero-padded, at `out`. */
+/** Floats of solve()'s g32: rankPad x rankPad. */
+export function gram32Length(rank: number): number {
+  const rp = (rank + 3) & ~3;
+  return rp * rp;
+}
+
+/** G (rank x rank, double) as Float32, rankPad rows of rankPad floats, zero-padded, at `out`. */
 export function writeGram32(G: Float64Array, rank: number, out: Float32Array): void {
   const rp = (rank + 3) & ~3;
-  out.fill(0, 0, rank * rp);
+  out.fill(0, 0, rp * rp);
   for (let a = 0; a < rank; a++) for (let b = 0; b < rank; b++) out[a * rp + b] = G[a * rank + b];
 }
 

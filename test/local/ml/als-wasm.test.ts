@@ -18,7 +18,7 @@ import {
   similarItems,
   trainImplicitAls,
 } from '../../../local/ml/als';
-import { alsKernelModuleBytes, alsWasm, solveScratchBytes, writeGram32 } from '../../../local/ml/wasm/als-kernels';
+import { alsKernelModuleBytes, alsWasm, gram32Length, solveScratchBytes, writeGram32 } from '../../../local/ml/wasm/als-kernels';
 import { Code, ModuleBuilder, sleb, uleb, ValType } from '../../../local/ml/wasm/emit';
 
 afterAll(() => shutdownAlsWorkers());
@@ -177,7 +177,7 @@ describe('WASM kernels against the JS kernels', () => {
         alsJsKernels.solveRange(pr.ptr, pr.idx, pr.val, fewer, pr.src, G, rank, lambda, alpha, Math.min(steps, rank) - 1, zeroStart, 0, pr.n);
 
         const dst = inArena(pr.dst);
-        const g32 = arena.f32(rank * ((rank + 3) & ~3));
+        const g32 = arena.f32(gram32Length(rank));
         writeGram32(G, rank, g32);
         const scratch = arena.f32(solveScratchBytes(rank) / 4).fill(NaN); // the kernel must clear its scratch
         // Two calls over a split range (as two tasks would), the second after a gap row left alone.
