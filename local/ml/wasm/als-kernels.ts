@@ -37,6 +37,11 @@ const PAGE = 65536;
 /** bytes 8..15 then 0..7: moves lanes 2-3 of an f32x4 to lanes 0-1 (for f64x2.promote_low_f32x4). */
 const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 
+/** i8x16.shuffle bytes picking f32 lanes (0-3 of the first operand, 4-7 of the second). */
+function lanes(...l: number[]): number[] {
+  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+}
+
 /** while (cond) body, cond pushing an i32; the body gets the loop's exit label. */
 function whileLoop(c: Code, cond: () => void, body: (exit: Label) => void): void {
   c.block((exit) =>
@@ -90,11 +95,10 @@ function dot(c: Code, s: Scratch, a: number, b: number, vb: number, nb: number, 
     term(0, acc0);
     bump(c, kb, 16);
   });
-  c.get(acc0).get(acc1).f32x4Add().set(acc0);
-  c.get(acc0).f32x4ExtractLane(0).f64PromoteF32();
-  c.get(acc0).f32x4ExtractLane(1).f64PromoteF32().f64Add();
-  c.get(acc0).f32x4ExtractLane(2).f64PromoteF32();
-  c.get(acc0).f32x4ExtractLane(3).f64PromoteF32().f64Add().f64Add().set(res);
+  // Lanes summed pairwise by shuffles: (l0 + l2) + (l1 + l3).
+  c.get(acc0).get(acc1).f32x4Add().tee(acc0);
+  c.get(acc0).get(acc0).i8x16Shuffle(HIGH_TO_LOW).f32x4Add().tee(acc0);
+  c.get(acc0).get(acc0).i8x16Shuffle(lanes(1, 0, 3, 2)).f32x4Add().f32x4ExtractLane(0).f64PromoteF32().set(res);
   whileLoop(c, () => c.get(kb).get(nb).i32LtS(), () => {
     c.get(res);
     addr(c, a, kb).f32Load().f64PromoteF32();
@@ -102,11 +106,6 @@ function dot(c: Code, s: Scratch, a: number, b: number, vb: number, nb: number, 
     c.f64Mul().f64Add().set(res);
     bump(c, kb, 4);
   });
-}
-
-/** i8x16.shuffle bytes picking f32 lanes (0-3 of the first operand, 4-7 of the second). */
-function lanes(...l: number[]): number[] {
-  return l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
 }
 
 /**
