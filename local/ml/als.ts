@@ -36,9 +36,10 @@
  * indices, Float32Array values) user-major as given and item-major built here by counting sort. In the
  * JS kernels all arithmetic on scalars is in doubles; only the stored factors are Float32.
  *
- * Kernels: the CG solve and the Gram run as WebAssembly SIMD (f32x4 / f64x2) where available
- * (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; 5x and 9x the JS kernels on
- * bench/als-kernels.ts), else as the JS kernels below, behind the same tasks. The WASM kernels need
+ * Kernels: the CG solve, the Gram and the top-n dot block run as WebAssembly SIMD (f32x4 / f64x2)
+ * where available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x and
+ * the Gram ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as the
+ * JS kernels below, behind the same tasks. The WASM kernels need
  * their arrays in one shared WebAssembly.Memory, so a training call (trainImplicitAls, foldInUsers,
  * implicitLoss) allocates its ratings copies, factors and Gram partials from that arena (a bump
  * allocator released when the call ends) instead of plain or SharedArrayBuffer arrays, on any thread
@@ -47,7 +48,10 @@
  * Gram is bit-identical). Chosen per call: the WASM kernels when WebAssembly.validate accepts the
  * SIMD module, a shared Memory can be made and the arena can hold the call's arrays; otherwise the JS
  * kernels. `SHOPSIGHT_ALS_KERNELS=js` (environment, read at every call) forces the JS kernels.
- * Results stay bit-identical for any thread count either way. The loss and top-n scoring are JS.
+ * Results stay bit-identical for any thread count either way. The loss and the top-n heaps and
+ * pruning are JS; the WASM top-n scores (sums in double in the JS order) are bit-identical to the JS
+ * ones, so scoring output is identical on both paths (from SCORE_WASM_MIN_PAIRS queries x candidates,
+ * where copying the query factors into the arena pays).
  *
  * Scoring: scores are x_u . y_i summed in double in order k = 0..rank-1, then rounded to Float32;
  * ranking is by the Float32 score, ties by lower item index, so the output is consistent with the

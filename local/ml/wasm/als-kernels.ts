@@ -1,15 +1,19 @@
 /**
  * WebAssembly SIMD (128-bit) kernels of the local ALS (../als.ts): the conjugate-gradient row solve
- * (`solve`, the twin of solveRange) and the Gram partial (`gram`, the twin of gramRange), built at run
- * time by our own emitter (./emit.ts) and run by every thread on one shared memory arena.
+ * (`solve`, the twin of solveRange), the Gram partial (`gram`, the twin of gramRange) and the top-n
+ * dot block (`score`, inside topNRange), built at run time by our own emitter (./emit.ts) and run by
+ * every thread on one shared memory arena.
  *
- * Why: the JS kernels run at ~0.6 GFLOP/s (scalar doubles, bounds-checked typed arrays); f32x4 lanes
- * and no bounds checks per element make the solve several times faster (bench/als-kernels.ts).
+ * Why: the JS kernels run at ~0.6-1.8 GFLOP/s (scalar doubles, bounds-checked typed arrays); f32x4
+ * lanes and no bounds checks make the solve ~9x and the Gram ~10x faster (bench/als-kernels.ts).
+ * Fallback: where WebAssembly.validate rejects the module or a shared Memory cannot be made, alsWasm()
+ * is null and ALS runs the JS kernels (as it does under SHOPSIGHT_ALS_KERNELS=js, see ../als.ts).
  *
  * Memory layout. One `WebAssembly.Memory({ shared: true })` per process (the `WasmArena`), imported by
  * every instance as env.memory. ALS allocates its shared arrays (ratings CSR both ways, factors X and
- * Y, Gram partials, and for the solve a Float32 copy of G and per-task scratch) from the arena with a
- * bump allocator (16-byte aligned), released to a mark when the training call ends; the memory grows
+ * Y, Gram partials, for the solve a Float32 copy of G and per-task scratch, for scoring the query
+ * factors, the candidates as pairs of doubles and per-task score buffers) from the arena with a
+ * bump allocator (16-byte aligned), released to a mark when the call ends; the memory grows
  * as needed (views made before a grow stay valid: a shared memory is never detached) up to MAX_PAGES.
  * A typed array on the arena's buffer has its memory address as its byteOffset, so the kernels take
  * byte offsets. Worker threads get the Memory and the module bytes through workerData and instantiate
@@ -18,8 +22,8 @@
  * solve(ptr, idx, val, dst, src, g32, rank, lambda, alpha, cgSteps, zeroStart, from, to, scratch):
  * the same algorithm, steps and stopping rule as solveRange; the vectors x, r, p, Ap are Float32 (in
  * the task's scratch: 4 vectors of rankPad = ceil(rank / 4) * 4 floats, zero-padded) with f32x4 dot
- * products and axpys, the per-rating coefficients and the reductions rr and p.Ap in f64 (dots are
- * summed across lanes in f64). g32 is G as Float32, rankPad rows of rankPad floats, zero-padded (G
+ * products and axpys (a dot's lanes summed in f32, then promoted), the per-rating coefficients and the
+ * reductions rr and p.Ap in f64. g32 is G as Float32, rankPad rows of rankPad floats, zero-padded (G
  * times a vector is formed four rows at a time in f32x4, Float32 too).
  * gram(f, from, to, rank, out): the upper triangle (and a few entries just below the diagonal, which
  * the caller overwrites by symmetry) of F[from..to)^T F[from..to) in f64x2, the products of Float32
