@@ -150,12 +150,20 @@ function gemv4(c: Code, s: Scratch, acc: number[], gRow: number, v: number, rpb:
 function axpy(c: Code, s: Scratch, coef: number, y: number, v: number, vb: number, nb: number): void {
   const { kb, acc0 } = s;
   c.get(coef).f32x4Splat().set(acc0).i32Const(0).set(kb);
-  whileLoop(c, () => c.get(kb).get(vb).i32LtS(), () => {
+  const term = (off: number) => {
     addr(c, v, kb);
-    addr(c, v, kb).v128Load();
+    addr(c, v, kb).v128Load(off);
     c.get(acc0);
-    addr(c, y, kb).v128Load();
-    c.f32x4Mul().f32x4Add().v128Store();
+    addr(c, y, kb).v128Load(off);
+    c.f32x4Mul().f32x4Add().v128Store(off);
+  };
+  whileLoop(c, () => c.get(kb).i32Const(32).i32Add().get(vb).i32LeS(), () => {
+    term(0);
+    term(16);
+    bump(c, kb, 32);
+  });
+  c.get(kb).get(vb).i32LtS().if(() => {
+    term(0);
     bump(c, kb, 16);
   });
   whileLoop(c, () => c.get(kb).get(nb).i32LtS(), () => {
