@@ -36,22 +36,21 @@
  * indices, Float32Array values) user-major as given and item-major built here by counting sort. In the
  * JS kernels all arithmetic on scalars is in doubles; only the stored factors are Float32.
  *
- * Kernels: the CG solve, the Gram and the top-n dot block run as WebAssembly SIMD (f32x4 / f64x2)
- * where available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x and
- * the Gram ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as the
- * JS kernels below, behind the same tasks. The WASM kernels need
- * their arrays in one shared WebAssembly.Memory, so a training call (trainImplicitAls, foldInUsers,
- * implicitLoss) allocates its ratings copies, factors and Gram partials from that arena (a bump
- * allocator released when the call ends) instead of plain or SharedArrayBuffer arrays, on any thread
- * count; returned factors are plain copies. The WASM solve keeps the CG vectors in Float32 (the
- * reductions in f64): its rows are within ~1e-5 relative of the JS solve's, not bit-identical (the
- * Gram is bit-identical). Chosen per call: the WASM kernels when WebAssembly.validate accepts the
- * SIMD module, a shared Memory can be made and the arena can hold the call's arrays; otherwise the JS
- * kernels. `SHOPSIGHT_ALS_KERNELS=js` (environment, read at every call) forces the JS kernels.
- * Results stay bit-identical for any thread count either way. The loss and the top-n heaps and
- * pruning are JS; the WASM top-n scores (sums in double in the JS order) are bit-identical to the JS
- * ones, so scoring output is identical on both paths (from SCORE_WASM_MIN_PAIRS queries x candidates,
- * where copying the query factors into the arena pays).
+ * Kernels: the CG solve, the Gram and the top-n dot block run as WebAssembly SIMD (f32x4 / f64x2) where
+ * available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x and the Gram
+ * ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as the JS
+ * kernels below, behind the same tasks. The WASM kernels need their arrays in one shared
+ * WebAssembly.Memory, so a training call (trainImplicitAls, foldInUsers, implicitLoss) allocates its
+ * ratings copies, factors and Gram partials from that arena (a bump allocator released when the call
+ * ends) instead of plain or SharedArrayBuffer arrays, on any thread count; returned factors are plain
+ * copies. The WASM solve keeps the CG vectors in Float32 (the reductions in f64): its rows are within
+ * ~1e-5 relative of the JS solve's, not bit-identical (the Gram is bit-identical). Chosen per call: the
+ * WASM kernels when WebAssembly.validate accepts the SIMD module, a shared Memory can be made and the
+ * arena can hold the call's arrays; otherwise the JS kernels. `SHOPSIGHT_ALS_KERNELS=js` (environment,
+ * read at every call) forces the JS kernels. Results stay bit-identical for any thread count either
+ * way. The loss and the top-n heaps and pruning are JS; the WASM top-n scores (sums in double in the JS
+ * order) are bit-identical to the JS ones, so scoring output is identical on both paths (from
+ * SCORE_WASM_MIN_PAIRS queries x candidates, where copying the query factors into the arena pays).
  *
  * Scoring: scores are x_u . y_i summed in double in order k = 0..rank-1, then rounded to Float32;
  * ranking is by the Float32 score, ties by lower item index, so the output is consistent with the
@@ -72,10 +71,10 @@
  * shared counter, over SharedArrayBuffer-backed factors and ratings. The API stays synchronous: the
  * main thread takes tasks itself and then blocks in Atomics.wait until the workers report; workers
  * report errors through shared memory, so a failure is a thrown Error, not a hang (a worker that dies
- * outright is reported after STALL_MS without progress). Results are bit-identical for any thread
- * count (with either kernels): each solve / score depends only on its own row and the other side's factors, and the Gram
- * and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order in the main
- * thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
+ * outright is reported after STALL_MS without progress). Results are bit-identical for any thread count
+ * (with either kernels): each solve / score depends only on its own row and the other side's factors,
+ * and the Gram and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order
+ * in the main thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
  * multiply-adds) stay in the main thread, where worker start-up and copies would dominate.
  *
  * Why the workers run `Function.prototype.toString()` of the kernels (new Worker(bootstrap, { eval:
