@@ -4,15 +4,17 @@
  * local/ml/als.ts) against the WASM SIMD ones (local/ml/wasm/als-kernels.ts), one thread, on a
  * power-law problem with planted genres (bench/als-topn.ts's generator).
  *
- *   npx ts-node --transpile-only bench/als-kernels.ts [--users 200000] [--items 20000] [--rank 32] [--runs 5]
+ *   npx ts-node --transpile-only bench/als-kernels.ts [--users 200000] [--items 20000] [--rank 32] [--runs 5] [--fit 0] [--threads 1]
  *
  * Prints the median of `--runs` timings of each, the GFLOP/s (the solve counts (cgSteps + 1) (4 rank
  * nnz_e + 2 rank^2) per entity with ratings: a dot and an axpy per rating and G times a vector per
  * step; the Gram rank (rank + 1) per entity: the upper triangle's multiply-adds), the speed-up, and
- * the largest relative difference of the solved rows (Float32 vectors in WASM, doubles in JS).
+ * the largest relative difference of the solved rows (Float32 vectors in WASM, doubles in JS). With
+ * `--fit N`, also one trainImplicitAls of N iterations (alpha 40, regParam 0.1) on `--threads`, with
+ * the WASM kernels and with SHOPSIGHT_ALS_KERNELS=js, and the final losses.
  */
 import { Random, ZipfSampler } from '../local/generate/random';
-import { alsJsKernels, ratingsFromTriples } from '../local/ml/als';
+import { alsJsKernels, ratingsFromTriples, shutdownAlsWorkers, trainImplicitAls } from '../local/ml/als';
 import { alsWasm, gram32Length, solveScratchBytes, writeGram32 } from '../local/ml/wasm/als-kernels';
 
 function arg(name: string, dflt: number): number {
@@ -137,6 +139,20 @@ function main(): void {
   console.log(`${users} users x ${items} items, ${nnz} ratings, rank ${rank}, cgSteps ${cgSteps}; median of ${runs}, one thread`);
   console.log(`solve side  JS ${jsSolve.toFixed(0)} ms (${gf(solveFlops, jsSolve)} GFLOP/s)  WASM ${wSolve.toFixed(0)} ms (${gf(solveFlops, wSolve)} GFLOP/s)  x${(jsSolve / wSolve).toFixed(2)}  max row rel diff ${maxRel.toExponential(2)}`);
   console.log(`gram        JS ${jsGram.toFixed(1)} ms (${gf(gramFlops, jsGram)} GFLOP/s)  WASM ${wGram.toFixed(1)} ms (${gf(gramFlops, wGram)} GFLOP/s)  x${(jsGram / wGram).toFixed(2)}  max abs diff ${gramDiff}`);
+  const iters = arg('fit', 0);
+  if (iters > 0) {
+    const threads = arg('threads', 1);
+    for (const kernels of ['wasm', 'js']) {
+      if (kernels === 'js') process.env.SHOPSIGHT_ALS_KERNELS = 'js';
+      else delete process.env.SHOPSIGHT_ALS_KERNELS;
+      const t0 = process.hrtime.bigint();
+      const m = trainImplicitAls(rt, { rank, regParam: lambda, alpha, maxIter: iters, seed: 1, cgSteps, threads });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      console.log(`fit ${iters} iterations, ${threads} thread(s), ${kernels}: ${ms.toFixed(0)} ms, final loss ${m.lossHistory[iters]}`);
+    }
+    delete process.env.SHOPSIGHT_ALS_KERNELS;
+    void shutdownAlsWorkers();
+  }
 }
 
 main();

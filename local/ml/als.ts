@@ -36,10 +36,10 @@
  * indices, Float32Array values) user-major as given and item-major built here by counting sort. In the
  * JS kernels all arithmetic on scalars is in doubles; only the stored factors are Float32.
  *
- * Kernels: the CG solve, the Gram and the top-n dot block run as WebAssembly SIMD (f32x4 / f64x2) where
- * available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x and the Gram
- * ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as the JS
- * kernels below, behind the same tasks. The WASM kernels need their arrays in one shared
+ * Kernels: the CG solve, the Gram, the loss and the top-n dot block run as WebAssembly SIMD (f32x4 /
+ * f64x2) where available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x
+ * and the Gram ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as
+ * the JS kernels below, behind the same tasks. The WASM kernels need their arrays in one shared
  * WebAssembly.Memory, so a training call (trainImplicitAls, foldInUsers, implicitLoss) allocates its
  * ratings copies, factors and Gram partials from that arena (a bump allocator released when the call
  * ends) instead of plain or SharedArrayBuffer arrays, on any thread count; returned factors are plain
@@ -48,9 +48,10 @@
  * WASM kernels when WebAssembly.validate accepts the SIMD module, a shared Memory can be made and the
  * arena can hold the call's arrays; otherwise the JS kernels. `SHOPSIGHT_ALS_KERNELS=js` (environment,
  * read at every call) forces the JS kernels. Results stay bit-identical for any thread count either
- * way. The loss and the top-n heaps and pruning are JS; the WASM top-n scores (sums in double in the JS
- * order) are bit-identical to the JS ones, so scoring output is identical on both paths (from
- * SCORE_WASM_MIN_PAIRS queries x candidates, where copying the query factors into the arena pays).
+ * way. The WASM loss is bit-identical to the JS one. The top-n heaps and pruning are JS; the WASM top-n
+ * scores (sums in double in the JS order) are bit-identical to the JS ones, so scoring output is
+ * identical on both paths (from SCORE_WASM_MIN_PAIRS queries x candidates, where copying the query
+ * factors into the arena pays).
  *
  * Scoring: scores are x_u . y_i summed in double in order k = 0..rank-1, then rounded to Float32;
  * ranking is by the Float32 score, ties by lower item index, so the output is consistent with the
@@ -807,6 +808,8 @@ interface LossJob {
   alpha: number;
   block: number;
   out: Float64Array /* one partial sum per block */;
+  /** Set when every array is in the WASM arena: per-task scratch of `slot` bytes (x_u as doubles), by address. */
+  wasm: { scratch: number; slot: number } | null;
 }
 
 interface FailJob {
@@ -818,7 +821,7 @@ type Job = SolveJob | GramJob | LossJob | TopNJob | FailJob;
 
 /** Task t of a job (the unit handed to threads); `wasm`: this thread's instance of the WASM kernels, if any. */
 function runTask(job: Job, t: number, inWorker: boolean, wasm: AlsWasmKernels | null): void {
-  if ((job.kind === 'solve' || job.kind === 'gram') && job.wasm && !wasm) throw new Error('the ALS WASM kernels are not instantiated in this thread');
+  if ((job.kind === 'solve' || job.kind === 'gram' || job.kind === 'loss') && job.wasm && !wasm) throw new Error('the ALS WASM kernels are not instantiated in this thread');
   switch (job.kind) {
     case 'solve':
       if (job.wasm && wasm) {
@@ -841,6 +844,13 @@ function runTask(job: Job, t: number, inWorker: boolean, wasm: AlsWasmKernels | 
       gramRange(job.f, t * job.block, Math.min(job.count, (t + 1) * job.block), job.rank, job.out, t * job.rank * job.rank);
       return;
     case 'loss':
+      if (job.wasm && wasm) {
+        job.out[t] = wasm.loss(
+          job.ptr.byteOffset, job.idx.byteOffset, job.val.byteOffset, job.X.byteOffset, job.Y.byteOffset, job.rank, job.lambda, job.alpha,
+          t * job.block, Math.min(job.users, (t + 1) * job.block), job.wasm.scratch + t * job.wasm.slot,
+        );
+        return;
+      }
       job.out[t] = lossRange(
         job.ptr, job.idx, job.val, job.X, job.Y, job.rank, job.lambda, job.alpha, t * job.block, Math.min(job.users, (t + 1) * job.block),
       );
@@ -861,7 +871,7 @@ const KERNELS: ReadonlyArray<{ toString(): string }> = [
 ];
 
 /** The JS kernels, for tests that hold the WASM kernels (wasm/als-kernels.ts) against them. Internal. */
-export const alsJsKernels = { solveRange, gramRange } as const;
+export const alsJsKernels = { solveRange, gramRange, lossRange } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool: persistent worker threads that take tasks from a shared counter; the main thread takes
@@ -1256,7 +1266,18 @@ function lossOf(
   const shared = threads > 1 && isShared(X) && isShared(Y) && isShared(byUser.ptr) && isShared(byUser.idx) && isShared(byUser.val);
   const out = shared ? new Float64Array(new SharedArrayBuffer(Math.max(blocks, 1) * 8)) : new Float64Array(Math.max(blocks, 1));
 
-  runJob({ kind: 'loss', ptr: byUser.ptr, idx: byUser.idx, val: byUser.val, X, Y, users, rank, lambda, alpha, block: SUM_BLOCK, out }, blocks, shared ? threads : 1);
+  const arena = wasmWanted() ? alsWasm()?.arena ?? null : null;
+  const mark = arena?.mark();
+  let wasm: LossJob['wasm'] = null;
+  if (arena && [X, Y, byUser.ptr, byUser.idx, byUser.val].every((a) => arena.owns(a))) {
+    const slot = 16 * Math.ceil(rank / 2);
+    wasm = { scratch: arena.f64((Math.max(blocks, 1) * slot) / 8).byteOffset, slot };
+  }
+  try {
+    runJob({ kind: 'loss', ptr: byUser.ptr, idx: byUser.idx, val: byUser.val, X, Y, users, rank, lambda, alpha, block: SUM_BLOCK, out, wasm }, blocks, shared ? threads : 1);
+  } finally {
+    if (mark !== undefined) arena?.release(mark);
+  }
   for (let b = 0; b < blocks; b++) total += out[b];
   for (let i = 0; i < items; i++) {
     const n = itemCounts[i];

@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD (128-bit) kernels of the local ALS (../als.ts): the conjugate-gradient row solve
- * (`solve`, the twin of solveRange), the Gram partial (`gram`, the twin of gramRange) and the top-n
- * dot block (`score`, inside topNRange), built at run time by our own emitter (./emit.ts) and run by
+ * (`solve`, the twin of solveRange), the Gram partial (`gram`, the twin of gramRange), the top-n
+ * dot block (`score`, inside topNRange) and the loss's observed part (`loss`, lossRange's twin), built at run time by our own emitter (./emit.ts) and run by
  * every thread on one shared memory arena.
  *
  * Why: the JS kernels run at ~0.6-1.8 GFLOP/s (scalar doubles, bounds-checked typed arrays); f32x4
@@ -496,13 +496,87 @@ export function writeCandidatePairs(C: Float32Array, m: number, rank: number, ou
   }
 }
 
-/** The kernel module's bytes: imports env.memory (shared, up to maxPages), exports solve, gram and score. */
+/**
+ * loss(ptr, idx, val, X, Y, rank, lambda, alpha, from, to, xbuf) -> f64: lossRange for users [from,
+ * to), bit for bit: the same double operations in the same order (dotFD's four sums s0..s3 as two
+ * f64x2 pairs, its tail into s0, then s0 + s1 + (s2 + s3)). xbuf: rank doubles of scratch (x_u).
+ */
+function lossFunction(): Code {
+  const c = new Code([i32, i32, i32, i32, i32, i32, f64, f64, i32, i32, i32], [f64]);
+  const [ptr, idx, val, X, Y, rank, lambda, alpha, from, to, xbuf] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [u, s, t, q, o, yo, rb, k4, k8] = Array.from({ length: 9 }, () => c.local(i32));
+  const [total, nx, obs, v, s0, d, cc, e] = Array.from({ length: 8 }, () => c.local(f64));
+  const [acc01, acc23] = [c.local(v128), c.local(v128)];
+  c.get(rank).i32Const(2).i32Shl().set(rb);
+  c.f64Const(0).set(total);
+  c.get(from).set(u);
+  whileLoop(c, () => c.get(u).get(to).i32LtS(), () => {
+    c.get(X).get(u).get(rb).i32Mul().i32Add().set(o);
+    c.f64Const(0).set(nx).i32Const(0).set(k4).i32Const(0).set(k8);
+    whileLoop(c, () => c.get(k4).get(rb).i32LtS(), () => {
+      addr(c, o, k4).f32Load().f64PromoteF32().set(v);
+      addr(c, xbuf, k8).get(v).f64Store();
+      c.get(nx).get(v).get(v).f64Mul().f64Add().set(nx);
+      bump(c, k4, 4);
+      bump(c, k8, 8);
+    });
+    c.f64Const(0).set(obs);
+    c.get(ptr).get(u).i32Const(2).i32Shl().i32Add().i32Load(0).set(s);
+    c.get(ptr).get(u).i32Const(2).i32Shl().i32Add().i32Load(4).set(t);
+    c.get(s).set(q);
+    whileLoop(c, () => c.get(q).get(t).i32LtS(), () => {
+      c.get(Y);
+      c.get(idx).get(q).i32Const(2).i32Shl().i32Add().i32Load();
+      c.get(rb).i32Mul().i32Add().set(yo);
+      c.v128Const0().set(acc01).v128Const0().set(acc23).i32Const(0).set(k4).i32Const(0).set(k8);
+      whileLoop(c, () => c.get(k4).i32Const(16).i32Add().get(rb).i32LeS(), () => {
+        c.get(acc01);
+        addr(c, yo, k4).v128Load64Zero().f64x2PromoteLowF32x4();
+        addr(c, xbuf, k8).v128Load();
+        c.f64x2Mul().f64x2Add().set(acc01);
+        c.get(acc23);
+        addr(c, yo, k4).v128Load64Zero(8).f64x2PromoteLowF32x4();
+        addr(c, xbuf, k8).v128Load(16);
+        c.f64x2Mul().f64x2Add().set(acc23);
+        bump(c, k4, 16);
+        bump(c, k8, 32);
+      });
+      c.get(acc01).f64x2ExtractLane(0).set(s0);
+      whileLoop(c, () => c.get(k4).get(rb).i32LtS(), () => {
+        c.get(s0);
+        addr(c, yo, k4).f32Load().f64PromoteF32();
+        addr(c, xbuf, k8).f64Load();
+        c.f64Mul().f64Add().set(s0);
+        bump(c, k4, 4);
+        bump(c, k8, 8);
+      });
+      c.get(s0).get(acc01).f64x2ExtractLane(1).f64Add();
+      c.get(acc23).f64x2ExtractLane(0).get(acc23).f64x2ExtractLane(1).f64Add();
+      c.f64Add().set(d);
+      // c = 1 + alpha r; e = 1 - d; obs += c e e - d d
+      c.f64Const(1).get(alpha);
+      c.get(val).get(q).i32Const(2).i32Shl().i32Add().f32Load().f64PromoteF32();
+      c.f64Mul().f64Add().set(cc);
+      c.f64Const(1).get(d).f64Sub().set(e);
+      c.get(obs).get(cc).get(e).f64Mul().get(e).f64Mul().get(d).get(d).f64Mul().f64Sub().f64Add().set(obs);
+      bump(c, q, 1);
+    });
+    // total += obs + lambda n_u nx
+    c.get(total).get(obs).get(lambda).get(t).get(s).i32Sub().f64ConvertI32S().f64Mul().get(nx).f64Mul().f64Add().f64Add().set(total);
+    bump(c, u, 1);
+  });
+  c.get(total);
+  return c;
+}
+
+/** The kernel module's bytes: imports env.memory (shared, up to maxPages), exports solve, gram, score and loss. */
 export function alsKernelModuleBytes(maxPages = MAX_PAGES): Uint8Array<ArrayBuffer> {
   return new ModuleBuilder()
     .importMemory({ module: 'env', name: 'memory', minPages: 1, maxPages, shared: true })
     .func('solve', solveFunction())
     .func('gram', gramFunction())
     .func('score', scoreFunction())
+    .func('loss', lossFunction())
     .encode();
 }
 
@@ -513,6 +587,7 @@ export interface AlsWasmKernels {
     cgSteps: number, zeroStart: number, from: number, to: number, scratch: number,
   ): void;
   gram(f: number, from: number, to: number, rank: number, out: number): void;
+  loss(ptr: number, idx: number, val: number, X: number, Y: number, rank: number, lambda: number, alpha: number, from: number, to: number, xbuf: number): number;
   score(q0: number, q1: number, q2: number, q3: number, rank: number, c2: number, pFrom: number, pTo: number, out: number, qbuf: number): void;
 }
 

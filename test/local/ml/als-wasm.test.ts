@@ -10,6 +10,7 @@ import {
   alsJsKernels,
   foldInUsers,
   ImplicitRatings,
+  implicitLoss,
   PARALLEL_MIN_RATINGS,
   ratingsFromTriples,
   recommendForUsers,
@@ -199,6 +200,19 @@ describe('WASM kernels against the JS kernels', () => {
       });
     }
 
+    it(`loss, rank ${rank}: bit-identical to lossRange`, () => {
+      const pr = randomProblem(rank, 300 + rank);
+      const [lambda, alpha] = [0.1, 10];
+      const want = alsJsKernels.lossRange(pr.ptr, pr.idx, pr.val, pr.dst, pr.src, rank, lambda, alpha, 0, pr.n);
+      const args = [inArena(pr.ptr), inArena(pr.idx), inArena(pr.val), inArena(pr.dst), inArena(pr.src)].map((a) => a.byteOffset);
+      const xbuf = arena.f64(rank).fill(NaN);
+      const whole = kernels.loss(args[0], args[1], args[2], args[3], args[4], rank, lambda, alpha, 0, pr.n, xbuf.byteOffset);
+      expect(whole).toBe(want);
+      const part = kernels.loss(args[0], args[1], args[2], args[3], args[4], rank, lambda, alpha, 7, 30, xbuf.byteOffset);
+      expect(part).toBe(alsJsKernels.lossRange(pr.ptr, pr.idx, pr.val, pr.dst, pr.src, rank, lambda, alpha, 7, 30));
+      expect(part).not.toBe(whole);
+    });
+
     it(`gram, rank ${rank}: F^T F within 1e-6 relative of gramRange (in fact bit-identical)`, () => {
       const r = rng(7 + rank);
       for (const count of [0, 1, 3, 4, 9, 301]) {
@@ -276,7 +290,8 @@ describe('training with the WASM kernels', () => {
     expect(relFrobenius(w.userFactors, j.userFactors)).toBeLessThan(1e-3);
     expect(relFrobenius(w.itemFactors, j.itemFactors)).toBeLessThan(1e-3);
     for (let k = 0; k < w.lossHistory.length; k++) expect(Math.abs(w.lossHistory[k] - j.lossHistory[k])).toBeLessThan(1e-5 * j.lossHistory[k]);
-    expect(w.lossHistory[0]).toBe(j.lossHistory[0]); // same init, bit-identical Gram
+    expect(w.lossHistory[0]).toBe(j.lossHistory[0]); // same init, bit-identical Gram and loss
+    expect(withKernels(undefined, () => implicitLoss(rt, j, p))).toBe(withKernels('js', () => implicitLoss(rt, j, p)));
     const lw = topLists(w, rt);
     const lj = topLists(j, rt);
     let common = 0;
