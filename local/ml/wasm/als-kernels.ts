@@ -176,7 +176,7 @@ function axpy(c: Code, s: Scratch, coef: number, y: number, v: number, vb: numbe
   });
 }
 
-/** Pushes the two f64x2 halves' products a*b of f32x4 values in locals u, w, added: (u0w0, u1w1) + (u2w2, u3w3). */
+/** Pushes (u0 w0 + u2 w2, u1 w1 + u3 w3) in f64x2 for f32x4 locals u, w: a dot product's partial sums in double. */
 function productSum2(c: Code, u: number, w: number): void {
   c.get(u).f64x2PromoteLowF32x4().get(w).f64x2PromoteLowF32x4().f64x2Mul();
   c.get(u).get(u).i8x16Shuffle(HIGH_TO_LOW).f64x2PromoteLowF32x4();
@@ -625,7 +625,7 @@ export class WasmArena {
   constructor(readonly memory: WebAssembly.Memory) {}
 
   private alloc(bytes: number): { buffer: SharedArrayBuffer; offset: number } {
-    const offset = (this.top + 15) & ~15;
+    const offset = Math.ceil(this.top / 16) * 16; // not `& ~15`: addresses reach 2^31
     const end = offset + Math.max(bytes, 0);
     const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
