@@ -33,8 +33,25 @@
  * inputs and the seed.
  *
  * Layout: Float32Array factors (entity-major, `rank` floats per entity), CSR (Int32Array pointers and
- * indices, Float32Array values) user-major as given and item-major built here by counting sort. All
- * arithmetic on scalars is in doubles; only the stored factors are Float32.
+ * indices, Float32Array values) user-major as given and item-major built here by counting sort. In the
+ * JS kernels all arithmetic on scalars is in doubles; only the stored factors are Float32.
+ *
+ * Kernels: the CG solve, the Gram, the loss and the top-n dot block run as WebAssembly SIMD (f32x4 /
+ * f64x2) where available (./wasm/als-kernels.ts, built by our own emitter ./wasm/emit.ts; the solve ~9x
+ * and the Gram ~10x the JS kernels on bench/als-kernels.ts, top-n ~2.3x on bench/als-topn.ts), else as
+ * the JS kernels below, behind the same tasks. The WASM kernels need their arrays in one shared
+ * WebAssembly.Memory, so a training call (trainImplicitAls, foldInUsers, implicitLoss) allocates its
+ * ratings copies, factors and Gram partials from that arena (a bump allocator released when the call
+ * ends) instead of plain or SharedArrayBuffer arrays, on any thread count; returned factors are plain
+ * copies. The WASM solve keeps the CG vectors in Float32 (the reductions in f64): its rows are within
+ * ~1e-5 relative of the JS solve's, not bit-identical (the Gram is bit-identical). Chosen per call: the
+ * WASM kernels when WebAssembly.validate accepts the SIMD module, a shared Memory can be made and the
+ * arena can hold the call's arrays; otherwise the JS kernels. `SHOPSIGHT_ALS_KERNELS=js` (environment,
+ * read at every call) forces the JS kernels. Results stay bit-identical for any thread count either
+ * way. The WASM loss is bit-identical to the JS one. The top-n heaps and pruning are JS; the WASM top-n
+ * scores (sums in double in the JS order) are bit-identical to the JS ones, so scoring output is
+ * identical on both paths (from SCORE_WASM_MIN_PAIRS queries x candidates, where copying the query
+ * factors into the arena pays).
  *
  * Scoring: scores are x_u . y_i summed in double in order k = 0..rank-1, then rounded to Float32;
  * ranking is by the Float32 score, ties by lower item index, so the output is consistent with the
@@ -55,10 +72,10 @@
  * shared counter, over SharedArrayBuffer-backed factors and ratings. The API stays synchronous: the
  * main thread takes tasks itself and then blocks in Atomics.wait until the workers report; workers
  * report errors through shared memory, so a failure is a thrown Error, not a hang (a worker that dies
- * outright is reported after STALL_MS without progress). Results are bit-identical for any thread
- * count: each solve / score depends only on its own row and the other side's factors, and the Gram
- * and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order in the main
- * thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
+ * outright is reported after STALL_MS without progress). Results are bit-identical for any thread count
+ * (with either kernels): each solve / score depends only on its own row and the other side's factors,
+ * and the Gram and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order
+ * in the main thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
  * multiply-adds) stay in the main thread, where worker start-up and copies would dominate.
  *
  * Why the workers run `Function.prototype.toString()` of the kernels (new Worker(bootstrap, { eval:
@@ -73,6 +90,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mix32, Sfc32, streamSeedWords } from './random';
+import { alsWasm, AlsWasmKernels, gram32Length, solveScratchBytes, WasmArena, writeCandidatePairs, writeGram32 } from './wasm/als-kernels';
 
 export interface ImplicitRatings {
   users: number;
@@ -551,6 +569,11 @@ interface TopNJob {
   outCount: Int32Array;
   /** Per query: candidate rows scored before the norm bound stopped the scan. */
   outScored: Int32Array;
+  /**
+   * Set when Q is in the WASM arena: the candidates as the score kernel's pairs of doubles (address
+   * c2), and per task a slot of `slot` doubles of `scores` (chunk rows x 4 queries, then 4 rank of scratch).
+   */
+  wasm: { c2: number; scores: Float64Array; slot: number; chunk: number } | null;
 }
 
 /**
@@ -576,8 +599,13 @@ function belowF32(t: number): number {
  * pass rather than one: 2.2x faster on the bench (bench/als-topn.ts) though each group scans until
  * its last query stops (35% of rows scored there instead of 30%).
  */
-function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
+function topNRange(job: TopNJob, qFrom: number, qTo: number, wasm: AlsWasmKernels | null, task: number): void {
   const { Q, qRows, C, m, candItem, cNorm, rank, n, exPtr, exIdx, selfIsRow, valid, outItems, outScores, outCount, outScored } = job;
+  // WASM: the four queries' scores of `chunk` rows at a time, computed ahead into sc (the same doubles
+  // as the loops below; rows past a stop are scored but never offered).
+  const ws = wasm && job.wasm ? job.wasm : null;
+  const sc = ws ? ws.scores.subarray(task * ws.slot, (task + 1) * ws.slot) : null;
+  const chunk = ws ? ws.chunk : 0;
   const heaps = [new TopN(n), new TopN(n), new TopN(n), new TopN(n)];
   const margin = 1 + (rank + 8) * 8.881784197001252e-16;
   const nxs = [0, 0, 0, 0];
@@ -622,6 +650,8 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
     const h1 = heaps[1];
     const h2 = heaps[2];
     const h3 = heaps[3];
+    let cFrom = 0;
+    let cTo = 0;
     let j = 0;
     for (; alive > 0 && j < m; j += 2) {
       const c = cNorm[j]; // >= cNorm[j + 1]: one test covers both rows of the step
@@ -643,7 +673,33 @@ function topNRange(job: TopNJob, qFrom: number, qTo: number): void {
       }
       if (alive === 0) break;
       const co = j * rank;
-      if (j < m2) {
+      if (ws && sc && wasm && j >= cTo) {
+        cFrom = j;
+        cTo = Math.min(m, j + chunk);
+        const qb = Q.byteOffset;
+        wasm.score(qb + 4 * o0, qb + 4 * o1, qb + 4 * o2, qb + 4 * o3, rank, ws.c2, cFrom >> 1, (cTo + 1) >> 1, sc.byteOffset, sc.byteOffset + chunk * 32);
+      }
+      if (sc && j < m2) {
+        const w = (j - cFrom) * 4;
+        const ia = candItem[j];
+        const ib = candItem[j + 1];
+        if (sc[w] >= l0 && Math.fround(sc[w]) >= t0) l0 = belowF32((t0 = h0.offer(Math.fround(sc[w]), ia)));
+        if (sc[w + 2] >= l1 && Math.fround(sc[w + 2]) >= t1) l1 = belowF32((t1 = h1.offer(Math.fround(sc[w + 2]), ia)));
+        if (sc[w + 4] >= l2 && Math.fround(sc[w + 4]) >= t2) l2 = belowF32((t2 = h2.offer(Math.fround(sc[w + 4]), ia)));
+        if (sc[w + 6] >= l3 && Math.fround(sc[w + 6]) >= t3) l3 = belowF32((t3 = h3.offer(Math.fround(sc[w + 6]), ia)));
+        if (sc[w + 1] >= l0 && Math.fround(sc[w + 1]) >= t0) l0 = belowF32((t0 = h0.offer(Math.fround(sc[w + 1]), ib)));
+        if (sc[w + 3] >= l1 && Math.fround(sc[w + 3]) >= t1) l1 = belowF32((t1 = h1.offer(Math.fround(sc[w + 3]), ib)));
+        if (sc[w + 5] >= l2 && Math.fround(sc[w + 5]) >= t2) l2 = belowF32((t2 = h2.offer(Math.fround(sc[w + 5]), ib)));
+        if (sc[w + 7] >= l3 && Math.fround(sc[w + 7]) >= t3) l3 = belowF32((t3 = h3.offer(Math.fround(sc[w + 7]), ib)));
+      } else if (sc) {
+        // The last row of an odd m (lane 0 of its pair).
+        const w = (j - cFrom) * 4;
+        const ia = candItem[j];
+        if (sc[w] >= l0 && Math.fround(sc[w]) >= t0) h0.offer(Math.fround(sc[w]), ia);
+        if (sc[w + 2] >= l1 && Math.fround(sc[w + 2]) >= t1) h1.offer(Math.fround(sc[w + 2]), ia);
+        if (sc[w + 4] >= l2 && Math.fround(sc[w + 4]) >= t2) h2.offer(Math.fround(sc[w + 4]), ia);
+        if (sc[w + 6] >= l3 && Math.fround(sc[w + 6]) >= t3) h3.offer(Math.fround(sc[w + 6]), ia);
+      } else if (j < m2) {
         // Two candidates x four queries per k: 6 loads for 8 multiply-adds, 8 independent sums.
         let s0a = 0;
         let s0b = 0;
@@ -724,6 +780,8 @@ interface SolveJob {
   zeroStart: boolean;
   /** Task t solves entities [bounds[t], bounds[t + 1]). */
   bounds: Int32Array;
+  /** Set when every array is in the WASM arena: G as Float32 (wasm/als-kernels.ts) and per-task scratch, by address. */
+  wasm: { g32: number; scratch: number; scratchBytes: number } | null;
 }
 
 interface GramJob {
@@ -733,6 +791,8 @@ interface GramJob {
   rank: number;
   block: number;
   out: Float64Array /* one rank x rank partial per block */;
+  /** f and out are in the WASM arena: run the WASM kernel. */
+  wasm: boolean;
 }
 
 interface LossJob {
@@ -748,6 +808,8 @@ interface LossJob {
   alpha: number;
   block: number;
   out: Float64Array /* one partial sum per block */;
+  /** Set when every array is in the WASM arena: per-task scratch of `slot` bytes (x_u as doubles), by address. */
+  wasm: { scratch: number; slot: number } | null;
 }
 
 interface FailJob {
@@ -757,25 +819,45 @@ interface FailJob {
 
 type Job = SolveJob | GramJob | LossJob | TopNJob | FailJob;
 
-/** Task t of a job (the unit handed to threads). */
-function runTask(job: Job, t: number, inWorker: boolean): void {
+/** Task t of a job (the unit handed to threads); `wasm`: this thread's instance of the WASM kernels, if any. */
+function runTask(job: Job, t: number, inWorker: boolean, wasm: AlsWasmKernels | null): void {
+  if ((job.kind === 'solve' || job.kind === 'gram' || job.kind === 'loss') && job.wasm && !wasm) throw new Error('the ALS WASM kernels are not instantiated in this thread');
   switch (job.kind) {
     case 'solve':
+      if (job.wasm && wasm) {
+        wasm.solve(
+          job.ptr.byteOffset, job.idx.byteOffset, job.val.byteOffset, job.dst.byteOffset, job.src.byteOffset, job.wasm.g32, job.rank,
+          job.lambda, job.alpha, job.cgSteps, job.zeroStart ? 1 : 0, job.bounds[t], job.bounds[t + 1], job.wasm.scratch + t * job.wasm.scratchBytes,
+        );
+        return;
+      }
       solveRange(
         job.ptr, job.idx, job.val, job.dst, job.src, job.G, job.rank, job.lambda, job.alpha, job.cgSteps, job.zeroStart,
         job.bounds[t], job.bounds[t + 1],
       );
       return;
     case 'gram':
+      if (job.wasm && wasm) {
+        wasm.gram(job.f.byteOffset, t * job.block, Math.min(job.count, (t + 1) * job.block), job.rank, job.out.byteOffset + t * job.rank * job.rank * 8);
+        return;
+      }
       gramRange(job.f, t * job.block, Math.min(job.count, (t + 1) * job.block), job.rank, job.out, t * job.rank * job.rank);
       return;
     case 'loss':
+      if (job.wasm && wasm) {
+        job.out[t] = wasm.loss(
+          job.ptr.byteOffset, job.idx.byteOffset, job.val.byteOffset, job.X.byteOffset, job.Y.byteOffset, job.rank, job.lambda, job.alpha,
+          t * job.block, Math.min(job.users, (t + 1) * job.block), job.wasm.scratch + t * job.wasm.slot,
+        );
+        return;
+      }
       job.out[t] = lossRange(
         job.ptr, job.idx, job.val, job.X, job.Y, job.rank, job.lambda, job.alpha, t * job.block, Math.min(job.users, (t + 1) * job.block),
       );
       return;
     case 'topn':
-      topNRange(job, t * job.block, Math.min(job.qRows.length, (t + 1) * job.block));
+      if (job.wasm && !wasm) throw new Error('the ALS WASM kernels are not instantiated in this thread');
+      topNRange(job, t * job.block, Math.min(job.qRows.length, (t + 1) * job.block), wasm, t);
       return;
     case 'fail':
       if (inWorker) throw new Error(job.message);
@@ -787,6 +869,9 @@ function runTask(job: Job, t: number, inWorker: boolean): void {
 const KERNELS: ReadonlyArray<{ toString(): string }> = [
   dotFD, dotDD, axpyF, solveRange, gramRange, lossRange, contains, TopN, belowF32, topNRange, runTask,
 ];
+
+/** The JS kernels, for tests that hold the WASM kernels (wasm/als-kernels.ts) against them. Internal. */
+export const alsJsKernels = { solveRange, gramRange, lossRange } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool: persistent worker threads that take tasks from a shared counter; the main thread takes
@@ -802,7 +887,14 @@ const ctl = workerData.ctl;
 const err = workerData.err;
 let runTask = null;
 let initError = null;
+let wasm = null;
 try { runTask = new Function(workerData.source)(); } catch (e) { initError = e; }
+try {
+  if (workerData.wasmBytes) {
+    const module = new WebAssembly.Module(workerData.wasmBytes);
+    wasm = new WebAssembly.Instance(module, { env: { memory: workerData.wasmMemory } }).exports;
+  }
+} catch (e) { wasm = null; }
 parentPort.on('message', (msg) => {
   const n = msg.tasks;
   try {
@@ -810,7 +902,7 @@ parentPort.on('message', (msg) => {
     for (;;) {
       const t = Atomics.add(ctl, 0, 1);
       if (t >= n) break;
-      runTask(msg.job, t, true);
+      runTask(msg.job, t, true, wasm);
       Atomics.add(ctl, 3, 1);
     }
   } catch (e) {
@@ -869,7 +961,10 @@ function getPool(workers: number): Pool {
   }
   const p = pool;
   while (p.workers.length < workers) {
-    const w = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { ctl: p.ctl, err: p.err, source: kernelSource() } });
+    // The WASM module bytes and the arena's Memory: each worker instantiates the kernels once, on the same memory.
+    const wk = alsWasm();
+    const workerData = { ctl: p.ctl, err: p.err, source: kernelSource(), wasmBytes: wk ? wk.bytes : null, wasmMemory: wk ? wk.memory : null };
+    const w = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData });
     w.unref();
     w.on('error', () => {
       p.broken = true;
@@ -906,8 +1001,9 @@ function resolveThreads(t: number | undefined): number {
  */
 function runJob(job: Job, tasks: number, threads: number, mainHelps = true): void {
   const nWorkers = Math.min(threads - 1, mainHelps ? tasks - 1 : tasks);
+  const wasm = alsWasm()?.kernels ?? null;
   if (nWorkers <= 0 || !threadsUsable()) {
-    for (let t = 0; t < tasks; t++) runTask(job, t, false);
+    for (let t = 0; t < tasks; t++) runTask(job, t, false, wasm);
     return;
   }
   const p = getPool(nWorkers);
@@ -920,7 +1016,7 @@ function runJob(job: Job, tasks: number, threads: number, mainHelps = true): voi
       for (;;) {
         const t = Atomics.add(ctl, 0, 1);
         if (t >= tasks) break;
-        runTask(job, t, false);
+        runTask(job, t, false, wasm);
         Atomics.add(ctl, 3, 1);
       }
     } catch (e) {
@@ -990,6 +1086,88 @@ function isShared(a: ArrayBufferView): boolean {
   return Object.prototype.toString.call(a.buffer) === '[object SharedArrayBuffer]';
 }
 
+/**
+ * Where a training call's arrays live: plain arrays (one thread, JS kernels), SharedArrayBuffers
+ * (threads, JS kernels), or the WASM arena (the WASM kernels, any thread count; shared too).
+ * `holds(a)`: the array can be used as is (else it is copied in).
+ */
+interface Buffers {
+  shared: boolean;
+  arena: WasmArena | null;
+  f32(n: number): Float32Array;
+  i32(n: number): Int32Array;
+  f64(n: number): Float64Array;
+  holds(a: ArrayBufferView): boolean;
+  /** Frees what the call allocated (arena only). */
+  release(): void;
+}
+
+const plainBuffers: Buffers = {
+  shared: false,
+  arena: null,
+  f32: (n) => new Float32Array(n),
+  i32: (n) => new Int32Array(n),
+  f64: (n) => new Float64Array(n),
+  holds: () => true,
+  release: () => undefined,
+};
+
+const sharedBuffers: Buffers = {
+  shared: true,
+  arena: null,
+  f32: sharedF32,
+  i32: (n) => new Int32Array(new SharedArrayBuffer(n * 4)),
+  f64: (n) => new Float64Array(new SharedArrayBuffer(n * 8)),
+  holds: isShared,
+  release: () => undefined,
+};
+
+function arenaBuffers(arena: WasmArena): Buffers {
+  const mark = arena.mark();
+  return {
+    shared: true,
+    arena,
+    f32: (n) => arena.f32(n),
+    i32: (n) => arena.i32(n),
+    f64: (n) => arena.f64(n),
+    holds: (a) => arena.owns(a),
+    release: () => arena.release(mark),
+  };
+}
+
+/** `SHOPSIGHT_ALS_KERNELS=js` forces the JS kernels (read at every call). */
+function wasmWanted(): boolean {
+  return process.env.SHOPSIGHT_ALS_KERNELS !== 'js';
+}
+
+/**
+ * Buffers of a training-sized call needing about `bytes`: the WASM arena when the kernels are usable
+ * (module validated, not forced off) and the arena can hold it, else shared iff threads > 1.
+ */
+function trainingBuffers(threads: number, bytes: number): Buffers {
+  const wasm = wasmWanted() ? alsWasm() : null;
+  if (wasm && wasm.arena.available() > bytes) return arenaBuffers(wasm.arena);
+  return threads > 1 ? sharedBuffers : plainBuffers;
+}
+
+/** Arena bytes of a call: ratings both ways, factors, Gram partials, solve scratch (with room to spare). */
+function trainingBytes(users: number, items: number, nnz: number, rank: number): number {
+  const blocks = Math.ceil(Math.max(users, items) / SUM_BLOCK) + 1;
+  return 1.25 * (8 * (users + items + 2) + 16 * nnz + 8 * rank * (users + items) + 8 * rank * rank * blocks + 4096 * solveScratchBytes(rank)) + (1 << 20);
+}
+
+function copyF32(buf: Buffers, a: Float32Array): Float32Array {
+  const out = buf.f32(a.length);
+  out.set(a);
+  return out;
+}
+
+function copyI32(buf: Buffers, a: Int32Array): Int32Array {
+  const out = buf.i32(a.length);
+  out.set(a);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Training.
 
@@ -1000,14 +1178,14 @@ interface Csr {
 }
 
 /** Item-major CSR from the user-major one (counting sort; users ascending within an item). */
-function transpose(rt: ImplicitRatings, shared: boolean): Csr {
+function transpose(rt: ImplicitRatings, buf: Buffers): Csr {
   const nnz = rt.itemIdx.length;
-  const ptr = new Int32Array(rt.items + 1);
+  const ptr = buf.i32(rt.items + 1);
   for (let k = 0; k < nnz; k++) ptr[rt.itemIdx[k] + 1]++;
   for (let i = 0; i < rt.items; i++) ptr[i + 1] += ptr[i];
   const pos = ptr.slice(0, rt.items);
-  const idx = shared ? new Int32Array(new SharedArrayBuffer(nnz * 4)) : new Int32Array(nnz);
-  const val = shared ? sharedF32(nnz) : new Float32Array(nnz);
+  const idx = buf.i32(nnz);
+  const val = buf.f32(nnz);
   for (let u = 0; u < rt.users; u++) {
     for (let k = rt.userPtr[u], e = rt.userPtr[u + 1]; k < e; k++) {
       const p = pos[rt.itemIdx[k]]++;
@@ -1015,15 +1193,14 @@ function transpose(rt: ImplicitRatings, shared: boolean): Csr {
       val[p] = rt.values[k];
     }
   }
-  return { ptr: shared ? sharedCopyI32(ptr) : ptr, idx, val };
+  return { ptr, idx, val };
 }
 
-function byUserCsr(rt: ImplicitRatings, shared: boolean): Csr {
-  if (!shared) return { ptr: rt.userPtr, idx: rt.itemIdx, val: rt.values };
+function byUserCsr(rt: ImplicitRatings, buf: Buffers): Csr {
   return {
-    ptr: isShared(rt.userPtr) ? rt.userPtr : sharedCopyI32(rt.userPtr),
-    idx: isShared(rt.itemIdx) ? rt.itemIdx : sharedCopyI32(rt.itemIdx),
-    val: isShared(rt.values) ? rt.values : sharedCopyF32(rt.values),
+    ptr: buf.holds(rt.userPtr) ? rt.userPtr : copyI32(buf, rt.userPtr),
+    idx: buf.holds(rt.itemIdx) ? rt.itemIdx : copyI32(buf, rt.itemIdx),
+    val: buf.holds(rt.values) ? rt.values : copyF32(buf, rt.values),
   };
 }
 
@@ -1052,14 +1229,17 @@ function solveBounds(ptr: Int32Array, n: number, rank: number): Int32Array {
 const SUM_BLOCK = 8192;
 
 /** G = F^T F (rank x rank, full symmetric, double), from per-block partials summed in block order. */
-function gramOf(f: Float32Array, count: number, rank: number, threads: number): Float64Array {
+function gramOf(f: Float32Array, count: number, rank: number, threads: number, buf: Buffers): Float64Array {
   const blocks = Math.ceil(count / SUM_BLOCK);
   const rr = rank * rank;
-  const t = threads > 1 && isShared(f) ? threads : 1;
-  const out = t > 1 ? new Float64Array(new SharedArrayBuffer(Math.max(blocks, 1) * rr * 8)) : new Float64Array(Math.max(blocks, 1) * rr);
-  runJob({ kind: 'gram', f, count, rank, block: SUM_BLOCK, out }, blocks, t);
+  const t = threads > 1 && buf.shared && isShared(f) ? threads : 1;
+  const mark = buf.arena?.mark();
+  const out = buf.f64(Math.max(blocks, 1) * rr);
+  const wasm = buf.arena !== null && buf.arena.owns(f);
+  runJob({ kind: 'gram', f, count, rank, block: SUM_BLOCK, out, wasm }, blocks, t);
   const g = new Float64Array(rr);
   for (let b = 0; b < blocks; b++) for (let k = 0; k < rr; k++) g[k] += out[b * rr + k];
+  if (mark !== undefined) buf.arena?.release(mark);
   for (let a = 0; a < rank; a++) for (let b = 0; b < a; b++) g[a * rank + b] = g[b * rank + a];
   return g;
 }
@@ -1085,7 +1265,19 @@ function lossOf(
   const blocks = Math.ceil(users / SUM_BLOCK);
   const shared = threads > 1 && isShared(X) && isShared(Y) && isShared(byUser.ptr) && isShared(byUser.idx) && isShared(byUser.val);
   const out = shared ? new Float64Array(new SharedArrayBuffer(Math.max(blocks, 1) * 8)) : new Float64Array(Math.max(blocks, 1));
-  runJob({ kind: 'loss', ptr: byUser.ptr, idx: byUser.idx, val: byUser.val, X, Y, users, rank, lambda, alpha, block: SUM_BLOCK, out }, blocks, shared ? threads : 1);
+
+  const arena = wasmWanted() ? alsWasm()?.arena ?? null : null;
+  const mark = arena?.mark();
+  let wasm: LossJob['wasm'] = null;
+  if (arena && [X, Y, byUser.ptr, byUser.idx, byUser.val].every((a) => arena.owns(a))) {
+    const slot = 16 * Math.ceil(rank / 2);
+    wasm = { scratch: arena.f64((Math.max(blocks, 1) * slot) / 8).byteOffset, slot };
+  }
+  try {
+    runJob({ kind: 'loss', ptr: byUser.ptr, idx: byUser.idx, val: byUser.val, X, Y, users, rank, lambda, alpha, block: SUM_BLOCK, out, wasm }, blocks, shared ? threads : 1);
+  } finally {
+    if (mark !== undefined) arena?.release(mark);
+  }
   for (let b = 0; b < blocks; b++) total += out[b];
   for (let i = 0; i < items; i++) {
     const n = itemCounts[i];
@@ -1116,13 +1308,28 @@ function solveSide(
   cgSteps: number,
   zeroStart: boolean,
   threads: number,
+  buf: Buffers,
 ): void {
   const bounds = solveBounds(csr.ptr, n, rank);
-  runJob(
-    { kind: 'solve', ptr: csr.ptr, idx: csr.idx, val: csr.val, dst, src, G, rank, lambda, alpha, cgSteps, zeroStart, bounds },
-    bounds.length - 1,
-    threads,
-  );
+  const tasks = bounds.length - 1;
+  const arena = buf.arena;
+  const mark = arena?.mark();
+  let wasm: SolveJob['wasm'] = null;
+  if (arena && [csr.ptr, csr.idx, csr.val, dst, src].every((a) => arena.owns(a))) {
+    const g32 = arena.f32(gram32Length(rank));
+    writeGram32(G, rank, g32);
+    const scratchBytes = solveScratchBytes(rank);
+    wasm = { g32: g32.byteOffset, scratch: arena.f32((tasks * scratchBytes) / 4).byteOffset, scratchBytes };
+  }
+  try {
+    runJob(
+      { kind: 'solve', ptr: csr.ptr, idx: csr.idx, val: csr.val, dst, src, G, rank, lambda, alpha, cgSteps, zeroStart, bounds, wasm },
+      tasks,
+      threads,
+    );
+  } finally {
+    if (mark !== undefined) arena?.release(mark);
+  }
 }
 
 /** Threads for a training-sized problem: 1 below PARALLEL_MIN_RATINGS or when workers cannot run the kernels. */
@@ -1145,30 +1352,35 @@ export function trainImplicitAls(
   const cgSteps = checkParams(params);
   const { rank, regParam: lambda, alpha } = params;
   const { users, items } = ratings;
-  const threads = trainingThreads(params, ratings.itemIdx.length);
-  const shared = threads > 1;
-  let userFactors = initFactors(users, rank, params.seed, 1);
-  let itemFactors = initFactors(items, rank, params.seed, 2);
-  if (shared) {
-    userFactors = sharedCopyF32(userFactors);
-    itemFactors = sharedCopyF32(itemFactors);
+  const nnz = ratings.itemIdx.length;
+  const threads = trainingThreads(params, nnz);
+  const buf = trainingBuffers(threads, trainingBytes(users, items, nnz, rank));
+  try {
+    let userFactors = initFactors(users, rank, params.seed, 1);
+    let itemFactors = initFactors(items, rank, params.seed, 2);
+    if (buf.shared) {
+      userFactors = copyF32(buf, userFactors);
+      itemFactors = copyF32(buf, itemFactors);
+    }
+    const byUser = byUserCsr(ratings, buf);
+    const byItem = transpose(ratings, buf);
+    const itemCounts = countsOf(ratings);
+    let GY = gramOf(itemFactors, items, rank, threads, buf);
+    let GX = gramOf(userFactors, users, rank, threads, buf);
+    const lossHistory = [lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads)];
+    for (let it = 1; it <= params.maxIter; it++) {
+      solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, cgSteps, false, threads, buf);
+      GX = gramOf(userFactors, users, rank, threads, buf);
+      solveSide(byItem, items, itemFactors, userFactors, GX, rank, lambda, alpha, cgSteps, false, threads, buf);
+      GY = gramOf(itemFactors, items, rank, threads, buf);
+      const loss = lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
+      lossHistory.push(loss);
+      if (onIteration) onIteration(it, loss);
+    }
+    return { rank, users, items, userFactors: unshare(userFactors), itemFactors: unshare(itemFactors), lossHistory };
+  } finally {
+    buf.release();
   }
-  const byUser = byUserCsr(ratings, shared);
-  const byItem = transpose(ratings, shared);
-  const itemCounts = countsOf(ratings);
-  let GY = gramOf(itemFactors, items, rank, threads);
-  let GX = gramOf(userFactors, users, rank, threads);
-  const lossHistory = [lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads)];
-  for (let it = 1; it <= params.maxIter; it++) {
-    solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, cgSteps, false, threads);
-    GX = gramOf(userFactors, users, rank, threads);
-    solveSide(byItem, items, itemFactors, userFactors, GX, rank, lambda, alpha, cgSteps, false, threads);
-    GY = gramOf(itemFactors, items, rank, threads);
-    const loss = lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
-    lossHistory.push(loss);
-    if (onIteration) onIteration(it, loss);
-  }
-  return { rank, users, items, userFactors: unshare(userFactors), itemFactors: unshare(itemFactors), lossHistory };
 }
 
 /**
@@ -1209,17 +1421,21 @@ export function foldInUsers(model: AlsModel, ratings: ImplicitRatings, params: A
   const { regParam: lambda, alpha } = params;
   const steps = foldInSteps(params, cgSteps, rank);
   const threads = trainingThreads(params, ratings.itemIdx.length);
-  const shared = threads > 1;
   const items = model.items;
   const users = ratings.users;
-  const itemFactors = shared && !isShared(model.itemFactors) ? sharedCopyF32(model.itemFactors) : model.itemFactors;
-  const userFactors = shared ? sharedF32(users * rank) : new Float32Array(users * rank);
-  const byUser = byUserCsr(ratings, shared);
-  const GY = gramOf(itemFactors, items, rank, threads);
-  solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, steps, true, threads);
-  const GX = gramOf(userFactors, users, rank, threads);
-  const loss = lossOf(byUser, users, items, countsOf(ratings), userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
-  return { rank, users, items, userFactors: unshare(userFactors), itemFactors: model.itemFactors, lossHistory: [loss] };
+  const buf = trainingBuffers(threads, trainingBytes(users, items, ratings.itemIdx.length, rank));
+  try {
+    const itemFactors = buf.holds(model.itemFactors) ? model.itemFactors : copyF32(buf, model.itemFactors);
+    const userFactors = buf.f32(users * rank);
+    const byUser = byUserCsr(ratings, buf);
+    const GY = gramOf(itemFactors, items, rank, threads, buf);
+    solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, steps, true, threads, buf);
+    const GX = gramOf(userFactors, users, rank, threads, buf);
+    const loss = lossOf(byUser, users, items, countsOf(ratings), userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
+    return { rank, users, items, userFactors: unshare(userFactors), itemFactors: model.itemFactors, lossHistory: [loss] };
+  } finally {
+    buf.release();
+  }
 }
 
 function checkModel(rt: ImplicitRatings | undefined, m: AlsModel): void {
@@ -1235,13 +1451,17 @@ export function implicitLoss(ratings: ImplicitRatings, model: AlsModel, params: 
   if (!(params.regParam >= 0) || !(params.alpha >= 0)) throw new RangeError('regParam and alpha must be >= 0');
   const rank = model.rank;
   const threads = trainingThreads(params, ratings.itemIdx.length);
-  const shared = threads > 1;
-  const X = shared ? sharedCopyF32(model.userFactors) : model.userFactors;
-  const Y = shared ? sharedCopyF32(model.itemFactors) : model.itemFactors;
-  const byUser = byUserCsr(ratings, shared);
-  const GX = gramOf(X, model.users, rank, threads);
-  const GY = gramOf(Y, model.items, rank, threads);
-  return lossOf(byUser, model.users, model.items, countsOf(ratings), X, Y, GX, GY, rank, params.regParam, params.alpha, threads);
+  const buf = trainingBuffers(threads, trainingBytes(model.users, model.items, ratings.itemIdx.length, rank));
+  try {
+    const X = buf.holds(model.userFactors) ? model.userFactors : copyF32(buf, model.userFactors);
+    const Y = buf.holds(model.itemFactors) ? model.itemFactors : copyF32(buf, model.itemFactors);
+    const byUser = byUserCsr(ratings, buf);
+    const GX = gramOf(X, model.users, rank, threads, buf);
+    const GY = gramOf(Y, model.items, rank, threads, buf);
+    return lossOf(byUser, model.users, model.items, countsOf(ratings), X, Y, GX, GY, rank, params.regParam, params.alpha, threads);
+  } finally {
+    buf.release();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1310,6 +1530,13 @@ function checkN(n: number): void {
 /** Queries per scoring task (a multiple of 4) and per chunk whose outputs are buffered before streaming. */
 const SCORE_BLOCK = 64;
 const SCORE_CHUNK = 1 << 15;
+/**
+ * WASM scoring (the score kernel, a chunk of rows scored ahead per group of four queries) from this
+ * many queries x candidates: the query factors are copied into the arena and the candidates into
+ * pairs of doubles once per call, which a few queries would not repay.
+ */
+const SCORE_WASM_MIN_PAIRS = 1 << 20;
+const SCORE_WASM_ROWS = 64;
 
 function scoringThreads(options: ScoringOptions | undefined, queries: number, m: number, rank: number): number {
   const t = resolveThreads(options?.threads);
@@ -1325,7 +1552,42 @@ function i32(n: number, shared: boolean): Int32Array {
  * then `emit` streams each query's result in order.
  */
 function scoreAll(
-  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored'>,
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  queries: Int32Array,
+  threads: number,
+  stats: ScoringStats | undefined,
+  exclusions: ((from: number, to: number) => { ptr: Int32Array; idx: Int32Array } | null) | null,
+  emit: (q: number, items: Int32Array, scores: Float32Array) => void,
+): void {
+  const chunk = Math.min(SCORE_CHUNK, Math.max(queries.length, 1));
+  const arena = wasmWanted() && queries.length * base.m >= SCORE_WASM_MIN_PAIRS ? alsWasm()?.arena ?? null : null;
+  const mark = arena?.mark();
+  try {
+    let wasm: TopNJob['wasm'] = null;
+    let Q = base.Q;
+    const rank = base.rank;
+    const c2Length = ((base.m + 1) >> 1) * rank * 2;
+    const slot = SCORE_WASM_ROWS * 4 + 4 * rank;
+    const bytes = 4 * Q.length + 8 * (c2Length + Math.ceil(chunk / SCORE_BLOCK) * slot);
+    if (arena && arena.available() > 2 * bytes) {
+      if (!arena.owns(Q)) {
+        Q = arena.f32(Q.length);
+        Q.set(base.Q);
+      }
+      const c2 = arena.f64(c2Length);
+      writeCandidatePairs(base.C, base.m, rank, c2);
+      wasm = { c2: c2.byteOffset, scores: arena.f64(Math.ceil(chunk / SCORE_BLOCK) * slot), slot, chunk: SCORE_WASM_ROWS };
+    }
+    scoreChunks({ ...base, Q }, wasm, queries, threads, stats, exclusions, emit);
+  } finally {
+    if (mark !== undefined) arena?.release(mark);
+  }
+}
+
+/** scoreAll's loop over chunks of queries, on the given WASM set-up (or none). */
+function scoreChunks(
+  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  wasm: TopNJob['wasm'],
   queries: Int32Array,
   threads: number,
   stats: ScoringStats | undefined,
@@ -1353,6 +1615,7 @@ function scoreAll(
       outScores,
       outCount,
       outScored,
+      wasm,
     };
     runJob(job, Math.ceil((to - from) / SCORE_BLOCK), threads);
     if (stats) {
