@@ -13,37 +13,10 @@
  * `--fit N`, also one trainImplicitAls of N iterations (alpha 40, regParam 0.1) on `--threads`, with
  * the WASM kernels and with SHOPSIGHT_ALS_KERNELS=js, and the final losses.
  */
-import { Random, ZipfSampler } from '../local/generate/random';
-import { alsJsKernels, ratingsFromTriples, shutdownAlsWorkers, trainImplicitAls } from '../local/ml/als';
+import { Random } from '../local/generate/random';
+import { arg, ratings } from './als-ratings';
+import { alsJsKernels, shutdownAlsWorkers, trainImplicitAls } from '../local/ml/als';
 import { alsWasm, gram32Length, solveScratchBytes, writeGram32 } from '../local/ml/wasm/als-kernels';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-/** Users of one or two of 40 genres; activity and item popularity both power-law (as bench/als-topn.ts). */
-function ratings(users: number, items: number) {
-  const r = new Random(12);
-  const genres = 40;
-  const perGenre = Math.floor(items / genres);
-  const inGenre = new ZipfSampler(perGenre, 1);
-  const overall = new ZipfSampler(items, 1);
-  const uu: number[] = [];
-  const ii: number[] = [];
-  const vv: number[] = [];
-  for (let u = 0; u < users; u++) {
-    const g1 = r.int(genres);
-    const g2 = r.chance(0.5) ? r.int(genres) : g1;
-    const count = Math.min(400, 3 + Math.floor(2 / Math.pow(1 - r.next(), 0.8)));
-    for (let c = 0; c < count; c++) {
-      uu.push(u);
-      ii.push(r.chance(0.6) ? (r.chance(0.5) ? g1 : g2) + genres * inGenre.sample(r) : overall.sample(r));
-      vv.push(1 + r.int(3));
-    }
-  }
-  return ratingsFromTriples(users, items, Int32Array.from(uu), Int32Array.from(ii), Float32Array.from(vv));
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

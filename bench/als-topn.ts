@@ -18,36 +18,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Random, ZipfSampler } from '../local/generate/random';
-import { AlsModel, ratingsFromTriples, recommendForUsers, ScoringStats, shutdownAlsWorkers, similarItems, trainImplicitAls } from '../local/ml/als';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-/** Users of one or two of 40 genres; activity and item popularity both power-law (Zipf-like). */
-function ratings(users: number, items: number) {
-  const r = new Random(12);
-  const genres = 40;
-  const perGenre = Math.floor(items / genres);
-  const inGenre = new ZipfSampler(perGenre, 1);
-  const overall = new ZipfSampler(items, 1);
-  const uu: number[] = [];
-  const ii: number[] = [];
-  const vv: number[] = [];
-  for (let u = 0; u < users; u++) {
-    const g1 = r.int(genres);
-    const g2 = r.chance(0.5) ? r.int(genres) : g1;
-    const count = Math.min(400, 3 + Math.floor(2 / Math.pow(1 - r.next(), 0.8)));
-    for (let c = 0; c < count; c++) {
-      uu.push(u);
-      ii.push(r.chance(0.6) ? (r.chance(0.5) ? g1 : g2) + genres * inGenre.sample(r) : overall.sample(r));
-      vv.push(1 + r.int(3));
-    }
-  }
-  return ratingsFromTriples(users, items, Int32Array.from(uu), Int32Array.from(ii), Float32Array.from(vv));
-}
+import { arg, ratings } from './als-ratings';
+import { AlsModel, recommendForUsers, ScoringStats, shutdownAlsWorkers, similarItems, trainImplicitAls } from '../local/ml/als';
 
 function main(): void {
   const users = arg('users', 50000);

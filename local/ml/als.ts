@@ -1547,12 +1547,15 @@ function i32(n: number, shared: boolean): Int32Array {
   return shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n);
 }
 
+/** A top-n job without its per-chunk parts (queries, exclusions, outputs, WASM set-up). */
+type TopNBase = Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>;
+
 /**
  * Scores the queries chunk by chunk: `exclusions(from, to)` gives the chunk's exclusion CSR (or null),
  * then `emit` streams each query's result in order.
  */
 function scoreAll(
-  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  base: TopNBase,
   queries: Int32Array,
   threads: number,
   stats: ScoringStats | undefined,
@@ -1586,7 +1589,7 @@ function scoreAll(
 
 /** scoreAll's loop over chunks of queries, on the given WASM set-up (or none). */
 function scoreChunks(
-  base: Omit<TopNJob, 'qRows' | 'exPtr' | 'exIdx' | 'block' | 'outItems' | 'outScores' | 'outCount' | 'outScored' | 'wasm'>,
+  base: TopNBase,
   wasm: TopNJob['wasm'],
   queries: Int32Array,
   threads: number,
