@@ -64,11 +64,22 @@ export async function createContractTable(connection: DuckDBConnection, name: st
   await connection.run(`CREATE OR REPLACE TABLE ${name} (${columns.join(', ')})`);
 }
 
-/** Materialises a SELECT as contract table `name`, refusing a result whose columns or types differ from the contract. */
+/**
+ * Materialises a SELECT as contract table `name`, refusing a result whose columns, types or string
+ * lengths differ from the contract. The query runs once: its columns and types are checked on the
+ * plan (DESCRIBE), before it runs; the lengths on the table it built, which is dropped when they
+ * do not fit.
+ */
 export async function createTableFromQuery(connection: DuckDBConnection, name: string, select: string): Promise<number> {
-  const problems = await checkAgainstContract(connection, `(${select})`, name);
-  if (problems.length > 0) throw new Error(`${name} does not match the table contract: ${problems.join('; ')}`);
+  const refuse = (problems: string[]) => new Error(`${name} does not match the table contract: ${problems.join('; ')}`);
+  const typeProblems = await checkAgainstContract(connection, `(${select})`, name, 'engine', { lengths: false });
+  if (typeProblems.length > 0) throw refuse(typeProblems);
   await connection.run(`CREATE OR REPLACE TABLE ${name} AS ${select}`);
+  const lengthProblems = await checkAgainstContract(connection, name, name);
+  if (lengthProblems.length > 0) {
+    await connection.run(`DROP TABLE ${name}`);
+    throw refuse(lengthProblems);
+  }
   return countRows(connection, name);
 }
 

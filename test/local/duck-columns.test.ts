@@ -2,10 +2,11 @@
  * The typed-array crossings of local/engine/duck.ts: appendNumericRows (buffered DataChunk appends)
  * writes exactly the rows a per-value DuckDB appender writes, across chunk boundaries and with the
  * doubles NaN, ±Infinity, -0 and subnormals; it refuses a wrong kind, an out-of-range integer and
- * an incomplete row; fetchColumns reads the rows back in order.
+ * an incomplete row; fetchColumns reads the rows back in order. createTableFromQuery runs its query
+ * once, refuses a wrong type before running it and an over-long string after, leaving no table.
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { appendNumericRows, appendRows, fetchColumns } from '../../local/engine/duck';
+import { appendNumericRows, appendRows, createTableFromQuery, fetchColumns } from '../../local/engine/duck';
 
 let instance: DuckDBInstance;
 let c: DuckDBConnection;
@@ -62,5 +63,44 @@ describe('appendNumericRows', () => {
       a.endRow();
     })).rejects.toThrow('a row of 1 values, expected 2');
     await expect(appendNumericRows(c, 't', ['i32', 'f64'], (a) => a.appendInteger(1))).rejects.toThrow('the last row is incomplete');
+  });
+});
+
+describe('createTableFromQuery', () => {
+  // A funnel-shaped query (the contract's `funnel`: stage is VARCHAR of at most 16 characters) whose
+  // rows each take a value of a sequence, in both the number and the string column (a length check
+  // reads only the strings), so the sequence tells how many times the query ran.
+  const funnel = (stage: string, stageOrderType = 'INTEGER') => `SELECT CAST(n AS ${stageOrderType}) AS stage_order, CASE WHEN n > 0 THEN '${stage}' END AS stage,
+      CAST(1 AS BIGINT) AS users, CAST(1 AS BIGINT) AS sessions, CAST(1 AS BIGINT) AS events,
+      CAST(1 AS DOUBLE) AS users_from_view_rate, CAST(1 AS DOUBLE) AS users_from_previous_rate
+    FROM (SELECT nextval('runs') AS n FROM range(3))`;
+  const ran = async () => Number((await c.runAndReadAll(`SELECT currval('runs')`)).getRows()[0][0]);
+  const exists = async (t: string) => Number((await c.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '${t}'`)).getRows()[0][0]);
+
+  test('runs the query once and returns its row count', async () => {
+    await c.run('CREATE OR REPLACE SEQUENCE runs');
+    expect(await createTableFromQuery(c, 'funnel', funnel('view'))).toBe(3);
+    expect(await ran()).toBe(3);
+    const rows = await c.runAndReadAll('SELECT stage_order, stage FROM funnel ORDER BY stage_order');
+    expect(rows.getRows()).toEqual([[1, 'view'], [2, 'view'], [3, 'view']]);
+  });
+
+  test('refuses a string longer than the contract allows and leaves no table', async () => {
+    await c.run('DROP TABLE IF EXISTS funnel');
+    await c.run('CREATE OR REPLACE SEQUENCE runs');
+    await expect(createTableFromQuery(c, 'funnel', funnel('x'.repeat(17)))).rejects.toThrow(
+      'funnel does not match the table contract: funnel.stage: longest value has 17 characters, the contract allows 16',
+    );
+    expect(await exists('funnel')).toBe(0);
+  });
+
+  test('refuses a wrong type before running the query', async () => {
+    await c.run('CREATE OR REPLACE SEQUENCE runs');
+    await c.run('SELECT nextval(\'runs\')');
+    await expect(createTableFromQuery(c, 'funnel', funnel('view', 'BIGINT'))).rejects.toThrow(
+      'funnel.stage_order: DuckDB type BIGINT, contract type INTEGER',
+    );
+    expect(await ran()).toBe(1);
+    expect(await exists('funnel')).toBe(0);
   });
 });
