@@ -316,8 +316,10 @@ export function trainLogisticRegression(
       const row = i * d;
       let m = b0;
       for (let j = 0; j < d; j++) m += theta[j + 1] * z[row + j];
-      loss += logLoss(y[i], m);
-      const r = sigmoid(m) - y[i];
+      // logLoss(y, m) and sigmoid(m) with their one exp(−|m|) shared: the same values, one exp fewer per row.
+      const e = Math.exp(-Math.abs(m));
+      loss += Math.max(m, 0) + Math.log1p(e) - y[i] * m;
+      const r = (m >= 0 ? 1 / (1 + e) : e / (1 + e)) - y[i];
       g[0] += r;
       for (let j = 0; j < d; j++) g[j + 1] += r * z[row + j];
     }
