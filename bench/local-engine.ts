@@ -48,6 +48,21 @@ async function input(events: number): Promise<string> {
   return file;
 }
 
+/** The recommendations' model_metrics of a run (P@k, NDCG@k, …: the model's and the popularity baseline's), read from its Parquet. */
+async function quality(out: string): Promise<Record<string, { value: number | null; baseline: number | null }>> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    const rows = (await c.runAndReadAll(`SELECT metric, value, baseline_value FROM read_parquet('${path.join(out, 'model_metrics', '**', '*.parquet')}', hive_partitioning = true)
+      WHERE model = 'als' ORDER BY metric`)).getRows();
+    return Object.fromEntries(rows.map(([metric, value, baseline]) => [String(metric), { value: value === null ? null : Number(value), baseline: baseline === null ? null : Number(baseline) }]));
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
+
 const SCAN = `
 const { DuckDBInstance } = require('@duckdb/node-api');
 (async () => {
@@ -69,7 +84,7 @@ async function main(): Promise<void> {
   for (const events of sizes) {
     const file = await input(events);
     const scans: Measured[] = [];
-    const pipelines: (Measured & { loadBefore: number[]; stages: { name: string; seconds: number; rows?: number }[] })[] = [];
+    const pipelines: (Measured & { loadBefore: number[]; stages: { name: string; seconds: number; rows?: number }[]; quality: Record<string, unknown> })[] = [];
     for (let run = 0; run < runs; run++) {
       // The 1/5/15-minute load averages before the run: on a shared machine, a run that shared its cores shows here.
       const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'shopsight-bench-'));
       const r = timed([process.execPath, BIN, 'run', '--input', file, '--out', out, '--run-id', `bench-${events}`]);
       const summary = JSON.parse(fs.readFileSync(path.join(out, 'run-summary.json'), 'utf8')) as { stages: { name: string; seconds: number; rows?: number }[] };
-      pipelines.push({ seconds: r.seconds, peakRssMiB: r.peakRssMiB, loadBefore, stages: summary.stages });
+      pipelines.push({ seconds: r.seconds, peakRssMiB: r.peakRssMiB, loadBefore, stages: summary.stages, quality: await quality(out) });
       fs.rmSync(out, { recursive: true, force: true });
       console.error(`${events} events, run ${run + 1}/${runs}: pipeline ${r.seconds.toFixed(1)} s, ${r.peakRssMiB.toFixed(0)} MiB; scan ${scan.seconds.toFixed(1)} s; load before ${loadBefore.join(' ')}`);
     }
@@ -92,6 +107,9 @@ async function main(): Promise<void> {
       medianPeakRssMiB: median(pipelines.map((p) => p.peakRssMiB)),
       medianScanSeconds: median(scans.map((s) => s.seconds)),
       ratioToScan: median(pipelines.map((p) => p.seconds)) / median(scans.map((s) => s.seconds)),
+      // The same for every run (the fit is seeded and bit-identical for any thread count).
+      recommendationsQuality: pipelines[0].quality,
+      gitCommit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
       stages: stageNames.map((name) => {
         const seconds = median(pipelines.map((p) => p.stages.find((s) => s.name === name)?.seconds ?? 0));
         const rows = pipelines[0].stages.find((s) => s.name === name)?.rows;
