@@ -68,28 +68,27 @@
  *
  * Threads (AlsParams.threads / ScoringOptions.threads, default os.availableParallelism() capped at 8):
  * the user and item half-steps, the Gram matrices, the loss and the top-n scoring are split into tasks
- * (entity / query ranges) that a persistent pool of worker_threads and the main thread take from a
- * shared counter, over SharedArrayBuffer-backed factors and ratings. The API stays synchronous: the
- * main thread takes tasks itself and then blocks in Atomics.wait until the workers report; workers
- * report errors through shared memory, so a failure is a thrown Error, not a hang (a worker that dies
- * outright is reported after STALL_MS without progress). Results are bit-identical for any thread count
+ * (entity / query ranges) that the persistent worker pool of local/ml/worker-pool.ts and the main
+ * thread take from a shared counter, over SharedArrayBuffer-backed factors and ratings. The API stays
+ * synchronous: the main thread takes tasks itself and then blocks in Atomics.wait until the workers
+ * report; workers report errors through shared memory, so a failure is a thrown Error, not a hang (a
+ * worker that dies outright is reported after two minutes without progress). Results are bit-identical for any thread count
  * (with either kernels): each solve / score depends only on its own row and the other side's factors,
  * and the Gram and loss sums are formed per fixed block of SUM_BLOCK entities and added in block order
  * in the main thread. Small problems (< PARALLEL_MIN_RATINGS ratings, scoring < PARALLEL_MIN_SCORE_WORK
  * multiply-adds) stay in the main thread, where worker start-up and copies would dominate.
  *
- * Why the workers run `Function.prototype.toString()` of the kernels (new Worker(bootstrap, { eval:
- * true })) rather than a worker file: this module runs transpiled per file by ts-jest, through the CLI's
- * esbuild require hook (main thread only) and as plain JavaScript, and a worker cannot load a .ts file
- * in the first two. After any of these transpilations the kernels' source text is plain JavaScript, so
+ * Why the workers (local/ml/pool-worker.js) run `Function.prototype.toString()` of the kernels rather
+ * than importing this module: it runs transpiled per file by ts-jest, through the CLI's esbuild require
+ * hook (main thread only) and as plain JavaScript, and a worker cannot load a .ts file in the first
+ * two. After any of these transpilations the kernels' source text is plain JavaScript, so
  * one copy of the kernels serves both the main thread and the workers, with nothing to keep in sync.
  * The kernels (between "Kernels" and KERNELS below) therefore use only their arguments, each other and
  * built-ins. If their text is not self-contained (istanbul coverage counters), threads are switched off.
  */
 
-import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { mix32, Sfc32, streamSeedWords } from './random';
+import { resolveThreads, WorkerPool } from './worker-pool';
 import { alsWasm, AlsWasmKernels, gram32Length, solveScratchBytes, WasmArena, writeCandidatePairs, writeGram32 } from './wasm/als-kernels';
 
 export interface ImplicitRatings {
@@ -874,125 +873,31 @@ const KERNELS: ReadonlyArray<{ toString(): string }> = [
 export const alsJsKernels = { solveRange, gramRange, lossRange } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool: persistent worker threads that take tasks from a shared counter; the main thread takes
-// tasks too and then blocks (Atomics.wait) until every worker has reported, so the API stays
-// synchronous. Workers report their own errors through shared memory (their 'error' events would only
-// reach the blocked main thread's event loop later), so a failing task surfaces as a thrown Error.
-
-/** Bootstrap of a worker (plain JavaScript, no TypeScript): compiles the kernels, then serves jobs. */
-const WORKER_BOOTSTRAP = `
-'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const ctl = workerData.ctl;
-const err = workerData.err;
-let runTask = null;
-let initError = null;
-let wasm = null;
-try { runTask = new Function(workerData.source)(); } catch (e) { initError = e; }
-try {
-  if (workerData.wasmBytes) {
-    const module = new WebAssembly.Module(workerData.wasmBytes);
-    wasm = new WebAssembly.Instance(module, { env: { memory: workerData.wasmMemory } }).exports;
-  }
-} catch (e) { wasm = null; }
-parentPort.on('message', (msg) => {
-  const n = msg.tasks;
-  try {
-    if (initError) throw initError;
-    for (;;) {
-      const t = Atomics.add(ctl, 0, 1);
-      if (t >= n) break;
-      runTask(msg.job, t, true, wasm);
-      Atomics.add(ctl, 3, 1);
-    }
-  } catch (e) {
-    Atomics.store(ctl, 0, n);
-    if (Atomics.compareExchange(ctl, 2, 0, 1) === 0) {
-      const text = String((e && e.stack) || e);
-      const { written } = new TextEncoder().encodeInto(text, err);
-      Atomics.store(ctl, 4, written);
-    }
-  } finally {
-    Atomics.add(ctl, 1, 1);
-    Atomics.notify(ctl, 1);
-  }
-});
-`;
-
-/** Control words: 0 next task, 1 workers done, 2 error flag, 3 tasks completed (progress), 4 error length. */
-interface Pool {
-  workers: Worker[];
-  ctl: Int32Array;
-  err: Uint8Array;
-  broken: boolean;
-}
-
-let pool: Pool | null = null;
-/** Set when the kernels' source cannot run in a worker (e.g. coverage instrumentation): threads off. */
-let kernelsPortable: boolean | null = null;
-/** A job with no task completed anywhere for this long is declared stuck (a worker died). */
-const STALL_MS = 120_000;
+// Thread pool (local/ml/worker-pool.ts): the kernels above as source text, and the WASM kernels'
+// module and memory, which each worker instantiates once.
 
 function kernelSource(): string {
   return `'use strict';\n${KERNELS.map((k) => k.toString()).join('\n')}\nreturn runTask;`;
 }
 
-function threadsUsable(): boolean {
-  if (kernelsPortable === null) {
-    // Instrumented code (istanbul's cov_xxx() counters) refers to module state and cannot run in a worker.
-    kernelsPortable = !/\bcov_\w+\(\)/.test(kernelSource());
-  }
-  return kernelsPortable;
-}
-
-function getPool(workers: number): Pool {
-  if (pool && pool.broken) {
-    const old = pool;
-    pool = null;
-    for (const w of old.workers) void w.terminate();
-  }
-  if (!pool) {
-    pool = {
-      workers: [],
-      ctl: new Int32Array(new SharedArrayBuffer(8 * 4)),
-      err: new Uint8Array(new SharedArrayBuffer(16384)),
-      broken: false,
-    };
-  }
-  const p = pool;
-  while (p.workers.length < workers) {
-    // The WASM module bytes and the arena's Memory: each worker instantiates the kernels once, on the same memory.
+const alsPool = new WorkerPool<Job, AlsWasmKernels>({
+  name: 'ALS',
+  source: kernelSource,
+  runTask,
+  wasm: () => {
     const wk = alsWasm();
-    const workerData = { ctl: p.ctl, err: p.err, source: kernelSource(), wasmBytes: wk ? wk.bytes : null, wasmMemory: wk ? wk.memory : null };
-    const w = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData });
-    w.unref();
-    w.on('error', () => {
-      p.broken = true;
-    });
-    w.on('exit', () => {
-      p.broken = true;
-    });
-    p.workers.push(w);
-  }
-  return p;
+    return wk ? { bytes: wk.bytes, memory: wk.memory, exports: wk.kernels } : null;
+  },
+});
+
+/** False when the kernels' source cannot run in a worker (e.g. coverage instrumentation): threads off. */
+function threadsUsable(): boolean {
+  return alsPool.usable();
 }
 
 /** Terminates the ALS worker threads (they are unref'd, so this is only needed for a tidy shutdown). */
 export async function shutdownAlsWorkers(): Promise<void> {
-  const p = pool;
-  pool = null;
-  if (p) await Promise.all(p.workers.map((w) => w.terminate()));
-}
-
-function defaultThreads(): number {
-  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, n));
-}
-
-function resolveThreads(t: number | undefined): number {
-  if (t === undefined) return defaultThreads();
-  if (!Number.isInteger(t) || t < 1) throw new RangeError(`threads must be a positive integer, got ${t}`);
-  return t;
+  await alsPool.shutdown();
 }
 
 /**
@@ -1000,51 +905,7 @@ function resolveThreads(t: number | undefined): number {
  * all are done. Which thread runs which task never changes a result: tasks write disjoint outputs.
  */
 function runJob(job: Job, tasks: number, threads: number, mainHelps = true): void {
-  const nWorkers = Math.min(threads - 1, mainHelps ? tasks - 1 : tasks);
-  const wasm = alsWasm()?.kernels ?? null;
-  if (nWorkers <= 0 || !threadsUsable()) {
-    for (let t = 0; t < tasks; t++) runTask(job, t, false, wasm);
-    return;
-  }
-  const p = getPool(nWorkers);
-  const ctl = p.ctl;
-  for (let k = 0; k < 5; k++) Atomics.store(ctl, k, 0);
-  for (let w = 0; w < nWorkers; w++) p.workers[w].postMessage({ job, tasks });
-  let mainError: unknown = null;
-  if (mainHelps) {
-    try {
-      for (;;) {
-        const t = Atomics.add(ctl, 0, 1);
-        if (t >= tasks) break;
-        runTask(job, t, false, wasm);
-        Atomics.add(ctl, 3, 1);
-      }
-    } catch (e) {
-      Atomics.store(ctl, 0, tasks);
-      mainError = e;
-    }
-  }
-  let progress = Atomics.load(ctl, 3);
-  let since = Date.now();
-  for (;;) {
-    const done = Atomics.load(ctl, 1);
-    if (done >= nWorkers) break;
-    Atomics.wait(ctl, 1, done, 1000);
-    const now = Date.now();
-    const pr = Atomics.load(ctl, 3);
-    if (pr !== progress) {
-      progress = pr;
-      since = now;
-    } else if (Atomics.load(ctl, 1) < nWorkers && now - since > STALL_MS) {
-      p.broken = true;
-      throw new Error(`ALS worker threads made no progress for ${STALL_MS / 1000} s (a worker thread died?)`);
-    }
-  }
-  if (mainError !== null) throw mainError;
-  if (Atomics.load(ctl, 2) !== 0) {
-    const text = new TextDecoder().decode(p.err.slice(0, Atomics.load(ctl, 4)));
-    throw new Error(`ALS worker thread failed: ${text}`);
-  }
+  alsPool.run(job, tasks, threads, mainHelps);
 }
 
 /**
@@ -1054,7 +915,7 @@ function runJob(job: Job, tasks: number, threads: number, mainHelps = true): voi
 export function checkAlsWorkers(options: { threads?: number; failWith?: string } = {}): void {
   const threads = resolveThreads(options.threads);
   runJob({ kind: 'fail', message: options.failWith ?? '' }, options.failWith === undefined ? 0 : threads - 1, threads, false);
-  if (options.failWith === undefined && threads > 1 && threadsUsable()) getPool(threads - 1);
+  if (options.failWith === undefined && threads > 1 && threadsUsable()) alsPool.ensure(threads - 1);
 }
 
 // ---------------------------------------------------------------------------------------------
