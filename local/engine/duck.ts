@@ -141,6 +141,44 @@ export async function fetchColumns<K extends readonly ColumnKind[]>(
   return { rows, columns: trimmed as never };
 }
 
+/**
+ * Streams a query of exactly `rows` rows into one row-major Float64 matrix (its first `width`
+ * columns: row r, column j at r * width + j) and one Int32Array per further column, allocated once
+ * at their final size: no per-column copies, no growth, no trim (the purchase-intent features at
+ * one REES46 month are 13 M rows). Nulls and a row count other than `rows` are errors.
+ */
+export async function fetchRowMajor(
+  connection: DuckDBConnection,
+  sql: string,
+  width: number,
+  intColumns: number,
+  rows: number,
+): Promise<{ matrix: Float64Array; ints: Int32Array[] }> {
+  const matrix = new Float64Array(rows * width);
+  const ints = Array.from({ length: intColumns }, () => new Int32Array(rows));
+  const result = await connection.stream(sql);
+  const fail = (what: string) => new Error(`fetchRowMajor: ${what} of: ${sql.slice(0, 200)}`);
+  let done = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (done + n > rows) throw fail(`more than the ${rows} rows expected`);
+    for (let c = 0; c < width + intColumns; c++) {
+      const vector = chunk.getColumnVector(c);
+      for (let r = 0; r < n; r++) {
+        const value = vector.getItem(r);
+        if (value === null) throw fail(`column ${c + 1} has a null at row ${done + r + 1}`);
+        if (c < width) matrix[(done + r) * width + c] = Number(value);
+        else ints[c - width][done + r] = Number(value);
+      }
+    }
+    done += n;
+  }
+  if (done !== rows) throw fail(`${done} rows, expected ${rows}`);
+  return { matrix, ints };
+}
+
 /** Rows per DataChunk: DuckDB's vector size (a chunk holds at most this many). */
 const CHUNK_ROWS = 2048;
 

@@ -284,9 +284,61 @@ export function trainLogisticRegression(
   params: LogisticParams,
 ): LogisticModel {
   const n = validate(x, y, d, params);
+  const stats = columnStats(x, n, d);
+  // Standardised copy; ignored (std 0) columns stay 0.
+  const z = new Float64Array(n * d);
+  z.set(x);
+  standardizeInPlace(z, d, stats);
+  return fitStandardized(z, y, n, d, params, stats);
+}
+
+/**
+ * The column means and sample standard deviations the fit standardises with (n − 1; 0 for a constant
+ * column or n < 2), of the first n rows of a row-major matrix.
+ */
+export function featureStats(x: Float64Array, n: number, d: number): { means: Float64Array; stds: Float64Array } {
+  if (x.length < n * d) throw new Error(`featureStats: x has ${x.length} values, ${n} rows × d = ${d} need ${n * d}`);
+  return columnStats(x, n, d);
+}
+
+/** z = (x − mean) / std per column, in place, for every row; columns with std 0 become 0 (ignored). */
+export function standardizeInPlace(x: Float64Array, d: number, stats: { means: Float64Array; stds: Float64Array }): void {
+  const { means, stds } = stats;
+  const n = x.length / d;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) x[i * d + j] = stds[j] > 0 ? (x[i * d + j] - means[j]) / stds[j] : 0;
+  }
+}
+
+/**
+ * trainLogisticRegression without its standardised copy: `z` holds the training rows already
+ * standardised by standardizeInPlace with `stats` (featureStats of the raw training rows), so a
+ * caller that keeps one matrix standardises it in place. The same model, bit for bit.
+ */
+export function trainStandardized(
+  z: Float64Array,
+  y: Uint8Array,
+  d: number,
+  params: LogisticParams,
+  stats: { means: Float64Array; stds: Float64Array },
+): LogisticModel {
+  const n = validate(z, y, d, params);
+  if (stats.means.length !== d || stats.stds.length !== d) throw new Error(`logistic regression: stats for ${stats.means.length} features, d = ${d}`);
+  return fitStandardized(z, y, n, d, params, stats);
+}
+
+function fitStandardized(
+  z: Float64Array,
+  y: Uint8Array,
+  n: number,
+  d: number,
+  params: LogisticParams,
+  stats: { means: Float64Array; stds: Float64Array },
+): LogisticModel {
   const tol = params.tol ?? DEFAULT_TOL;
   const lambda = params.regParam;
-  const { means, stds } = columnStats(x, n, d);
+  const means = stats.means.slice();
+  const stds = stats.stds.slice();
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i];
 
@@ -298,11 +350,6 @@ export function trainLogisticRegression(
     return { intercept, coefficients: new Float64Array(d), means, stds, iterations: 0, loss: loss / n };
   }
 
-  // Standardised copy; ignored (std 0) columns stay 0.
-  const z = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) if (stds[j] > 0) z[i * d + j] = (x[i * d + j] - means[j]) / stds[j];
-  }
   const dim = d + 1;
   const active = new Uint8Array(dim);
   active[0] = 1;
@@ -354,6 +401,25 @@ export function predictProbability(model: LogisticModel, row: ArrayLike<number>)
   const d = model.coefficients.length;
   if (row.length !== d) throw new Error(`predictProbability: row has ${row.length} features, model expects ${d}`);
   return sigmoid(margin(model, row, 0));
+}
+
+/**
+ * P(y = 1) for every row of a matrix standardised by standardizeInPlace with the model's means and
+ * stds: sigmoid(b0 + Σ w_j z_j). Equal to predictAll on the raw rows up to rounding (the division by
+ * std_j happens before the product with w_j here, after it there).
+ */
+export function predictAllStandardized(model: LogisticModel, z: Float64Array, d: number): Float64Array {
+  if (d !== model.coefficients.length) throw new Error(`predictAllStandardized: d = ${d}, model expects ${model.coefficients.length}`);
+  if (d === 0 || z.length % d !== 0) throw new Error(`predictAllStandardized: z has ${z.length} values, not a multiple of d = ${d}`);
+  const n = z.length / d;
+  const w = model.coefficients;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let m = model.intercept;
+    for (let j = 0; j < d; j++) if (model.stds[j] > 0) m += w[j] * z[i * d + j];
+    out[i] = sigmoid(m);
+  }
+  return out;
 }
 
 /** P(y = 1) for every row of an n×d row-major matrix of raw features. */

@@ -6,7 +6,7 @@
  * once, refuses a wrong type before running it and an over-long string after, leaving no table.
  */
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { appendNumericRows, appendRows, createTableFromQuery, fetchColumns } from '../../local/engine/duck';
+import { appendNumericRows, appendRows, createTableFromQuery, fetchColumns, fetchRowMajor } from '../../local/engine/duck';
 
 let instance: DuckDBInstance;
 let c: DuckDBConnection;
@@ -102,5 +102,22 @@ describe('createTableFromQuery', () => {
     );
     expect(await ran()).toBe(1);
     expect(await exists('funnel')).toBe(0);
+  });
+});
+
+describe('fetchRowMajor', () => {
+  test('fills one row-major matrix and the integer columns, across chunk boundaries', async () => {
+    const rows = 5000;
+    const { matrix, ints } = await fetchRowMajor(c, `SELECT CAST(i AS DOUBLE) / 4, CAST(-i AS DOUBLE), CAST(i * 2 AS INTEGER), CAST(i % 7 AS INTEGER) FROM range(${rows}) t(i) ORDER BY i`, 2, 2, rows);
+    expect(matrix.length).toBe(rows * 2);
+    for (const r of [0, 1, 2047, 2048, rows - 1]) {
+      expect([matrix[r * 2], matrix[r * 2 + 1], ints[0][r], ints[1][r]]).toEqual([r / 4, 0 - r, r * 2, r % 7]);
+    }
+  });
+
+  test('refuses a row count other than the one given, and a null', async () => {
+    await expect(fetchRowMajor(c, 'SELECT CAST(i AS DOUBLE) FROM range(10) t(i)', 1, 0, 11)).rejects.toThrow('fetchRowMajor: 10 rows, expected 11');
+    await expect(fetchRowMajor(c, 'SELECT CAST(i AS DOUBLE) FROM range(3000) t(i)', 1, 0, 2999)).rejects.toThrow('fetchRowMajor: more than the 2999 rows expected');
+    await expect(fetchRowMajor(c, 'SELECT CAST(NULLIF(i, 2) AS DOUBLE), 1 FROM range(5) t(i)', 1, 1, 5)).rejects.toThrow('fetchRowMajor: column 1 has a null at row 3');
   });
 });

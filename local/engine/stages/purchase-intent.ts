@@ -12,8 +12,8 @@ import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../core/config/pipeline-params';
 import { INTENT_FEATURES, INTERCEPT_FEATURE } from '../../../core/contract';
 import { aucRoc, confusionAt } from '../../ml/metrics';
-import { predictAll, trainLogisticRegression } from '../../ml/logistic-regression';
-import { appendNumericRows, appendRows, createContractTable, createTableFromQuery, fetchColumns } from '../duck';
+import { featureStats, predictAllStandardized, standardizeInPlace, trainStandardized } from '../../ml/logistic-regression';
+import { appendNumericRows, appendRows, countRows, createContractTable, createTableFromQuery, fetchRowMajor } from '../duck';
 import { readTableSql } from '../sql';
 import { MetricRow, writeMetrics } from './metrics-table';
 
@@ -31,26 +31,24 @@ export function trainSplitSql(sessionColumn: string, seed: number, trainFraction
 
 /**
  * The features of every session as one row-major Float64 matrix, the training rows first (each part
- * in idx order), with the labels and each row's idx. The per-column arrays of the fetch are dropped
- * when this returns, so only the one matrix stays.
+ * in idx order), with the labels and each row's idx: fetched straight into arrays of their final
+ * size (fetchRowMajor), so the matrix is the only copy of the features.
  */
 async function fetchFeatures(connection: DuckDBConnection): Promise<{ rows: number; train: number; xAll: Float64Array; labels: Uint8Array; idxOf: Int32Array }> {
   const d = INTENT_FEATURES.length;
-  const { rows, columns } = await fetchColumns(
+  const rows = await countRows(connection, '_sf');
+  const { matrix, ints } = await fetchRowMajor(
     connection,
     `SELECT ${INTENT_FEATURES.map((f) => `CAST(${f} AS DOUBLE)`).join(', ')}, CAST(session_features.label AS INTEGER), CAST(is_train AS INTEGER), idx
      FROM session_features JOIN _sf USING (session_id) ORDER BY is_train DESC, idx`,
-    [...INTENT_FEATURES.map(() => 'f64' as const), 'i32', 'i32', 'i32'] as const,
+    d,
+    3,
+    rows,
   );
-  const trainCol = columns[d + 1] as Int32Array;
+  const [labelCol, trainCol, idxOf] = ints;
   let train = 0;
   for (let r = 0; r < rows; r++) train += trainCol[r];
-  const xAll = new Float64Array(rows * d);
-  for (let j = 0; j < d; j++) {
-    const col = columns[j] as Float64Array;
-    for (let r = 0; r < rows; r++) xAll[r * d + j] = col[r];
-  }
-  return { rows, train, xAll, labels: Uint8Array.from(columns[d] as Int32Array), idxOf: columns[d + 2] as Int32Array };
+  return { rows, train, xAll: matrix, labels: Uint8Array.from(labelCol), idxOf };
 }
 
 export async function runPurchaseIntent(connection: DuckDBConnection, params: PipelineParameters): Promise<IntentStageResult> {
@@ -63,7 +61,9 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
   const d = INTENT_FEATURES.length;
   const { rows, train, xAll, labels, idxOf } = await fetchFeatures(connection);
   const test = rows - train;
-  // The training rows come first (in idx order, as a copy of them would be): no second matrix.
+  // The training rows come first (in idx order, as a copy of them would be): no second matrix. The
+  // whole matrix is standardised in place with the training rows' statistics (what the fit's own
+  // copy would hold), and the model predicts on it.
   const xTrain = xAll.subarray(0, train * d);
   const yTrain = labels.subarray(0, train);
   let positives = 0;
@@ -73,8 +73,10 @@ export async function runPurchaseIntent(connection: DuckDBConnection, params: Pi
   await createContractTable(connection, 'intent_predictions');
   const metrics: MetricRow[] = [];
   if (train > 0) {
-    const model = trainLogisticRegression(xTrain, yTrain, d, { regParam: p.regParam, maxIter: p.maxIter });
-    const probability = predictAll(model, xAll, d);
+    const stats = featureStats(xAll, train, d);
+    standardizeInPlace(xAll, d, stats);
+    const model = trainStandardized(xTrain, yTrain, d, { regParam: p.regParam, maxIter: p.maxIter }, stats);
+    const probability = predictAllStandardized(model, xAll, d);
     await appendRows(connection, 'intent_coefficients', (a) => {
       const row = (feature: string, position: number, coefficient: number, mean: number, std: number) => {
         a.appendVarchar(feature);

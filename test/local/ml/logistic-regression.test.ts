@@ -1,13 +1,18 @@
 /**
  * local/ml/logistic-regression.ts (L-BFGS, MLlib-style L2 logistic regression) against an independent
  * reference written here: Newton/IRLS on the same standardised, L2-penalised objective, with the
- * d×d (+ intercept) Newton system solved by Gaussian elimination with partial pivoting.
+ * d×d (+ intercept) Newton system solved by Gaussian elimination with partial pivoting. Training on a
+ * matrix standardised in place gives the same model bit for bit.
  */
 import {
+  featureStats,
   LogisticModel,
   predictAll,
+  predictAllStandardized,
   predictProbability,
+  standardizeInPlace,
   trainLogisticRegression,
+  trainStandardized,
 } from '../../../local/ml/logistic-regression';
 
 /** mulberry32: a small seeded PRNG, independent of the module under test. */
@@ -335,5 +340,55 @@ describe('prediction', () => {
     };
     expect(predictProbability(model, [1000])).toBe(1);
     expect(predictProbability(model, [-1000])).toBe(0);
+  });
+});
+
+describe('training on a matrix standardised in place (one copy of the features)', () => {
+  // Features on different scales, one constant column, labels from a known logistic model.
+  const n = 3000;
+  const d = 4;
+  const x = new Float64Array(n * d);
+  const y = new Uint8Array(n);
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < n; i++) {
+    x[i * d] = Math.floor(rnd() * 20);
+    x[i * d + 1] = rnd() * 1000;
+    x[i * d + 2] = 5;
+    x[i * d + 3] = rnd() < 0.3 ? 1 : 0;
+    const m = -1 + 0.1 * x[i * d] - 0.001 * x[i * d + 1] + 1.5 * x[i * d + 3];
+    y[i] = rnd() < 1 / (1 + Math.exp(-m)) ? 1 : 0;
+  }
+  const train = 2400;
+  const params = { regParam: 0.01, maxIter: 100 };
+
+  test('gives the model of trainLogisticRegression bit for bit, and its predictions up to rounding', () => {
+    const reference = trainLogisticRegression(x.slice(0, train * d), y.subarray(0, train), d, params);
+    const z = x.slice();
+    const stats = featureStats(z, train, d);
+    standardizeInPlace(z, d, stats);
+    // Every row standardised with the training rows' statistics; the constant column is 0.
+    expect(z[2]).toBe(0);
+    expect(z[(n - 1) * d + 1]).toBe((x[(n - 1) * d + 1] - stats.means[1]) / stats.stds[1]);
+    const model = trainStandardized(z.subarray(0, train * d), y.subarray(0, train), d, params, stats);
+    expect(model.intercept).toBe(reference.intercept);
+    expect(Array.from(model.coefficients)).toEqual(Array.from(reference.coefficients));
+    expect(Array.from(model.means)).toEqual(Array.from(reference.means));
+    expect(Array.from(model.stds)).toEqual(Array.from(reference.stds));
+    expect(model.iterations).toBe(reference.iterations);
+    expect(model.iterations).toBeGreaterThan(0);
+    const raw = predictAll(reference, x, d);
+    const standardised = predictAllStandardized(model, z, d);
+    for (let i = 0; i < n; i++) expect(Math.abs(standardised[i] - raw[i])).toBeLessThanOrEqual(1e-14);
+  });
+
+  test('refuses statistics of another width and a matrix too short for them', () => {
+    const z = x.slice();
+    const stats = featureStats(z, train, d);
+    expect(() => trainStandardized(z.subarray(0, train * d), y.subarray(0, train), 3, params, stats)).toThrow();
+    expect(() => featureStats(new Float64Array(7), 2, 4)).toThrow('featureStats: x has 7 values, 2 rows × d = 4 need 8');
+    expect(() => trainStandardized(z.subarray(0, train * d), y.subarray(0, train), d, params, { means: new Float64Array(3), stds: new Float64Array(3) })).toThrow(
+      'logistic regression: stats for 3 features, d = 4',
+    );
   });
 });
