@@ -286,8 +286,7 @@ export function trainLogisticRegression(
   const n = validate(x, y, d, params);
   const stats = columnStats(x, n, d);
   // Standardised copy; ignored (std 0) columns stay 0.
-  const z = new Float64Array(n * d);
-  z.set(x);
+  const z = x.slice();
   standardizeInPlace(z, d, stats);
   return fitStandardized(z, y, n, d, params, stats);
 }
