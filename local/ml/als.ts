@@ -21,7 +21,8 @@
  * the order only changes which initial factors matter. Entities with no positive rating get the zero
  * vector (the minimiser of x^T G x). Loss is evaluated after init and after every iteration.
  *
- * Parameters: rank, regParam (lambda), alpha, maxIter, seed, cgSteps (default 3).
+ * Parameters: rank, regParam (lambda), alpha, maxIter, seed, cgSteps (default 3), lossTolerance (early
+ * stop once an iteration lowers the loss by no more than that fraction; default off, as in Spark).
  * Complexity per iteration: O(nnz * rank * (cgSteps + 1) + (users + items) * rank^2 * (cgSteps + 1))
  * time — i.e. O(nnz·rank·cgSteps + (users+items)·rank²) — and O(users + items + nnz) memory besides
  * the factors (one item-major copy of the ratings). The loss after each iteration costs another
@@ -109,6 +110,12 @@ export interface AlsParams {
   /** CG steps of foldInUsers (zero start, single pass); default min(rank, 3 * cgSteps). */
   foldInCgSteps?: number;
   /**
+   * Early stop: training ends after the first iteration t whose loss fell by no more than
+   * lossTolerance · L(t-1) (relative decrease ≤ lossTolerance), even before maxIter. Unset or 0:
+   * off, every one of maxIter iterations runs, as Spark's ALS (which has no convergence test) does.
+   */
+  lossTolerance?: number;
+  /**
    * Threads (the main thread included) for training, fold-in and the loss; default
    * os.availableParallelism() capped at 8. Problems under PARALLEL_MIN_RATINGS ratings stay
    * single-threaded. Results are bit-identical for any value.
@@ -122,7 +129,8 @@ export interface AlsModel {
   items: number;
   userFactors: Float32Array;
   itemFactors: Float32Array;
-  lossHistory: number[] /* loss after init and after each full iteration */;
+  /** Loss after init and after each full iteration run: maxIter + 1 entries, fewer when lossTolerance stopped training early. */
+  lossHistory: number[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,6 +270,8 @@ function checkParams(p: AlsParams): number {
   if (!Number.isFinite(p.seed)) throw new RangeError(`seed must be finite, got ${p.seed}`);
   const cg = p.cgSteps ?? 3;
   if (!Number.isInteger(cg) || cg < 1) throw new RangeError(`cgSteps must be a positive integer, got ${cg}`);
+  const tol = p.lossTolerance ?? 0;
+  if (!(tol >= 0 && tol < 1)) throw new RangeError(`lossTolerance must be in [0, 1), got ${p.lossTolerance}`);
   return cg;
 }
 
@@ -1229,6 +1239,7 @@ export function trainImplicitAls(
     let GY = gramOf(itemFactors, items, rank, threads, buf);
     let GX = gramOf(userFactors, users, rank, threads, buf);
     const lossHistory = [lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads)];
+    const tolerance = params.lossTolerance ?? 0;
     for (let it = 1; it <= params.maxIter; it++) {
       solveSide(byUser, users, userFactors, itemFactors, GY, rank, lambda, alpha, cgSteps, false, threads, buf);
       GX = gramOf(userFactors, users, rank, threads, buf);
@@ -1237,6 +1248,8 @@ export function trainImplicitAls(
       const loss = lossOf(byUser, users, items, itemCounts, userFactors, itemFactors, GX, GY, rank, lambda, alpha, threads);
       lossHistory.push(loss);
       if (onIteration) onIteration(it, loss);
+      const previous = lossHistory[it - 1];
+      if (tolerance > 0 && previous - loss <= tolerance * previous) break;
     }
     return { rank, users, items, userFactors: unshare(userFactors), itemFactors: unshare(itemFactors), lossHistory };
   } finally {

@@ -242,6 +242,30 @@ describe('training', () => {
     expect(m.lossHistory[15]).toBeLessThan(m.lossHistory[0]);
   });
 
+  it('lossTolerance stops after the first iteration whose relative loss decrease is at most the tolerance', () => {
+    const rt = randomRatings(150, 120, 0.06, 5);
+    const p: AlsParams = { rank: 8, regParam: 0.1, alpha: 5, maxIter: 30, seed: 9 };
+    const all = trainImplicitAls(rt, p).lossHistory;
+    expect(all).toHaveLength(31);
+    const decrease = (h: number[], t: number) => (h[t - 1] - h[t]) / h[t - 1];
+    // A tolerance between two iterations' decreases, so that some but not all iterations run.
+    const tolerance = decrease(all, 4) * 0.999;
+    const expected = all.findIndex((_, t) => t > 0 && decrease(all, t) <= tolerance);
+    expect(expected).toBeGreaterThan(4);
+    expect(expected).toBeLessThan(30);
+    const seen: number[] = [];
+    const early = trainImplicitAls(rt, { ...p, lossTolerance: tolerance }, (_, loss) => seen.push(loss));
+    expect(early.lossHistory).toEqual(all.slice(0, expected + 1));
+    expect(seen).toEqual(all.slice(1, expected + 1));
+    // The model is the one maxIter = expected gives, bit for bit (the stop only ends the loop).
+    const capped = trainImplicitAls(rt, { ...p, maxIter: expected });
+    expect(Buffer.from(early.userFactors.buffer).equals(Buffer.from(capped.userFactors.buffer))).toBe(true);
+    expect(Buffer.from(early.itemFactors.buffer).equals(Buffer.from(capped.itemFactors.buffer))).toBe(true);
+    // 0 is off, like unset; outside [0, 1) is refused.
+    expect(trainImplicitAls(rt, { ...p, lossTolerance: 0 }).lossHistory).toEqual(all);
+    for (const bad of [-0.1, 1, Number.NaN]) expect(() => trainImplicitAls(rt, { ...p, lossTolerance: bad })).toThrow(/lossTolerance must be in \[0, 1\)/);
+  });
+
   it('CG with cgSteps = rank gives the exact normal-equation solution', () => {
     const rank = 5;
     const p: AlsParams = { rank, regParam: 0.3, alpha: 3, maxIter: 1, seed: 21, cgSteps: rank };
