@@ -42,6 +42,8 @@ export function parseSeconds(text: string): number | undefined {
 }
 
 const START_RE = /^shopsight: ([a-z][a-z0-9-]*) …$/;
+/** What the run says before its stages (pipeline.ts), never its error. */
+const INFO_RE = /^shopsight: DuckDB memory limit /;
 const END_RE = /^shopsight: ([a-z][a-z0-9-]*) +(\d+m\d{2}s|\d+(?:\.\d+)?s)(?: +([\d,]+) rows)?/;
 
 /** Applies one progress line of the child to the job's stages; true when it was a stage line. */
@@ -183,7 +185,7 @@ export class JobManager {
       return;
     }
     job.status = 'failed';
-    const said = [...job.log].reverse().find((l) => l.startsWith('shopsight: ') && !START_RE.test(l) && !END_RE.test(l));
+    const said = [...job.log].reverse().find((l) => l.startsWith('shopsight: ') && !START_RE.test(l) && !END_RE.test(l) && !INFO_RE.test(l));
     job.error = said ? said.replace(/^shopsight: /, '') : `the run exited with ${code ?? signal}`;
     for (const s of job.stages) if (s.status === 'running') s.status = 'pending';
     this.log(`job ${job.id} failed: ${job.error}`);

@@ -67,10 +67,13 @@ Options:
   --mysql <url>          also load the serving tables into MySQL/MariaDB, e.g.
                          mysql://user:password@127.0.0.1:3306/shopsight or mysql://user@localhost/shopsight?socket=/run/mysqld/mysqld.sock
                          (the server is checked before the run: reachable, local_infile=1, the user may create tables)
-  --config <file>        JSON: {"parameters": {…pipeline parameter overrides…}, "memoryLimit": "4GB", "threads": 2}
+  --config <file>        JSON: {"parameters": {…pipeline parameter overrides…}, "memoryLimit": "4GB", "threads": 2, "alsLossTolerance": 0.001}
   --run-id <id>          run id (default: local-<UTC time>)
-  --memory-limit <size>  DuckDB memory limit, e.g. 4GB (default: 40% of RAM, at most 4 GB)
+  --memory-limit <size>  DuckDB memory limit, e.g. 4GB (default: 60% of RAM less what the ML stages
+                         need for this input, 512 MiB to 4 GiB)
   --threads <n>          DuckDB threads (default: all cores)
+  --als-tolerance <x>    stop ALS once an iteration lowers its loss by no more than this fraction,
+                         e.g. 0.001 (default: off, every recommendations.maxIter iteration runs, as on Spark)
   --no-report            skip the HTML report
   --help, -h             this help`,
   generate: `Usage: shopsight generate --dataset rees46|retailrocket --events N --seed S --out FILE[.gz]
@@ -178,6 +181,13 @@ interface ConfigFile {
   parameters: PipelineParameters;
   memoryLimit?: string;
   threads?: number;
+  alsLossTolerance?: number;
+}
+
+/** A fraction in [0, 1), the range AlsParams.lossTolerance accepts. */
+function lossTolerance(value: unknown): number | undefined {
+  const x = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof x === 'number' && x >= 0 && x < 1 ? x : undefined;
 }
 
 /** Reads `--config`; any problem is a UsageError naming the file. */
@@ -191,9 +201,12 @@ export function readConfig(file: string | undefined): ConfigFile {
     throw new UsageError(`--config ${file}: ${e.code === 'ENOENT' ? 'no such file' : `not valid JSON (${e.message})`}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`--config ${file}: expected a JSON object`);
-  const { parameters, memoryLimit, threads, ...rest } = raw as Record<string, unknown>;
+  const { parameters, memoryLimit, threads, alsLossTolerance, ...rest } = raw as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown key(s) ${unknown.join(', ')}; allowed: parameters, memoryLimit, threads`);
+  if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown key(s) ${unknown.join(', ')}; allowed: parameters, memoryLimit, threads, alsLossTolerance`);
+  if (alsLossTolerance !== undefined && (typeof alsLossTolerance !== 'number' || lossTolerance(alsLossTolerance) === undefined)) {
+    throw new UsageError(`--config ${file}: alsLossTolerance must be a number in [0, 1), got ${JSON.stringify(alsLossTolerance)}`);
+  }
   if (memoryLimit !== undefined && (typeof memoryLimit !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memoryLimit))) {
     throw new UsageError(`--config ${file}: memoryLimit must be a size such as "4GB", got ${JSON.stringify(memoryLimit)}`);
   }
@@ -201,7 +214,12 @@ export function readConfig(file: string | undefined): ConfigFile {
     throw new UsageError(`--config ${file}: threads must be a positive integer, got ${JSON.stringify(threads)}`);
   }
   try {
-    return { parameters: resolvePipelineParameters(parameters), memoryLimit: memoryLimit as string | undefined, threads: threads as number | undefined };
+    return {
+      parameters: resolvePipelineParameters(parameters),
+      memoryLimit: memoryLimit as string | undefined,
+      threads: threads as number | undefined,
+      alsLossTolerance: alsLossTolerance as number | undefined,
+    };
   } catch (error) {
     throw new UsageError(`--config ${file}: ${(error as Error).message}`);
   }
@@ -217,9 +235,12 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
     'run-id': { type: 'string' },
     'memory-limit': { type: 'string' },
     threads: { type: 'string' },
+    'als-tolerance': { type: 'string' },
     'no-report': { type: 'boolean' },
   });
   if (values.help) return help(io, 'run');
+  const tolerance = values['als-tolerance'];
+  if (tolerance !== undefined && lossTolerance(tolerance) === undefined) throw new UsageError(`--als-tolerance must be a number in [0, 1), got ${JSON.stringify(tolerance)}`);
   if (!values.input || values.input.length === 0) throw new UsageError('run needs at least one --input <file|dir|glob>');
   const config = readConfig(values.config);
   const out = path.resolve(values.out ?? 'shopsight-out');
@@ -241,6 +262,7 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
       runId: values['run-id'],
       memoryLimit: values['memory-limit'] ?? config.memoryLimit,
       threads: values.threads === undefined ? config.threads : positiveInt('threads', values.threads, 1),
+      alsLossTolerance: tolerance === undefined ? config.alsLossTolerance : lossTolerance(tolerance),
       mysql: values.mysql,
       report: !values['no-report'],
       progress,

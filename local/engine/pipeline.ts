@@ -45,9 +45,14 @@ export interface RunOptions {
   readonly params: PipelineParameters;
   /** @default local-<UTC timestamp> */
   readonly runId?: string;
-  /** DuckDB memory limit, e.g. "4GB". @default 40% of the machine's memory, at most 4 GB */
+  /** DuckDB memory limit, e.g. "4GB". @default defaultMemoryLimit: from the machine's memory and the event files' sizes */
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /**
+   * ALS early stop (AlsParams.lossTolerance): training ends once an iteration lowers the loss by no
+   * more than this fraction. @default off (every recommendations.maxIter iteration runs, as on Spark)
+   */
+  readonly alsLossTolerance?: number;
   /** Serving database URL (mysql://user:pass@host:port/db or with ?socket=); loads the serving tables after the run. */
   readonly mysql?: string;
   /** @default true */
@@ -81,9 +86,28 @@ export function defaultRunId(now = new Date()): string {
   return `local-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').toLowerCase()}`;
 }
 
-export function defaultMemoryLimit(): string {
-  const gb = Math.max(0.5, Math.min(4, (os.totalmem() / 1024 ** 3) * 0.4));
-  return `${Math.floor(gb * 1024)}MB`;
+const MIB = 1024 ** 2;
+export const MEMORY_BUDGET_SHARE = 0.6;
+export const MEMORY_LIMIT_MIN = 512 * MIB;
+export const MEMORY_LIMIT_MAX = 4 * 1024 * MIB;
+const JS_RESERVE_BASE = 256 * MIB;
+const JS_BYTES_PER_EVENT = 96;
+
+/**
+ * DuckDB's memory limit when none is given, from the machine and the input (bench/README.md, "Memory").
+ * The run as a whole (DuckDB plus the ML stages' arrays, which live outside DuckDB's limit) is kept
+ * within MEMORY_BUDGET_SHARE of the machine's memory: DuckDB gets that budget minus what the ML
+ * stages are expected to hold at their peak, at least MEMORY_LIMIT_MIN and at most MEMORY_LIMIT_MAX.
+ * The ML stages' peak was measured at about 85–90 bytes per event (over DuckDB's limit, Node
+ * included) at 10M and 42M events; the reserve is JS_RESERVE_BASE plus JS_BYTES_PER_EVENT per event,
+ * and the events are estimated from the event files' sizes at the smallest bytes per event seen
+ * (gzip 20, plain 40: RetailRocket lines), so the estimate errs towards more events and less DuckDB.
+ */
+export function defaultMemoryLimit(machineBytes: number = os.totalmem(), eventFiles: readonly { bytes: number; gzip: boolean }[] = []): string {
+  const events = eventFiles.reduce((n, f) => n + f.bytes / (f.gzip ? 20 : 40), 0);
+  const reserve = JS_RESERVE_BASE + JS_BYTES_PER_EVENT * events;
+  const bytes = Math.max(MEMORY_LIMIT_MIN, Math.min(MEMORY_LIMIT_MAX, machineBytes * MEMORY_BUDGET_SHARE - reserve));
+  return `${Math.floor(bytes / MIB)}MiB`;
 }
 
 /**
@@ -145,11 +169,9 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
 
   const inputs = await timed('validate', () => resolveInputs(options.inputs, options.dataset), () => undefined, (r) => `${r.files.length} file(s), ${r.dataset}`);
   checkRunFolderOutsideInputs(target, inputs.files.map((f) => f.path));
-  const db = await openEngineDatabase({
-    workDir: path.join(out, '.work'),
-    memoryLimit: options.memoryLimit ?? defaultMemoryLimit(),
-    threads: options.threads,
-  });
+  const memoryLimit = options.memoryLimit ?? defaultMemoryLimit(os.totalmem(), inputs.files.filter((f) => inputs.events.includes(f.path)));
+  progress.log(`DuckDB memory limit ${memoryLimit}${options.memoryLimit ? '' : ' (from the machine and the input size; --memory-limit to set it)'}`);
+  const db = await openEngineDatabase({ workDir: path.join(out, '.work'), memoryLimit, threads: options.threads });
   const { connection } = db;
   try {
     const loaded = await timed(
@@ -174,8 +196,9 @@ async function runStages(options: RunOptions & { inputs: readonly string[] }, ru
     await timed('insights', () => buildInsightTables(connection), (n) => n);
     await timed('association-rules', () => runAssociationRules(connection, options.params), (r) => r.baskets.product + r.baskets.sub_category,
       (r) => `${r.rules.sub_category} sub-category rules, ${r.rules.product} product rules`);
-    await timed('recommendations', () => runRecommendations(connection, options.params), (r) => r.interactions,
-      (r) => `${r.recommendedUsers.toLocaleString('en-US')} users recommended, ${r.evaluatedUsers.toLocaleString('en-US')} evaluated`);
+    await timed('recommendations', () => runRecommendations(connection, options.params, { lossTolerance: options.alsLossTolerance }), (r) => r.interactions,
+      (r) => `${r.recommendedUsers.toLocaleString('en-US')} users recommended, ${r.evaluatedUsers.toLocaleString('en-US')} evaluated` +
+        (options.alsLossTolerance ? `, ALS ${r.lossHistory.length - 1} of ${options.params.recommendations.maxIter} iterations` : ''));
     await timed('purchase-intent', () => runPurchaseIntent(connection, options.params), (r) => r.sessions, (r) => `${r.train} train / ${r.test} test sessions`);
     await timed('segments', () => runSegments(connection, options.params), (r) => r.customers, (r) => r.names.join(', '));
     await timed('spend-forecast', () => runSpendForecast(connection, options.params), (r) => r.customers,

@@ -130,6 +130,8 @@ describe('shopsight run on the real REES46 samples (October and November)', () =
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toContain(`Report: ${path.join(out(), 'report/index.html')}`);
     expect(result.stderr).toMatch(/stage\s+rows\s+time\s+rows\/s/);
+    expect(result.stderr).toMatch(/\nshopsight: DuckDB memory limit \d+MiB \(from the machine and the input size; --memory-limit to set it\)\n/);
+    expect(result.stderr).not.toMatch(/ALS \d+ of \d+ iterations/);
     for (const stage of ['validate', 'prepare', 'schemas', 'insights', 'association-rules', 'recommendations', 'purchase-intent', 'segments']) {
       expect(result.stderr).toContain(`shopsight: ${stage}`);
     }
@@ -236,12 +238,18 @@ describe('shopsight run on generated data finds the planted structure', () => {
     const input = path.join(tmp, 'gen', 'rees46.csv.gz');
     fs.mkdirSync(path.dirname(input), { recursive: true });
     truth = (await generate({ dataset: 'rees46', events: 150_000, seed: 11, out: input, days: 14 })).truth;
-    result = await cli('run', '-i', path.dirname(input), '-o', out(), '--run-id', 'generated');
+    // With the ALS early stop on (--als-tolerance): the planted structure must still come out.
+    result = await cli('run', '-i', path.dirname(input), '-o', out(), '--run-id', 'generated', '--als-tolerance', '0.02');
   });
 
   test('exits 0 with every event accepted', () => {
     expect(result.stderr).not.toContain('internal error');
     expect(result.code).toBe(EXIT.ok);
+    // The early stop ended the serving fit before recommendations.maxIter (10) and says so.
+    const iterations = /ALS (\d+) of 10 iterations/.exec(result.stderr);
+    expect(iterations).not.toBeNull();
+    expect(Number(iterations![1])).toBeGreaterThanOrEqual(1);
+    expect(Number(iterations![1])).toBeLessThan(10);
     const summary = JSON.parse(fs.readFileSync(path.join(out(), 'run-summary.json'), 'utf8')) as RunSummary;
     expect(summary.totals.rowsRead).toBe(truth.events);
     expect(summary.totals.rejected).toBe(0);
@@ -318,6 +326,7 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
   test('the other documented mistakes: each one line (plus the usage hint), its exit code, no stack trace', async () => {
     const notJson = write('not-json.json', '{x');
     const unknownKey = write('unknown-key.json', JSON.stringify({ params: {} }));
+    const badTolerance = write('bad-tolerance.json', JSON.stringify({ alsLossTolerance: '0.01' }));
     const folder = path.join(tmp, 'bad', 'a-folder');
     fs.mkdirSync(folder, { recursive: true });
     const notARun = path.join(tmp, 'bad', 'not-a-run');
@@ -328,7 +337,9 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
       [['generate', '--seed', '2147483648', '-o', path.join(tmp, 'bad', 's.csv')], EXIT.usage, '--seed must be an integer from 0 to 2147483647'],
       [['run', '-i', OCT, '--config', path.join(tmp, 'bad', 'none.json')], EXIT.usage, 'none.json: no such file'],
       [['run', '-i', OCT, '--config', notJson], EXIT.usage, `--config ${notJson}: not valid JSON`],
-      [['run', '-i', OCT, '--config', unknownKey], EXIT.usage, 'unknown key(s) params; allowed: parameters, memoryLimit, threads'],
+      [['run', '-i', OCT, '--config', unknownKey], EXIT.usage, 'unknown key(s) params; allowed: parameters, memoryLimit, threads, alsLossTolerance'],
+      [['run', '-i', OCT, '--config', badTolerance], EXIT.usage, `--config ${badTolerance}: alsLossTolerance must be a number in [0, 1), got "0.01"`],
+      [['run', '-i', OCT, '--als-tolerance', '1'], EXIT.usage, '--als-tolerance must be a number in [0, 1), got "1"'],
       [['run', '-i', OCT, '--mysql', 'mysql://root:secret@127.0.0.1:3306/'], EXIT.usage, '--mysql: The MySQL URL must name a database'],
       [['generate', '-o', folder], EXIT.usage, `--out ${folder} is a folder; generate writes a file`],
       [['generate', '--start-date', '2019-1-1', '-o', path.join(tmp, 'bad', 'd.csv')], EXIT.usage, '--start-date must be YYYY-MM-DD, got "2019-1-1"'],

@@ -16,7 +16,7 @@
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineParameters } from '../../../core/config/pipeline-params';
-import { AlsModel, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
+import { AlsModel, AlsParams, ratingsFromTriples, recommendForUsers, similarItems, trainImplicitAls } from '../../ml/als';
 import { RankingAccumulator, coverage } from '../../ml/metrics';
 import { appendNumericRows, createContractTable, createTableFromQuery, fetchColumns, scalar } from '../duck';
 import { readSql, readTableSql } from '../sql';
@@ -81,9 +81,16 @@ async function ratingsFor(connection: DuckDBConnection, params: PipelineParamete
   return { users, items: itemCount, u, i, r, purchases };
 }
 
-function alsParams(params: PipelineParameters) {
+/** Engine options of the stage that are not pipeline parameters (Spark has no equivalent). */
+export interface RecommendationsOptions {
+  /** AlsParams.lossTolerance; unset: off. */
+  readonly lossTolerance?: number;
+  readonly onIteration?: (i: number, loss: number) => void;
+}
+
+function alsParams(params: PipelineParameters, options: RecommendationsOptions): AlsParams {
   const r = params.recommendations;
-  return { rank: r.rank, regParam: r.regParam, alpha: r.alpha, maxIter: r.maxIter, seed: r.seed };
+  return { rank: r.rank, regParam: r.regParam, alpha: r.alpha, maxIter: r.maxIter, seed: r.seed, lossTolerance: options.lossTolerance };
 }
 
 /** The exclusion lists and per-user product counts of a ratings set, around a model. */
@@ -104,9 +111,9 @@ function fitted(model: AlsModel, data: RatingsData): Fitted {
   return { model, users, items: data.items, purchasedPtr, purchasedIdx, userProducts, interactions: rows };
 }
 
-async function fit(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, onIteration?: (i: number, loss: number) => void): Promise<Fitted> {
+async function fit(connection: DuckDBConnection, params: PipelineParameters, tag: string, before: string | null, options: RecommendationsOptions): Promise<Fitted> {
   const data = await ratingsFor(connection, params, tag, before);
-  const model = trainImplicitAls(ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params), onIteration);
+  const model = trainImplicitAls(ratingsFromTriples(data.users, data.items, data.u, data.i, data.r), alsParams(params, options), options.onIteration);
   return fitted(model, data);
 }
 
@@ -207,7 +214,7 @@ function binaryHas(sorted: Int32Array, value: number): boolean {
   return false;
 }
 
-export async function runRecommendations(connection: DuckDBConnection, params: PipelineParameters, onIteration?: (i: number, loss: number) => void): Promise<RecommendationsStageResult> {
+export async function runRecommendations(connection: DuckDBConnection, params: PipelineParameters, options: RecommendationsOptions = {}): Promise<RecommendationsStageResult> {
   const r = params.recommendations;
   await createTableFromQuery(connection, 'popular_products', readTableSql('popular_products', weights(params)));
 
@@ -222,7 +229,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
     const cutoffDate = bounds[1] === null ? null : String(bounds[1]);
     if (first !== null && cutoffDate !== null && cutoffDate > first) {
       const cutoff = `${cutoffDate} 00:00:00`;
-      const train = await fit(connection, params, 'eval', cutoff, onIteration);
+      const train = await fit(connection, params, 'eval', cutoff, options);
       const evaluation = await evaluate(connection, params, train, cutoff);
       metrics = evaluation.metrics;
       evaluatedUsers = evaluation.users;
@@ -230,7 +237,7 @@ export async function runRecommendations(connection: DuckDBConnection, params: P
   }
   await writeMetrics(connection, 'recommendations', metrics);
   // Serving: a fresh fit on the whole run (same parameters and seed), whether or not there was a holdout.
-  const full = await fit(connection, params, 'all', null, onIteration);
+  const full = await fit(connection, params, 'all', null, options);
   const itemsTag = 'all';
 
   const candidates = await candidateItems(connection, itemsTag, r.candidateProducts);
