@@ -4,6 +4,10 @@
  * (`SELECT count(*) FROM read_csv(…)`) measured in the same session as the baseline.
  *
  *   npx ts-node --transpile-only bench/local-engine.ts [--sizes 1000000,10000000] [--runs 3]
+ *     [--memory-limit 8GiB] [--als-tolerance 0.005]
+ *
+ * The last two are passed to `shopsight run`; with either, a size's result is kept under
+ * "<events> --memory-limit … --als-tolerance …" next to the default runs' "<events>".
  *
  * Each measurement is a fresh child process (`/usr/bin/time -f %M` gives its peak RSS), run
  * `--runs` times; the JSON keeps every run and the README table shows medians. Generated inputs
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
   };
   const sizes = option('sizes', '1000000,10000000').split(',').map(Number);
   const runs = Number(option('runs', '3'));
+  const runArgs = ['memory-limit', 'als-tolerance'].flatMap((name) => (args.includes(`--${name}`) ? [`--${name}`, option(name, '')] : []));
   const previous = fs.existsSync(RESULTS) ? (JSON.parse(fs.readFileSync(RESULTS, 'utf8')) as { results: Record<string, unknown> }).results : {};
   const results: Record<string, unknown> = { ...previous };
   for (const events of sizes) {
@@ -92,16 +97,17 @@ async function main(): Promise<void> {
       if (Number(scan.stdout.trim()) !== events) throw new Error(`scan counted ${scan.stdout.trim()} rows, expected ${events}`);
       scans.push({ seconds: scan.seconds, peakRssMiB: scan.peakRssMiB });
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'shopsight-bench-'));
-      const r = timed([process.execPath, BIN, 'run', '--input', file, '--out', out, '--run-id', `bench-${events}`]);
+      const r = timed([process.execPath, BIN, 'run', '--input', file, '--out', out, '--run-id', `bench-${events}`, ...runArgs]);
       const summary = JSON.parse(fs.readFileSync(path.join(out, 'run-summary.json'), 'utf8')) as { stages: { name: string; seconds: number; rows?: number }[] };
       pipelines.push({ seconds: r.seconds, peakRssMiB: r.peakRssMiB, loadBefore, stages: summary.stages, quality: await quality(out) });
       fs.rmSync(out, { recursive: true, force: true });
       console.error(`${events} events, run ${run + 1}/${runs}: pipeline ${r.seconds.toFixed(1)} s, ${r.peakRssMiB.toFixed(0)} MiB; scan ${scan.seconds.toFixed(1)} s; load before ${loadBefore.join(' ')}`);
     }
     const stageNames = pipelines[0].stages.map((s) => s.name);
-    results[String(events)] = {
+    results[[String(events), ...runArgs].join(' ')] = {
       events,
       runs,
+      runArgs,
       inputBytes: fs.statSync(file).size,
       medianSeconds: median(pipelines.map((p) => p.seconds)),
       medianPeakRssMiB: median(pipelines.map((p) => p.peakRssMiB)),
