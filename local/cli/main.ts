@@ -184,6 +184,9 @@ interface ConfigFile {
   alsLossTolerance?: number;
 }
 
+/** A DuckDB memory size (--memory-limit, memoryLimit). */
+const SIZE_RE = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
 /** A fraction in [0, 1), the range AlsParams.lossTolerance accepts. */
 function lossTolerance(value: unknown): number | undefined {
   const x = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -207,7 +210,7 @@ export function readConfig(file: string | undefined): ConfigFile {
   if (alsLossTolerance !== undefined && (typeof alsLossTolerance !== 'number' || lossTolerance(alsLossTolerance) === undefined)) {
     throw new UsageError(`--config ${file}: alsLossTolerance must be a number in [0, 1), got ${JSON.stringify(alsLossTolerance)}`);
   }
-  if (memoryLimit !== undefined && (typeof memoryLimit !== 'string' || !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memoryLimit))) {
+  if (memoryLimit !== undefined && (typeof memoryLimit !== 'string' || !SIZE_RE.test(memoryLimit))) {
     throw new UsageError(`--config ${file}: memoryLimit must be a size such as "4GB", got ${JSON.stringify(memoryLimit)}`);
   }
   if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1)) {
@@ -241,6 +244,8 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
   if (values.help) return help(io, 'run');
   const tolerance = values['als-tolerance'];
   if (tolerance !== undefined && lossTolerance(tolerance) === undefined) throw new UsageError(`--als-tolerance must be a number in [0, 1), got ${JSON.stringify(tolerance)}`);
+  const memoryLimit = values['memory-limit'];
+  if (memoryLimit !== undefined && !SIZE_RE.test(memoryLimit)) throw new UsageError(`--memory-limit must be a size such as 4GB, got ${JSON.stringify(memoryLimit)}`);
   if (!values.input || values.input.length === 0) throw new UsageError('run needs at least one --input <file|dir|glob>');
   const config = readConfig(values.config);
   const out = path.resolve(values.out ?? 'shopsight-out');
@@ -260,7 +265,7 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
       out,
       params: config.parameters,
       runId: values['run-id'],
-      memoryLimit: values['memory-limit'] ?? config.memoryLimit,
+      memoryLimit: memoryLimit ?? config.memoryLimit,
       threads: values.threads === undefined ? config.threads : positiveInt('threads', values.threads, 1),
       alsLossTolerance: tolerance === undefined ? config.alsLossTolerance : lossTolerance(tolerance),
       mysql: values.mysql,

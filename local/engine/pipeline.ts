@@ -91,17 +91,20 @@ export const MEMORY_BUDGET_SHARE = 0.6;
 export const MEMORY_LIMIT_MIN = 512 * MIB;
 export const MEMORY_LIMIT_MAX = 4 * 1024 * MIB;
 const JS_RESERVE_BASE = 256 * MIB;
-const JS_BYTES_PER_EVENT = 96;
+const JS_BYTES_PER_EVENT = 100;
 
 /**
  * DuckDB's memory limit when none is given, from the machine and the input (bench/README.md, "Memory").
  * The run as a whole (DuckDB plus the ML stages' arrays, which live outside DuckDB's limit) is kept
  * within MEMORY_BUDGET_SHARE of the machine's memory: DuckDB gets that budget minus what the ML
  * stages are expected to hold at their peak, at least MEMORY_LIMIT_MIN and at most MEMORY_LIMIT_MAX.
- * The ML stages' peak was measured at about 85–90 bytes per event (over DuckDB's limit, Node
- * included) at 10M and 42M events; the reserve is JS_RESERVE_BASE plus JS_BYTES_PER_EVENT per event,
- * and the events are estimated from the event files' sizes at the smallest bytes per event seen
- * (gzip 20, plain 40: RetailRocket lines), so the estimate errs towards more events and less DuckDB.
+ * The run's peak RSS over DuckDB's limit (the ML stages' arrays, Node included) was measured at 84
+ * bytes per event at 10M events and 101 at 42M; the reserve is JS_RESERVE_BASE plus
+ * JS_BYTES_PER_EVENT per event,
+ * and the events are estimated from the event files' sizes at 20 bytes per event gzipped and 40
+ * plain, at or below every input measured (gzip: RetailRocket's sample 19.2, REES46's 34, generated
+ * REES46 24–31; plain: RetailRocket 58, REES46 133), so the estimate errs towards more events and
+ * less DuckDB.
  */
 export function defaultMemoryLimit(machineBytes: number = os.totalmem(), eventFiles: readonly { bytes: number; gzip: boolean }[] = []): string {
   const events = eventFiles.reduce((n, f) => n + f.bytes / (f.gzip ? 20 : 40), 0);

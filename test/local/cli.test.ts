@@ -340,6 +340,7 @@ describe('user mistakes: one line, a documented exit code, no stack trace', () =
       [['run', '-i', OCT, '--config', unknownKey], EXIT.usage, 'unknown key(s) params; allowed: parameters, memoryLimit, threads, alsLossTolerance'],
       [['run', '-i', OCT, '--config', badTolerance], EXIT.usage, `--config ${badTolerance}: alsLossTolerance must be a number in [0, 1), got "0.01"`],
       [['run', '-i', OCT, '--als-tolerance', '1'], EXIT.usage, '--als-tolerance must be a number in [0, 1), got "1"'],
+      [['run', '-i', OCT, '--memory-limit', 'lots'], EXIT.usage, '--memory-limit must be a size such as 4GB, got "lots"'],
       [['run', '-i', OCT, '--mysql', 'mysql://root:secret@127.0.0.1:3306/'], EXIT.usage, '--mysql: The MySQL URL must name a database'],
       [['generate', '-o', folder], EXIT.usage, `--out ${folder} is a folder; generate writes a file`],
       [['generate', '--start-date', '2019-1-1', '-o', path.join(tmp, 'bad', 'd.csv')], EXIT.usage, '--start-date must be YYYY-MM-DD, got "2019-1-1"'],
