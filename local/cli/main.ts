@@ -19,6 +19,7 @@ import { DEFAULT_PIPELINE_PARAMETERS, PipelineParameters, resolvePipelineParamet
 import { generate } from '../generate';
 import { InputError } from '../engine/inputs';
 import { MysqlLoadError, runPipeline } from '../engine/pipeline';
+import { isLossTolerance } from '../ml/als';
 import { EXIT } from '../engine/exit-codes';
 import { addRunFolderEntries, ENGINE_VERSION, OutputFolderError } from '../engine/run-folder';
 import { writeReport } from '../report';
@@ -187,10 +188,10 @@ interface ConfigFile {
 /** A DuckDB memory size (--memory-limit, memoryLimit). */
 const SIZE_RE = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
-/** A fraction in [0, 1), the range AlsParams.lossTolerance accepts. */
-function lossTolerance(value: unknown): number | undefined {
-  const x = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof x === 'number' && x >= 0 && x < 1 ? x : undefined;
+/** --als-tolerance's text as a tolerance AlsParams accepts, else undefined. */
+function toleranceArg(text: string): number | undefined {
+  const x = text.trim() === '' ? Number.NaN : Number(text);
+  return isLossTolerance(x) ? x : undefined;
 }
 
 /** Reads `--config`; any problem is a UsageError naming the file. */
@@ -207,7 +208,7 @@ export function readConfig(file: string | undefined): ConfigFile {
   const { parameters, memoryLimit, threads, alsLossTolerance, ...rest } = raw as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown key(s) ${unknown.join(', ')}; allowed: parameters, memoryLimit, threads, alsLossTolerance`);
-  if (alsLossTolerance !== undefined && (typeof alsLossTolerance !== 'number' || lossTolerance(alsLossTolerance) === undefined)) {
+  if (alsLossTolerance !== undefined && !isLossTolerance(alsLossTolerance)) {
     throw new UsageError(`--config ${file}: alsLossTolerance must be a number in [0, 1), got ${JSON.stringify(alsLossTolerance)}`);
   }
   if (memoryLimit !== undefined && (typeof memoryLimit !== 'string' || !SIZE_RE.test(memoryLimit))) {
@@ -243,7 +244,7 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
   });
   if (values.help) return help(io, 'run');
   const tolerance = values['als-tolerance'];
-  if (tolerance !== undefined && lossTolerance(tolerance) === undefined) throw new UsageError(`--als-tolerance must be a number in [0, 1), got ${JSON.stringify(tolerance)}`);
+  if (tolerance !== undefined && toleranceArg(tolerance) === undefined) throw new UsageError(`--als-tolerance must be a number in [0, 1), got ${JSON.stringify(tolerance)}`);
   const memoryLimit = values['memory-limit'];
   if (memoryLimit !== undefined && !SIZE_RE.test(memoryLimit)) throw new UsageError(`--memory-limit must be a size such as 4GB, got ${JSON.stringify(memoryLimit)}`);
   if (!values.input || values.input.length === 0) throw new UsageError('run needs at least one --input <file|dir|glob>');
@@ -267,7 +268,7 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
       runId: values['run-id'],
       memoryLimit: memoryLimit ?? config.memoryLimit,
       threads: values.threads === undefined ? config.threads : positiveInt('threads', values.threads, 1),
-      alsLossTolerance: tolerance === undefined ? config.alsLossTolerance : lossTolerance(tolerance),
+      alsLossTolerance: tolerance === undefined ? config.alsLossTolerance : toleranceArg(tolerance),
       mysql: values.mysql,
       report: !values['no-report'],
       progress,

@@ -100,11 +100,10 @@ const JS_BYTES_PER_EVENT = 100;
  * stages are expected to hold at their peak, at least MEMORY_LIMIT_MIN and at most MEMORY_LIMIT_MAX.
  * The run's peak RSS over DuckDB's limit (the ML stages' arrays, Node included) was measured at 84
  * bytes per event at 10M events and 101 at 42M; the reserve is JS_RESERVE_BASE plus
- * JS_BYTES_PER_EVENT per event,
- * and the events are estimated from the event files' sizes at 20 bytes per event gzipped and 40
- * plain, at or below every input measured (gzip: RetailRocket's sample 19.2, REES46's 34, generated
- * REES46 24–31; plain: RetailRocket 58, REES46 133), so the estimate errs towards more events and
- * less DuckDB.
+ * JS_BYTES_PER_EVENT per event, and the events are estimated from the event files' sizes at 20
+ * bytes per event gzipped and 40 plain, at or below every input measured (gzip: RetailRocket's
+ * sample 19.2, REES46's 34, generated REES46 24–31; plain: RetailRocket 58, REES46 133), so the
+ * estimate errs towards more events and less DuckDB.
  */
 export function defaultMemoryLimit(machineBytes: number = os.totalmem(), eventFiles: readonly { bytes: number; gzip: boolean }[] = []): string {
   const events = eventFiles.reduce((n, f) => n + f.bytes / (f.gzip ? 20 : 40), 0);

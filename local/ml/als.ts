@@ -262,6 +262,11 @@ function checkRatings(rt: ImplicitRatings): void {
   }
 }
 
+/** Whether `x` is a value AlsParams.lossTolerance accepts: a number in [0, 1). */
+export function isLossTolerance(x: unknown): x is number {
+  return typeof x === 'number' && x >= 0 && x < 1;
+}
+
 function checkParams(p: AlsParams): number {
   if (!Number.isInteger(p.rank) || p.rank < 1) throw new RangeError(`rank must be a positive integer, got ${p.rank}`);
   if (!(p.regParam >= 0) || !Number.isFinite(p.regParam)) throw new RangeError(`regParam must be >= 0, got ${p.regParam}`);
@@ -270,8 +275,7 @@ function checkParams(p: AlsParams): number {
   if (!Number.isFinite(p.seed)) throw new RangeError(`seed must be finite, got ${p.seed}`);
   const cg = p.cgSteps ?? 3;
   if (!Number.isInteger(cg) || cg < 1) throw new RangeError(`cgSteps must be a positive integer, got ${cg}`);
-  const tol = p.lossTolerance ?? 0;
-  if (!(tol >= 0 && tol < 1)) throw new RangeError(`lossTolerance must be in [0, 1), got ${p.lossTolerance}`);
+  if (!isLossTolerance(p.lossTolerance ?? 0)) throw new RangeError(`lossTolerance must be in [0, 1), got ${p.lossTolerance}`);
   return cg;
 }
 
